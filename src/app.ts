@@ -1,0 +1,49 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { requestId } from "hono/request-id";
+import { DomainError } from "./domain/errors";
+import type { AppEnv } from "./http/app-env";
+import { authenticate } from "./http/auth";
+import { errorResponse, handleError, validationError } from "./http/errors";
+import { corsForAllowedOrigins, limitBody, requestLog, requireJsonBody } from "./http/middleware";
+import { registerMeterRoutes } from "./routes/meters";
+import { registerSystemRoutes } from "./routes/system";
+import { registerUsageReadRoutes } from "./routes/usage-read";
+import { registerUsageWriteRoutes } from "./routes/usage-write";
+
+export function createApp(): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) throw validationError(result.error, result.target === "json" ? "body" : result.target);
+    },
+  });
+
+  app.use("*", requestId());
+  app.use("*", requestLog());
+  app.use("/v1/*", corsForAllowedOrigins());
+  app.use("/v1/*", limitBody());
+  app.use("/v1/*", requireJsonBody());
+  app.use("/v1/*", authenticate());
+
+  registerSystemRoutes(app);
+  registerUsageWriteRoutes(app);
+  registerUsageReadRoutes(app);
+  registerMeterRoutes(app);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    description: "The service key (SERVICE_API_KEY), or a user JWT (HS256 with JWT_SECRET, sub = subject id, exp required).",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "tally",
+      version: "0.1.0",
+      description: "Usage metering and entitlements on Cloudflare Workers.",
+    },
+  });
+
+  app.notFound((c) => errorResponse(c, new DomainError("NOT_FOUND", `No route for ${c.req.method} ${c.req.path}.`)));
+  app.onError(handleError);
+  return app;
+}

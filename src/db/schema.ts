@@ -1,0 +1,59 @@
+import { sql } from "drizzle-orm";
+import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+export const meters = sqliteTable(
+  "meters",
+  {
+    key: text("key").primaryKey(),
+    unit: text("unit").notNull(),
+    kind: text("kind", { enum: ["counter", "gauge"] }).notNull(),
+    description: text("description"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [check("meters_kind", sql`${t.kind} IN ('counter', 'gauge')`)],
+);
+
+/**
+ * Usage history. Amounts are stored as integers in ten-thousandths (`amount_e4`) so that sums
+ * are exact; the API speaks plain numbers with at most four decimals.
+ * Times are UTC epoch milliseconds.
+ */
+export const usageEvents = sqliteTable(
+  "usage_events",
+  {
+    id: text("id").primaryKey(),
+    subjectId: text("subject_id").notNull(),
+    meter: text("meter").notNull(),
+    unit: text("unit").notNull(),
+    amountE4: integer("amount_e4").notNull(),
+    occurredAt: integer("occurred_at").notNull(),
+    receivedAt: integer("received_at").notNull(),
+    source: text("source").notNull(),
+    idempotencyKey: text("idempotency_key"),
+    dimensions: text("dimensions").notNull().default("{}"),
+    metadata: text("metadata").notNull().default("{}"),
+    // Virtual columns over the dimensions most filtered on (seed pantry logs), so they can be indexed.
+    dimSchoolId: text("dim_school_id").generatedAlwaysAs(sql`json_extract(dimensions, '$.schoolId')`, {
+      mode: "virtual",
+    }),
+    dimPantryId: text("dim_pantry_id").generatedAlwaysAs(sql`json_extract(dimensions, '$.pantryId')`, {
+      mode: "virtual",
+    }),
+    dimItemType: text("dim_item_type").generatedAlwaysAs(sql`json_extract(dimensions, '$.itemType')`, {
+      mode: "virtual",
+    }),
+  },
+  (t) => [
+    check("usage_events_amount_nonnegative", sql`${t.amountE4} >= 0`),
+    index("idx_usage_events_subject_time").on(t.subjectId, t.occurredAt, t.id),
+    index("idx_usage_events_meter_time").on(t.meter, t.occurredAt, t.id),
+    index("idx_usage_events_time").on(t.occurredAt, t.id),
+    index("idx_usage_events_school_time").on(t.dimSchoolId, t.occurredAt),
+    index("idx_usage_events_pantry_time").on(t.dimPantryId, t.occurredAt),
+    index("idx_usage_events_item_type_time").on(t.dimItemType, t.occurredAt),
+  ],
+);
+
+export type MeterRow = typeof meters.$inferSelect;
+export type UsageEventRow = typeof usageEvents.$inferSelect;

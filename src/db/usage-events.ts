@@ -1,0 +1,105 @@
+import { and, desc, eq, gte, lt, or, sql, type SQL } from "drizzle-orm";
+import type { DrizzleD1Database } from "drizzle-orm/d1";
+import type { JsonValue, StoredEvent } from "../domain/stored-event";
+import { usageEvents, type UsageEventRow } from "./schema";
+
+/**
+ * Writes ledger events to history in one statement: the events travel as one JSON parameter
+ * (D1 allows 100 bound parameters but 2 MB per value). `ON CONFLICT DO NOTHING` on the id makes
+ * a repeated flush harmless, which is what turns the ledger's at-least-once delivery into
+ * exactly-once history.
+ */
+export function insertEventsStatement(d1: D1Database, eventsJson: string): D1PreparedStatement {
+  return d1
+    .prepare(
+      `INSERT INTO usage_events
+         (id, subject_id, meter, unit, amount_e4, occurred_at, received_at, source, idempotency_key, dimensions, metadata)
+       SELECT value ->> 'id', value ->> 'subjectId', value ->> 'meter', value ->> 'unit', value ->> 'amountE4',
+              value ->> 'occurredAt', value ->> 'receivedAt', value ->> 'source', value ->> 'idempotencyKey',
+              json(value -> 'dimensions'), json(value -> 'metadata')
+       FROM json_each(?1) WHERE true
+       ON CONFLICT (id) DO NOTHING`,
+    )
+    .bind(eventsJson);
+}
+
+/** Dimensions with their own indexed column; any other name is filtered through json_extract. */
+const INDEXED_DIMENSIONS: Record<string, SQL> = {
+  schoolId: sql`${usageEvents.dimSchoolId}`,
+  pantryId: sql`${usageEvents.dimPantryId}`,
+  itemType: sql`${usageEvents.dimItemType}`,
+};
+
+export interface HistoryFilter {
+  subjectId?: string;
+  meter?: string;
+  /** Inclusive, epoch ms. */
+  from?: number;
+  /** Exclusive, epoch ms. */
+  to?: number;
+  dimensions?: Record<string, string>;
+}
+
+export interface HistoryCursor {
+  occurredAt: number;
+  id: string;
+}
+
+export function historyConditions(filter: HistoryFilter): SQL[] {
+  const conditions: SQL[] = [];
+  if (filter.subjectId !== undefined) conditions.push(eq(usageEvents.subjectId, filter.subjectId));
+  if (filter.meter !== undefined) conditions.push(eq(usageEvents.meter, filter.meter));
+  if (filter.from !== undefined) conditions.push(gte(usageEvents.occurredAt, filter.from));
+  if (filter.to !== undefined) conditions.push(lt(usageEvents.occurredAt, filter.to));
+  for (const [name, value] of Object.entries(filter.dimensions ?? {})) {
+    const column = INDEXED_DIMENSIONS[name] ?? sql`json_extract(${usageEvents.dimensions}, ${`$."${name}"`})`;
+    conditions.push(sql`${column} = ${value}`);
+  }
+  return conditions;
+}
+
+/** Newest first; the cursor is the last row of the previous page. */
+export async function listHistory(
+  db: DrizzleD1Database,
+  filter: HistoryFilter,
+  limit: number,
+  after?: HistoryCursor,
+): Promise<StoredEvent[]> {
+  const conditions = historyConditions(filter);
+  if (after) {
+    conditions.push(
+      or(
+        lt(usageEvents.occurredAt, after.occurredAt),
+        and(eq(usageEvents.occurredAt, after.occurredAt), lt(usageEvents.id, after.id)),
+      )!,
+    );
+  }
+  const rows = await db
+    .select()
+    .from(usageEvents)
+    .where(and(...conditions))
+    .orderBy(desc(usageEvents.occurredAt), desc(usageEvents.id))
+    .limit(limit);
+  return rows.map(rowToStoredEvent);
+}
+
+export async function findEvent(db: DrizzleD1Database, id: string): Promise<StoredEvent | null> {
+  const rows = await db.select().from(usageEvents).where(eq(usageEvents.id, id)).limit(1);
+  return rows[0] ? rowToStoredEvent(rows[0]) : null;
+}
+
+function rowToStoredEvent(row: UsageEventRow): StoredEvent {
+  return {
+    id: row.id,
+    subjectId: row.subjectId,
+    meter: row.meter,
+    unit: row.unit,
+    amountE4: row.amountE4,
+    occurredAt: row.occurredAt,
+    receivedAt: row.receivedAt,
+    source: row.source,
+    idempotencyKey: row.idempotencyKey,
+    dimensions: JSON.parse(row.dimensions) as Record<string, string>,
+    metadata: JSON.parse(row.metadata) as Record<string, JsonValue>,
+  };
+}

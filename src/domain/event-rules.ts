@@ -1,0 +1,73 @@
+import { toE4 } from "./amount";
+import type { ErrorCode } from "./errors";
+import type { JsonValue } from "./stored-event";
+import type { EventDraft } from "./usage-event";
+
+export type MeterKind = "counter" | "gauge";
+
+export interface MeterDefinition {
+  key: string;
+  unit: string;
+  kind: MeterKind;
+}
+
+/** Accepted event time window (DESIGN §3): a little clock skew ahead, the late-event window behind. */
+export const MAX_FUTURE_SKEW_MS = 5 * 60 * 1000;
+export const MAX_EVENT_AGE_MS = 35 * 24 * 60 * 60 * 1000;
+
+/** An event that passed every rule and is ready for its subject's ledger. */
+export interface ResolvedEvent {
+  idempotencyKey: string | null;
+  fingerprint: string;
+  subjectId: string;
+  meter: string;
+  unit: string;
+  amountE4: number;
+  occurredAt: number;
+  dimensions: Record<string, string>;
+  metadata: Record<string, JsonValue>;
+}
+
+export type Resolution =
+  | { ok: true; event: ResolvedEvent }
+  | { ok: false; code: Extract<ErrorCode, "UNKNOWN_METER" | "UNIT_MISMATCH" | "TIMESTAMP_OUT_OF_RANGE">; message: string };
+
+export function resolveEvent(
+  draft: EventDraft,
+  fingerprint: string,
+  meter: MeterDefinition | undefined,
+  nowMs: number,
+): Resolution {
+  if (!meter) {
+    return { ok: false, code: "UNKNOWN_METER", message: `Meter '${draft.meter}' is not defined. Define it with PUT /v1/meters/{key}.` };
+  }
+  if (draft.unit !== undefined && draft.unit !== meter.unit) {
+    return {
+      ok: false,
+      code: "UNIT_MISMATCH",
+      message: `Meter '${meter.key}' counts '${meter.unit}', not '${draft.unit}'.`,
+    };
+  }
+  const occurredAt = draft.timestamp ?? nowMs;
+  if (occurredAt > nowMs + MAX_FUTURE_SKEW_MS || occurredAt < nowMs - MAX_EVENT_AGE_MS) {
+    return {
+      ok: false,
+      code: "TIMESTAMP_OUT_OF_RANGE",
+      message: "timestamp must be at most 5 minutes ahead and at most 35 days behind the server clock.",
+    };
+  }
+  return {
+    ok: true,
+    event: {
+      idempotencyKey: draft.idempotencyKey ?? null,
+      fingerprint,
+      subjectId: draft.subjectId,
+      meter: meter.key,
+      unit: meter.unit,
+      amountE4: toE4(draft.amount),
+      occurredAt,
+      dimensions: draft.dimensions,
+      metadata: draft.metadata,
+    },
+  };
+}

@@ -1,0 +1,55 @@
+import { fromE4 } from "./amount";
+
+/** An accepted event as the ledger keeps it and D1 stores it. */
+export interface StoredEvent {
+  id: string;
+  subjectId: string;
+  meter: string;
+  unit: string;
+  amountE4: number;
+  /** Epoch ms. */
+  occurredAt: number;
+  /** Epoch ms. */
+  receivedAt: number;
+  source: EventSource;
+  idempotencyKey: string | null;
+  dimensions: Record<string, string>;
+  metadata: Record<string, JsonValue>;
+}
+
+/** Any value JSON can carry (event metadata arrives as parsed JSON). */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** Where an event came in: `api` (single), `batch`, `queue`, `webhook:<provider>`, `consume`, … */
+export type EventSource = string;
+
+/** The event as clients see it (DESIGN §4). */
+export interface PublicEvent {
+  id: string;
+  subjectId: string;
+  meter: string;
+  unit: string;
+  amount: number;
+  timestamp: string;
+  receivedAt: string;
+  source: string;
+  idempotencyKey: string | null;
+  dimensions: Record<string, string>;
+  metadata: Record<string, JsonValue>;
+}
+
+export function toPublicEvent(e: StoredEvent): PublicEvent {
+  return {
+    id: e.id,
+    subjectId: e.subjectId,
+    meter: e.meter,
+    unit: e.unit,
+    amount: fromE4(e.amountE4),
+    timestamp: new Date(e.occurredAt).toISOString(),
+    receivedAt: new Date(e.receivedAt).toISOString(),
+    source: e.source,
+    idempotencyKey: e.idempotencyKey,
+    dimensions: e.dimensions,
+    metadata: e.metadata,
+  };
+}

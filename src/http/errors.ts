@@ -1,0 +1,72 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { z } from "zod";
+import { DomainError, type ErrorCode } from "../domain/errors";
+import type { AppEnv } from "./app-env";
+import { log } from "./log";
+
+const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
+  VALIDATION_FAILED: 400,
+  INVALID_JSON: 400,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  IDEMPOTENCY_CONFLICT: 409,
+  METER_IMMUTABLE: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  UNKNOWN_METER: 422,
+  UNIT_MISMATCH: 422,
+  TIMESTAMP_OUT_OF_RANGE: 422,
+  INTERNAL_ERROR: 500,
+  CONFIGURATION_ERROR: 500,
+  LEDGER_UNAVAILABLE: 503,
+};
+
+export function statusOf(code: ErrorCode): ContentfulStatusCode {
+  return STATUS[code];
+}
+
+export interface ErrorEnvelope {
+  error: { code: ErrorCode; message: string; requestId: string; details?: unknown };
+}
+
+export function errorResponse(c: Context<AppEnv>, error: DomainError): Response {
+  const body: ErrorEnvelope = {
+    error: {
+      code: error.code,
+      message: error.message,
+      requestId: c.get("requestId"),
+      ...(error.details === undefined ? {} : { details: error.details }),
+    },
+  };
+  return c.json(body, statusOf(error.code));
+}
+
+/** The one place where anything thrown becomes the error envelope. */
+export function handleError(err: Error, c: Context<AppEnv>): Response {
+  if (err instanceof DomainError) return errorResponse(c, err);
+  if (err instanceof HTTPException && err.status < 500) {
+    const code = err.status === 400 ? "INVALID_JSON" : err.status === 413 ? "PAYLOAD_TOO_LARGE" : err.status === 401 ? "UNAUTHORIZED" : "VALIDATION_FAILED";
+    return errorResponse(c, new DomainError(code, err.message || "Bad request"));
+  }
+  log("error", "request.failed", { requestId: c.get("requestId"), path: c.req.path, error: String(err), stack: err.stack });
+  return errorResponse(c, new DomainError("INTERNAL_ERROR", "Something went wrong on our side. The request id helps us find it."));
+}
+
+/** Zod issues with their field paths, for `details` of a 400. */
+export function validationError(error: z.ZodError, where: string): DomainError {
+  const issues = error.issues.flatMap(flattenUnion);
+  return new DomainError("VALIDATION_FAILED", `The ${where} is not valid.`, {
+    issues: issues.map((i) => ({ path: i.path.map(String).join("."), code: i.code, message: i.message })),
+  });
+}
+
+/** A failed union lists every alternative's issues; the alternative that came closest explains best. */
+function flattenUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
+  if (issue.code !== "invalid_union" || issue.errors.length === 0) return [issue];
+  const closest = issue.errors.reduce((best, cur) => (cur.length < best.length ? cur : best));
+  return closest.flatMap((i) => flattenUnion({ ...i, path: [...issue.path, ...i.path] }));
+}

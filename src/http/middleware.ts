@@ -1,0 +1,59 @@
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { DomainError } from "../domain/errors";
+import type { AppEnv } from "./app-env";
+import { log } from "./log";
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** One JSON log line per request, with the request id and nothing from headers or bodies. */
+export function requestLog(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const started = Date.now();
+    await next();
+    log(c.res.status >= 500 ? "error" : "info", "request", {
+      requestId: c.get("requestId"),
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      durationMs: Date.now() - started,
+    });
+  };
+}
+
+/** Browsers may call the API from the origins in ALLOWED_ORIGINS (comma-separated). */
+export function corsForAllowedOrigins(): MiddlewareHandler<AppEnv> {
+  return cors({
+    origin: (origin, c) => {
+      const allowed = String(c.env.ALLOWED_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean);
+      return allowed.includes(origin) ? origin : null;
+    },
+    allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],
+    allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+    exposeHeaders: ["X-Request-Id", "Retry-After"],
+    maxAge: 600,
+  });
+}
+
+export function limitBody(): MiddlewareHandler<AppEnv> {
+  return bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new DomainError("PAYLOAD_TOO_LARGE", "The body is over 1 MB; split it into smaller batches.");
+    },
+  });
+}
+
+/** Writes take JSON only; anything else is 415 before it is read. */
+export function requireJsonBody(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    if (["POST", "PUT", "PATCH"].includes(c.req.method)) {
+      const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase() ?? "";
+      if (type !== "application/json" && !type.endsWith("+json")) {
+        throw new DomainError("UNSUPPORTED_MEDIA_TYPE", "Send the body as JSON with 'Content-Type: application/json'.");
+      }
+    }
+    await next();
+  };
+}

@@ -1,0 +1,35 @@
+import { insertEventsStatement } from "../db/usage-events";
+import type { LedgerStore } from "./ledger-store";
+
+/** D1 binds at most 2 MB per value; stay well below it. Events are ≤ ~10 KB each. */
+const MAX_CHUNK_BYTES = 1_000_000;
+const MAX_CHUNK_EVENTS = 1_000;
+/** Statements per D1 batch (one round trip, one transaction). */
+const CHUNKS_PER_BATCH = 4;
+
+export interface FlushResult {
+  flushed: number;
+  remaining: number;
+}
+
+/**
+ * Moves the oldest outbox entries into D1 history. Rows leave the outbox only after D1 has
+ * committed them; if the removal is lost, the next flush re-sends them and D1 ignores the copies.
+ */
+export async function flushOutbox(store: LedgerStore, d1: D1Database): Promise<FlushResult> {
+  const chunks = [];
+  let budget = MAX_CHUNK_EVENTS * CHUNKS_PER_BATCH;
+  let afterSeq = 0;
+  while (chunks.length < CHUNKS_PER_BATCH && budget > 0) {
+    const entries = store.peekOutbox(Math.min(MAX_CHUNK_EVENTS, budget), MAX_CHUNK_BYTES, afterSeq);
+    if (entries.length === 0) break;
+    chunks.push(entries);
+    budget -= entries.length;
+    afterSeq = entries[entries.length - 1]!.seq;
+  }
+  if (chunks.length === 0) return { flushed: 0, remaining: 0 };
+
+  await d1.batch(chunks.map((entries) => insertEventsStatement(d1, `[${entries.map((e) => e.event).join(",")}]`)));
+  store.removeFromOutbox(afterSeq);
+  return { flushed: chunks.reduce((n, c) => n + c.length, 0), remaining: store.outboxSize() };
+}

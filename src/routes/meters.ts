@@ -1,0 +1,92 @@
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { drizzle } from "drizzle-orm/d1";
+import { findMeter, forgetMeterCatalog, insertMeter, listMeters, updateMeterDescription, type Meter } from "../db/meters";
+import { DomainError } from "../domain/errors";
+import { MeterKey, Unit } from "../domain/usage-event";
+import type { AppEnv } from "../http/app-env";
+import { requireService } from "../http/auth";
+import { bearerAuth, errorResponses, json, jsonBody } from "./schemas";
+
+const MeterSchema = z
+  .object({
+    key: z.string(),
+    unit: z.string(),
+    kind: z.enum(["counter", "gauge"]),
+    description: z.string().nullable(),
+    createdAt: z.string().openapi({ format: "date-time" }),
+    updatedAt: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("Meter");
+
+const MeterInputSchema = z
+  .strictObject({
+    unit: Unit,
+    kind: z.enum(["counter", "gauge"]).default("counter"),
+    description: z.string().max(500).nullable().optional(),
+  })
+  .openapi("MeterInput");
+
+const putMeter = createRoute({
+  method: "put",
+  path: "/v1/meters/{key}",
+  tags: ["meters"],
+  summary: "Define a meter",
+  description:
+    "Creates the meter (201) or updates its description (200). Unit and kind are fixed once defined, because history is counted in them: a different unit or kind answers 409 METER_IMMUTABLE.",
+  security: bearerAuth,
+  request: { params: z.object({ key: MeterKey }), ...jsonBody(MeterInputSchema) },
+  responses: {
+    201: json(z.object({ meter: MeterSchema }), "Created"),
+    200: json(z.object({ meter: MeterSchema }), "Updated"),
+    ...errorResponses(409, 413, 415),
+  },
+});
+
+const getMeters = createRoute({
+  method: "get",
+  path: "/v1/meters",
+  tags: ["meters"],
+  summary: "List meters",
+  security: bearerAuth,
+  responses: { 200: json(z.object({ data: z.array(MeterSchema) }), "Every meter"), ...errorResponses() },
+});
+
+export function registerMeterRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(putMeter, async (c) => {
+    requireService(c);
+    const { key } = c.req.valid("param");
+    const input = c.req.valid("json");
+    const db = drizzle(c.env.DB);
+    const now = Date.now();
+    const created: Meter = { key, unit: input.unit, kind: input.kind, description: input.description ?? null, createdAt: now, updatedAt: now };
+    if (await insertMeter(db, created)) {
+      forgetMeterCatalog();
+      return c.json({ meter: toPublicMeter(created) }, 201);
+    }
+    let existing = await findMeter(db, key);
+    if (!existing || existing.unit !== input.unit || existing.kind !== input.kind) {
+      throw new DomainError("METER_IMMUTABLE", `Meter '${key}' is already defined as ${existing?.kind} of '${existing?.unit}'.`);
+    }
+    if (input.description !== undefined && input.description !== existing.description) {
+      await updateMeterDescription(db, key, input.description, now);
+      existing = { ...existing, description: input.description, updatedAt: now };
+    }
+    return c.json({ meter: toPublicMeter(existing) }, 200);
+  });
+
+  app.openapi(getMeters, async (c) => {
+    const meters = await listMeters(drizzle(c.env.DB));
+    return c.json({ data: meters.map(toPublicMeter) }, 200);
+  });
+}
+
+function toPublicMeter(m: Meter) {
+  return {
+    key: m.key,
+    unit: m.unit,
+    kind: m.kind,
+    description: m.description,
+    createdAt: new Date(m.createdAt).toISOString(),
+    updatedAt: new Date(m.updatedAt).toISOString(),
+  };
+}

@@ -1,0 +1,33 @@
+import { Validator } from "@seriousme/openapi-schema-validator";
+import { describe, expect, it } from "vitest";
+import { createApp } from "../../src/app";
+
+const ROUTES = [
+  "get /healthz",
+  "post /v1/usage",
+  "post /v1/usage/batch",
+  "get /v1/usage",
+  "get /v1/usage/{id}",
+  "get /v1/me/usage",
+  "put /v1/meters/{key}",
+  "get /v1/meters",
+];
+
+describe("GET /openapi.json", () => {
+  it("is a valid OpenAPI 3.1 document listing every route", async () => {
+    // Served by the real app; this file runs in Node because the validator reads its schemas from disk.
+    const res = await createApp().request("/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(doc.openapi).toBe("3.1.0");
+
+    const result = await new Validator().validate(doc);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+
+    const listed = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.keys(ops).map((method) => `${method} ${path}`),
+    );
+    expect(listed.sort()).toEqual([...ROUTES].sort());
+  });
+});

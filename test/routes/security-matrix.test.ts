@@ -1,0 +1,124 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createApp } from "../../src/app";
+import { api, flushLedger, userToken } from "../helpers/api";
+import { describeRouteMatrix } from "../helpers/route-matrix";
+
+const OTHER = "matrix-subject";
+let eventId = "";
+
+beforeAll(async () => {
+  const res = await api("POST", "/v1/usage", { body: { subjectId: OTHER, meter: "fax", amount: 1, idempotencyKey: "seed" } });
+  eventId = res.body.event.id;
+  await flushLedger(OTHER);
+});
+
+describeRouteMatrix([
+  {
+    name: "/v1/usage",
+    method: "POST",
+    path: "/v1/usage",
+    body: { subjectId: OTHER, meter: "fax", amount: 2, idempotencyKey: "matrix-one" },
+    invalidBody: { subjectId: OTHER, meter: "fax", amount: -2 },
+    ok: 201,
+    replay: (first, second) => {
+      expect(second.status).toBe(200);
+      expect(second.body.event.id).toBe(first.body.event.id);
+    },
+  },
+  {
+    name: "/v1/usage/batch",
+    method: "POST",
+    path: "/v1/usage/batch",
+    body: { events: [{ subjectId: OTHER, meter: "fax", idempotencyKey: "matrix-batch" }] },
+    invalidBody: { events: "nope" },
+    ok: 200,
+    replay: (_first, second) => {
+      expect(second.status).toBe(200);
+      expect(second.body.results[0].status).toBe("duplicate");
+    },
+  },
+  {
+    name: "/v1/usage",
+    method: "GET",
+    path: `/v1/usage?subjectId=${OTHER}`,
+    invalidPath: `/v1/usage?subjectId=${OTHER}&limit=0`,
+    ok: 200,
+    ownPath: "/v1/usage?subjectId=owner",
+  },
+  {
+    name: "/v1/usage/{id}",
+    method: "GET",
+    get path() {
+      return `/v1/usage/${eventId}`;
+    },
+    ok: 200,
+  },
+  {
+    name: "/v1/meters/{key}",
+    method: "PUT",
+    path: "/v1/meters/matrix_meter",
+    body: { unit: "thing", kind: "counter" },
+    invalidBody: { unit: "", kind: "level" },
+    ok: 201,
+    replay: (_first, second) => expect(second.status).toBe(200),
+  },
+]);
+
+describe("routes every token may read", () => {
+  it("GET /v1/meters answers the service key and user tokens, and 401 without credentials", async () => {
+    expect((await api("GET", "/v1/meters")).status).toBe(200);
+    expect((await api("GET", "/v1/meters", { token: await userToken("anyone") })).status).toBe(200);
+    expect((await api("GET", "/v1/meters", { token: null })).status).toBe(401);
+  });
+
+  it("GET /v1/me/usage answers the token's own subject only", async () => {
+    const mine = await api("GET", "/v1/me/usage", { token: await userToken(OTHER) });
+    expect(mine.status).toBe(200);
+    expect(mine.body.data.every((e: { subjectId: string }) => e.subjectId === OTHER)).toBe(true);
+    expect(mine.body.data.length).toBeGreaterThan(0);
+    const empty = await api("GET", "/v1/me/usage", { token: await userToken("nobody") });
+    expect(empty.body.data).toEqual([]);
+    expect((await api("GET", "/v1/me/usage", { token: null })).status).toBe(401);
+    expect((await api("GET", "/v1/me/usage")).status).toBe(403);
+  });
+
+  it("GET /v1/usage without subjectId is 403 for a user token", async () => {
+    expect((await api("GET", "/v1/usage", { token: await userToken(OTHER) })).status).toBe(403);
+  });
+
+  it("refuses a user token without exp", async () => {
+    const { sign } = await import("hono/jwt");
+    const token = await sign({ sub: OTHER }, env.JWT_SECRET, "HS256");
+    expect((await api("GET", "/v1/me/usage", { token })).status).toBe(401);
+  });
+});
+
+describe("configuration", () => {
+  it("fails closed with a configuration error when a secret is missing", async () => {
+    const app = createApp();
+    const res = await app.request("/v1/meters", { headers: { authorization: "Bearer anything" } }, { ...env, SERVICE_API_KEY: "" });
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("CONFIGURATION_ERROR");
+  });
+
+  it("allows the configured browser origins only", async () => {
+    const preflight = (origin: string) =>
+      api("OPTIONS", "/v1/me/usage", {
+        token: null,
+        headers: { origin, "access-control-request-method": "GET", "access-control-request-headers": "authorization" },
+      });
+    const allowed = await preflight("https://app.example.com");
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    const denied = await preflight("https://evil.example.com");
+    expect(denied.headers.get("access-control-allow-origin")).toBeNull();
+  });
+
+  it("answers unknown routes with the error envelope and a request id", async () => {
+    const res = await api("GET", "/v2/nothing");
+    expect(res.status).toBe(404);
+    expect(res.body.error.code).toBe("NOT_FOUND");
+    expect(res.body.error.requestId).toBe(res.headers.get("x-request-id"));
+    expect((await api("GET", "/healthz", { token: null })).body).toEqual({ ok: true });
+  });
+});
