@@ -16,6 +16,7 @@ export default defineConfig(async () => {
   return {
     test: {
       silent: "passed-only",
+      reporters: ["default", ["json", { outputFile: "test-results/vitest.json" }]],
       testTimeout: 60_000,
       hookTimeout: 60_000,
       projects: [
