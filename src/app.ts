@@ -5,7 +5,11 @@ import type { AppEnv } from "./http/app-env";
 import { authenticate } from "./http/auth";
 import { errorResponse, handleError, validationError } from "./http/errors";
 import { corsForAllowedOrigins, limitBody, requestLog, requireJsonBody } from "./http/middleware";
+import { registerEntitlementRoutes } from "./routes/entitlements";
+import { registerGaugeRoutes } from "./routes/gauges";
 import { registerMeterRoutes } from "./routes/meters";
+import { registerPlanRoutes } from "./routes/plans";
+import { registerSubjectRoutes } from "./routes/subjects";
 import { registerSystemRoutes } from "./routes/system";
 import { registerUsageReadRoutes } from "./routes/usage-read";
 import { registerUsageWriteRoutes } from "./routes/usage-write";
@@ -28,6 +32,10 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerUsageWriteRoutes(app);
   registerUsageReadRoutes(app);
   registerMeterRoutes(app);
+  registerPlanRoutes(app);
+  registerSubjectRoutes(app);
+  registerEntitlementRoutes(app);
+  registerGaugeRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -27,6 +27,8 @@ export const usageEvents = sqliteTable(
     meter: text("meter").notNull(),
     unit: text("unit").notNull(),
     amountE4: integer("amount_e4").notNull(),
+    /** add for counters; gauges also remove and set. */
+    operation: text("operation", { enum: ["add", "remove", "set"] }).notNull().default("add"),
     occurredAt: integer("occurred_at").notNull(),
     receivedAt: integer("received_at").notNull(),
     source: text("source").notNull(),
@@ -55,5 +57,43 @@ export const usageEvents = sqliteTable(
   ],
 );
 
+/** Named sets of entitlements: `{ [meter]: { limit, period, enforcement, thresholds? } }` as JSON. */
+export const plans = sqliteTable("plans", {
+  id: text("id").primaryKey(),
+  name: text("name"),
+  entitlements: text("entitlements").notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const subjects = sqliteTable(
+  "subjects",
+  {
+    id: text("id").primaryKey(),
+    planId: text("plan_id"),
+    billingAnchorDay: integer("billing_anchor_day"),
+    overrides: text("overrides").notNull().default("{}"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("idx_subjects_plan").on(t.planId)],
+);
+
+/** Notifications written by ledgers (thresholds, limits); delivered to endpoints by a later stage. */
+export const notifications = sqliteTable(
+  "notifications",
+  {
+    id: text("id").primaryKey(),
+    subjectId: text("subject_id").notNull(),
+    type: text("type").notNull(),
+    meter: text("meter"),
+    payload: text("payload").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("idx_notifications_subject_time").on(t.subjectId, t.createdAt), index("idx_notifications_time").on(t.createdAt)],
+);
+
 export type MeterRow = typeof meters.$inferSelect;
 export type UsageEventRow = typeof usageEvents.$inferSelect;
+export type PlanRow = typeof plans.$inferSelect;
+export type SubjectRow = typeof subjects.$inferSelect;

@@ -13,14 +13,26 @@ export function insertEventsStatement(d1: D1Database, eventsJson: string): D1Pre
   return d1
     .prepare(
       `INSERT INTO usage_events
-         (id, subject_id, meter, unit, amount_e4, occurred_at, received_at, source, idempotency_key, dimensions, metadata)
+         (id, subject_id, meter, unit, amount_e4, operation, occurred_at, received_at, source, idempotency_key, dimensions, metadata)
        SELECT value ->> 'id', value ->> 'subjectId', value ->> 'meter', value ->> 'unit', value ->> 'amountE4',
-              value ->> 'occurredAt', value ->> 'receivedAt', value ->> 'source', value ->> 'idempotencyKey',
+              value ->> 'operation', value ->> 'occurredAt', value ->> 'receivedAt', value ->> 'source', value ->> 'idempotencyKey',
               json(value -> 'dimensions'), json(value -> 'metadata')
        FROM json_each(?1) WHERE true
        ON CONFLICT (id) DO NOTHING`,
     )
     .bind(eventsJson);
+}
+
+/** The notification counterpart of insertEventsStatement. */
+export function insertNotificationsStatement(d1: D1Database, notificationsJson: string): D1PreparedStatement {
+  return d1
+    .prepare(
+      `INSERT INTO notifications (id, subject_id, type, meter, payload, created_at)
+       SELECT value ->> 'id', value ->> 'subjectId', value ->> 'type', value ->> 'meter', json(value -> 'payload'), value ->> 'createdAt'
+       FROM json_each(?1) WHERE true
+       ON CONFLICT (id) DO NOTHING`,
+    )
+    .bind(notificationsJson);
 }
 
 /** Dimensions with their own indexed column; any other name is filtered through json_extract. */
@@ -95,6 +107,7 @@ function rowToStoredEvent(row: UsageEventRow): StoredEvent {
     meter: row.meter,
     unit: row.unit,
     amountE4: row.amountE4,
+    operation: row.operation,
     occurredAt: row.occurredAt,
     receivedAt: row.receivedAt,
     source: row.source,

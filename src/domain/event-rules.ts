@@ -5,6 +5,9 @@ import type { EventDraft } from "./usage-event";
 
 export type MeterKind = "counter" | "gauge";
 
+/** How an event moves its meter: counters only add; gauges also remove (never below 0) or set a level. */
+export type GaugeOperation = "add" | "remove" | "set";
+
 export interface MeterDefinition {
   key: string;
   unit: string;
@@ -18,6 +21,8 @@ export const MAX_EVENT_AGE_MS = 35 * 24 * 60 * 60 * 1000;
 /** An event that passed every rule and is ready for its subject's ledger. */
 export interface ResolvedEvent {
   idempotencyKey: string | null;
+  kind: MeterKind;
+  operation: GaugeOperation;
   fingerprint: string;
   subjectId: string;
   meter: string;
@@ -30,7 +35,7 @@ export interface ResolvedEvent {
 
 export type Resolution =
   | { ok: true; event: ResolvedEvent }
-  | { ok: false; code: Extract<ErrorCode, "UNKNOWN_METER" | "UNIT_MISMATCH" | "TIMESTAMP_OUT_OF_RANGE">; message: string };
+  | { ok: false; code: Extract<ErrorCode, "UNKNOWN_METER" | "UNIT_MISMATCH" | "TIMESTAMP_OUT_OF_RANGE" | "NOT_A_GAUGE">; message: string };
 
 export function resolveEvent(
   draft: EventDraft,
@@ -40,6 +45,9 @@ export function resolveEvent(
 ): Resolution {
   if (!meter) {
     return { ok: false, code: "UNKNOWN_METER", message: `Meter '${draft.meter}' is not defined. Define it with PUT /v1/meters/{key}.` };
+  }
+  if (draft.operation !== undefined && draft.operation !== "add" && meter.kind !== "gauge") {
+    return { ok: false, code: "NOT_A_GAUGE", message: `Meter '${meter.key}' is a counter; only gauges decrement or set.` };
   }
   if (draft.unit !== undefined && draft.unit !== meter.unit) {
     return {
@@ -60,6 +68,8 @@ export function resolveEvent(
     ok: true,
     event: {
       idempotencyKey: draft.idempotencyKey ?? null,
+      kind: meter.kind,
+      operation: draft.operation ?? "add",
       fingerprint,
       subjectId: draft.subjectId,
       meter: meter.key,

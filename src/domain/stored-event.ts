@@ -1,4 +1,5 @@
 import { fromE4 } from "./amount";
+import type { GaugeOperation } from "./event-rules";
 
 /** An accepted event as the ledger keeps it and D1 stores it. */
 export interface StoredEvent {
@@ -7,6 +8,7 @@ export interface StoredEvent {
   meter: string;
   unit: string;
   amountE4: number;
+  operation: GaugeOperation;
   /** Epoch ms. */
   occurredAt: number;
   /** Epoch ms. */
@@ -30,6 +32,7 @@ export interface PublicEvent {
   meter: string;
   unit: string;
   amount: number;
+  operation: GaugeOperation;
   timestamp: string;
   receivedAt: string;
   source: string;
@@ -45,6 +48,7 @@ export function toPublicEvent(e: StoredEvent): PublicEvent {
     meter: e.meter,
     unit: e.unit,
     amount: fromE4(e.amountE4),
+    operation: e.operation,
     timestamp: new Date(e.occurredAt).toISOString(),
     receivedAt: new Date(e.receivedAt).toISOString(),
     source: e.source,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { hasAtMostFourDecimals, MAX_AMOUNT } from "./amount";
+import type { GaugeOperation } from "./event-rules";
 import type { JsonValue } from "./stored-event";
 
 /** Limits on what one event may carry. */
@@ -100,6 +101,8 @@ export interface EventDraft {
   timestamp?: number;
   dimensions: Record<string, string>;
   metadata: Record<string, JsonValue>;
+  /** Gauge moves only; events are "add" otherwise. */
+  operation?: GaugeOperation;
 }
 
 /** Request bodies are parsed JSON, so their metadata is JSON by construction. */

@@ -45,10 +45,10 @@ export function limitBody(): MiddlewareHandler<AppEnv> {
   });
 }
 
-/** Writes take JSON only; anything else is 415 before it is read. */
+/** Writes take JSON only; a body of any other type is 415 before it is read. Bodiless actions pass. */
 export function requireJsonBody(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (["POST", "PUT", "PATCH"].includes(c.req.method)) {
+    if (["POST", "PUT", "PATCH"].includes(c.req.method) && c.req.raw.body !== null) {
       const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase() ?? "";
       if (type !== "application/json" && !type.endsWith("+json")) {
         throw new DomainError("UNSUPPORTED_MEDIA_TYPE", "Send the body as JSON with 'Content-Type: application/json'.");

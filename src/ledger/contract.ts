@@ -1,5 +1,6 @@
-import type { ResolvedEvent } from "../domain/event-rules";
-import type { StoredEvent } from "../domain/stored-event";
+import type { Decision, LedgerConfiguration, SubjectConfig } from "../domain/entitlements";
+import type { MeterKind, ResolvedEvent } from "../domain/event-rules";
+import type { JsonValue, StoredEvent } from "../domain/stored-event";
 
 /** One event sent to a subject's ledger. */
 export interface LedgerEventInput extends ResolvedEvent {
@@ -7,11 +8,41 @@ export interface LedgerEventInput extends ResolvedEvent {
 }
 
 export type RecordOutcome =
-  | { status: "created"; event: StoredEvent }
-  /** The key was seen with the same body: the original event, counted once. */
-  | { status: "duplicate"; event: StoredEvent }
+  | { status: "created"; event: StoredEvent; decision?: Decision }
+  /** The key was seen with the same body: the original event (and decision), counted once. */
+  | { status: "duplicate"; event: StoredEvent; decision?: Decision }
   /** The key was seen with a different body: nothing changed; the original event. */
-  | { status: "conflict"; event: StoredEvent };
+  | { status: "conflict"; event: StoredEvent; decision?: Decision }
+  /** A consume over a hard limit: nothing recorded. */
+  | { status: "denied"; decision: Decision };
+
+/** A notification written in the same transaction as the usage that caused it. */
+export interface LedgerNotification {
+  id: string;
+  subjectId: string;
+  type: "entitlement.threshold_reached" | "entitlement.limit_reached";
+  meter: string;
+  createdAt: number;
+  payload: Record<string, JsonValue>;
+}
+
+/** One row of GET …/entitlements, amounts in ten-thousandths. */
+export interface EntitlementSnapshot {
+  meter: string;
+  kind: MeterKind;
+  usedE4: number;
+  limitE4: number | null;
+  remainingE4: number | null;
+  enforcement: "hard" | "soft" | null;
+  period: "month" | "day" | "none";
+  periodStart: number;
+  periodEnd: number;
+}
+
+export interface RecalculationInput {
+  /** Current-period history totals per meter, read from D1 after the ledger's outbox was flushed. */
+  meters: { meter: string; kind: MeterKind; periodStart: number; totalE4: number; eventCount: number; levelE4?: number }[];
+}
 
 /**
  * The ledger's RPC surface as callers see it. Stubs are typed through this interface because the
@@ -19,7 +50,16 @@ export type RecordOutcome =
  */
 export interface LedgerRpc {
   record(subjectId: string, events: LedgerEventInput[]): Promise<RecordOutcome[]>;
+  consume(subjectId: string, event: LedgerEventInput): Promise<RecordOutcome>;
+  check(subjectId: string, meter: string, kind: MeterKind, amountE4: number): Promise<EntitlementSnapshot & { decision: Decision }>;
+  configure(subjectId: string, update: Partial<LedgerConfiguration>): Promise<SubjectConfig>;
+  entitlements(subjectId: string, kinds: Record<string, MeterKind>): Promise<EntitlementSnapshot[]>;
+  recalculate(subjectId: string, kinds: Record<string, MeterKind>): Promise<RecalculationSummary>;
   state(): Promise<LedgerState>;
+}
+
+export interface RecalculationSummary {
+  meters: { meter: string; periodStart: number; beforeE4: number; afterE4: number }[];
 }
 
 export interface CounterSnapshot {
@@ -28,11 +68,14 @@ export interface CounterSnapshot {
   periodEnd: number;
   totalE4: number;
   eventCount: number;
+  peakE4: number;
 }
 
 export interface LedgerState {
   subjectId: string | null;
+  config: SubjectConfig;
   counters: CounterSnapshot[];
+  gauges: Record<string, number>;
   outboxSize: number;
   idempotencyKeys: number;
 }

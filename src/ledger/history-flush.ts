@@ -1,4 +1,4 @@
-import { insertEventsStatement } from "../db/usage-events";
+import { insertEventsStatement, insertNotificationsStatement } from "../db/usage-events";
 import type { LedgerStore } from "./ledger-store";
 
 /** D1 binds at most 2 MB per value; stay well below it. Events are ≤ ~10 KB each. */
@@ -13,7 +13,7 @@ export interface FlushResult {
 }
 
 /**
- * Moves the oldest outbox entries into D1 history. Rows leave the outbox only after D1 has
+ * Moves the oldest outbox entries (events and notifications) into D1. Rows leave the outbox only after D1 has
  * committed them; if the removal is lost, the next flush re-sends them and D1 ignores the copies.
  */
 export async function flushOutbox(store: LedgerStore, d1: D1Database): Promise<FlushResult> {
@@ -29,7 +29,15 @@ export async function flushOutbox(store: LedgerStore, d1: D1Database): Promise<F
   }
   if (chunks.length === 0) return { flushed: 0, remaining: 0 };
 
-  await d1.batch(chunks.map((entries) => insertEventsStatement(d1, `[${entries.map((e) => e.event).join(",")}]`)));
+  const statements = chunks.flatMap((entries) => {
+    const events = entries.filter((e) => e.kind === "event").map((e) => e.body);
+    const notifications = entries.filter((e) => e.kind === "notification").map((e) => e.body);
+    return [
+      ...(events.length > 0 ? [insertEventsStatement(d1, `[${events.join(",")}]`)] : []),
+      ...(notifications.length > 0 ? [insertNotificationsStatement(d1, `[${notifications.join(",")}]`)] : []),
+    ];
+  });
+  await d1.batch(statements);
   store.removeFromOutbox(afterSeq);
   return { flushed: chunks.reduce((n, c) => n + c.length, 0), remaining: store.outboxSize() };
 }

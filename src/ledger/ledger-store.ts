@@ -1,16 +1,25 @@
+import {
+  crossedThresholds,
+  decide,
+  UNLIMITED,
+  type Decision,
+  type Entitlement,
+  type LedgerConfiguration,
+  type SubjectConfig,
+} from "../domain/entitlements";
+import { periodContaining, type Period } from "../domain/periods";
 import type { StoredEvent } from "../domain/stored-event";
-import type { CounterSnapshot, LedgerEventInput, RecordOutcome } from "./contract";
+import type { CounterSnapshot, LedgerEventInput, LedgerNotification, RecordOutcome } from "./contract";
 
 /** Idempotency keys outlive the 35-day late-event window with a margin. */
 export const IDEMPOTENCY_RETENTION_MS = 40 * 24 * 60 * 60 * 1000;
 
-const SCHEMA_VERSION = 1;
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS idempotency_keys (
   key TEXT PRIMARY KEY,
   fingerprint TEXT NOT NULL,
-  event TEXT NOT NULL,
+  result TEXT NOT NULL,
   created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS idx_idempotency_keys_created ON idempotency_keys (created_at);
@@ -20,59 +29,131 @@ CREATE TABLE IF NOT EXISTS counters (
   period_end INTEGER NOT NULL,
   total_e4 INTEGER NOT NULL DEFAULT 0,
   event_count INTEGER NOT NULL DEFAULT 0,
+  peak_e4 INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (meter, period_start)
 );
-CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, event TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS gauges (meter TEXT PRIMARY KEY, level_e4 INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS fired_thresholds (
+  meter TEXT NOT NULL,
+  period_start INTEGER NOT NULL,
+  threshold INTEGER NOT NULL,
+  PRIMARY KEY (meter, period_start, threshold)
+);
+CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL);
 `;
+
+export type OutboxKind = "event" | "notification";
 
 export interface OutboxEntry {
   seq: number;
-  event: string;
+  kind: OutboxKind;
+  body: string;
 }
 
-/** The subject's SQLite storage: idempotency keys, period counters and the outbox to D1. All synchronous. */
+/** What an idempotency key remembers: the event, and the decision when it was a consume. */
+interface KeptResult {
+  event: StoredEvent;
+  decision?: Decision;
+}
+
+export type ApplyMode = "record" | "consume";
+
+/**
+ * The subject's SQLite storage: configuration, idempotency keys, period counters, gauge levels,
+ * fired thresholds and the outbox to D1. Everything here is synchronous so that one caller's
+ * transaction holds every check and write together.
+ */
 export class LedgerStore {
+  /** Read on every event; storage stays the source of truth. */
+  private cachedConfig: SubjectConfig | null = null;
+
   constructor(private readonly sql: SqlStorage) {}
 
   migrate(): void {
     this.sql.exec(SCHEMA);
-    this.sql.exec(
-      "INSERT INTO ledger_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING",
-      String(SCHEMA_VERSION),
-    );
   }
 
   /** Binds the object to its subject on first use; a different subject afterwards is a routing bug. */
   claimSubject(subjectId: string): void {
     const bound = this.getMeta("subject_id");
     if (bound === null) this.setMeta("subject_id", subjectId);
-    else if (bound !== subjectId) throw new Error(`ledger of '${bound}' was asked to record for '${subjectId}'`);
+    else if (bound !== subjectId) throw new Error(`ledger of '${bound}' was asked to act for '${subjectId}'`);
   }
 
   subjectId(): string | null {
     return this.getMeta("subject_id");
   }
 
-  /** Checks the key, counts and queues one event. Call inside a transaction. */
-  apply(subjectId: string, input: LedgerEventInput, nowMs: number): RecordOutcome {
+  config(): SubjectConfig {
+    if (!this.cachedConfig) {
+      const raw = this.getMeta("config");
+      this.cachedConfig = raw ? (JSON.parse(raw) as SubjectConfig) : { planId: null, billingAnchorDay: null, entitlements: {} };
+    }
+    return this.cachedConfig;
+  }
+
+  configuration(): LedgerConfiguration {
+    const raw = this.getMeta("configuration");
+    return raw ? (JSON.parse(raw) as LedgerConfiguration) : { subject: null, plan: null };
+  }
+
+  /** Keeps the pushed settings and the effective config derived from them. */
+  setConfiguration(configuration: LedgerConfiguration, config: SubjectConfig): void {
+    this.setMeta("configuration", JSON.stringify(configuration));
+    this.setMeta("config", JSON.stringify(config));
+    this.cachedConfig = config;
+  }
+
+  entitlementOf(meter: string): Entitlement {
+    return this.config().entitlements[meter] ?? UNLIMITED;
+  }
+
+  periodOf(meter: string, atMs: number): Period {
+    return periodContaining(atMs, this.entitlementOf(meter).period, this.config().billingAnchorDay ?? undefined);
+  }
+
+  /** The current usage that limits compare against: the period's total, or a gauge's level. */
+  usedE4(meter: string, kind: "counter" | "gauge", period: Period): number {
+    if (kind === "gauge") return this.gaugeLevel(meter);
+    return (
+      this.sql
+        .exec<{ total_e4: number }>("SELECT total_e4 FROM counters WHERE meter = ? AND period_start = ?", meter, period.start)
+        .toArray()[0]?.total_e4 ?? 0
+    );
+  }
+
+  /** Checks the key, decides (consume), counts, fires thresholds and queues the event. Call inside a transaction. */
+  apply(subjectId: string, input: LedgerEventInput, nowMs: number, mode: ApplyMode = "record"): RecordOutcome {
     if (input.idempotencyKey !== null) {
       const seen = this.sql
-        .exec<{ fingerprint: string; event: string }>(
-          "SELECT fingerprint, event FROM idempotency_keys WHERE key = ?",
+        .exec<{ fingerprint: string; result: string }>(
+          "SELECT fingerprint, result FROM idempotency_keys WHERE key = ?",
           input.idempotencyKey,
         )
         .toArray()[0];
       if (seen) {
-        const event = JSON.parse(seen.event) as StoredEvent;
-        return { status: seen.fingerprint === input.fingerprint ? "duplicate" : "conflict", event };
+        const kept = JSON.parse(seen.result) as KeptResult;
+        return { status: seen.fingerprint === input.fingerprint ? "duplicate" : "conflict", ...kept };
       }
     }
+
+    const entitlement = this.entitlementOf(input.meter);
+    const period = this.periodOf(input.meter, input.occurredAt);
+    const before = this.usedE4(input.meter, input.kind, period);
+    const after = nextLevel(before, input);
+    let decision: Decision | undefined;
+    if (mode === "consume") {
+      decision = decide(before, after - before, entitlement);
+      if (!decision.allowed) return { status: "denied", decision };
+    }
+
     const event: StoredEvent = {
       id: `evt_${crypto.randomUUID().replaceAll("-", "")}`,
       subjectId,
       meter: input.meter,
       unit: input.unit,
       amountE4: input.amountE4,
+      operation: input.operation,
       occurredAt: input.occurredAt,
       receivedAt: nowMs,
       source: input.source,
@@ -80,33 +161,95 @@ export class LedgerStore {
       dimensions: input.dimensions,
       metadata: input.metadata,
     };
+    this.count(input, period, after);
+    this.fireThresholds(subjectId, input.meter, period, before, after, entitlement, event, nowMs);
     const json = JSON.stringify(event);
     if (input.idempotencyKey !== null) {
       this.sql.exec(
-        "INSERT INTO idempotency_keys (key, fingerprint, event, created_at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO idempotency_keys (key, fingerprint, result, created_at) VALUES (?, ?, ?, ?)",
         input.idempotencyKey,
         input.fingerprint,
-        json,
+        JSON.stringify({ event, decision } satisfies KeptResult),
         nowMs,
       );
     }
-    const period = calendarMonthOf(event.occurredAt);
+    this.enqueue("event", json);
+    return { status: "created", event, decision };
+  }
+
+  private count(input: LedgerEventInput, period: Period, after: number): void {
+    const isGauge = input.kind === "gauge";
+    if (isGauge) {
+      this.sql.exec(
+        "INSERT INTO gauges (meter, level_e4) VALUES (?, ?) ON CONFLICT (meter) DO UPDATE SET level_e4 = excluded.level_e4",
+        input.meter,
+        after,
+      );
+    }
+    // A gauge's period row holds its level at the end (total) and its peak; a counter's, its sum.
     this.sql.exec(
-      `INSERT INTO counters (meter, period_start, period_end, total_e4, event_count) VALUES (?, ?, ?, ?, 1)
-       ON CONFLICT (meter, period_start) DO UPDATE SET total_e4 = total_e4 + excluded.total_e4, event_count = event_count + 1`,
-      event.meter,
+      `INSERT INTO counters (meter, period_start, period_end, total_e4, event_count, peak_e4) VALUES (?, ?, ?, ?, 1, ?)
+       ON CONFLICT (meter, period_start) DO UPDATE SET
+         total_e4 = CASE WHEN ?6 THEN excluded.total_e4 ELSE total_e4 + excluded.total_e4 END,
+         event_count = event_count + 1,
+         peak_e4 = max(peak_e4, excluded.peak_e4)`,
+      input.meter,
       period.start,
       period.end,
-      event.amountE4,
+      isGauge ? after : input.amountE4,
+      isGauge ? after : input.amountE4,
+      isGauge ? 1 : 0,
     );
-    this.sql.exec("INSERT INTO outbox (event) VALUES (?)", json);
-    return { status: "created", event };
+  }
+
+  private fireThresholds(
+    subjectId: string,
+    meter: string,
+    period: Period,
+    before: number,
+    after: number,
+    entitlement: Entitlement,
+    event: StoredEvent,
+    nowMs: number,
+  ): void {
+    for (const threshold of crossedThresholds(before, after, entitlement)) {
+      const fired = this.sql.exec(
+        "INSERT INTO fired_thresholds (meter, period_start, threshold) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        meter,
+        period.start,
+        threshold,
+      ).rowsWritten;
+      if (fired === 0) continue;
+      const notification: LedgerNotification = {
+        id: `ntf_${crypto.randomUUID().replaceAll("-", "")}`,
+        subjectId,
+        type: threshold >= 100 ? "entitlement.limit_reached" : "entitlement.threshold_reached",
+        meter,
+        createdAt: nowMs,
+        payload: {
+          subjectId,
+          meter,
+          threshold,
+          used: after / 10_000,
+          limit: entitlement.limitE4 === null ? null : entitlement.limitE4 / 10_000,
+          enforcement: entitlement.enforcement,
+          periodStart: new Date(period.start).toISOString(),
+          periodEnd: new Date(period.end).toISOString(),
+          eventId: event.id,
+        },
+      };
+      this.enqueue("notification", JSON.stringify(notification));
+    }
+  }
+
+  private enqueue(kind: OutboxKind, body: string): void {
+    this.sql.exec("INSERT INTO outbox (kind, body) VALUES (?, ?)", kind, body);
   }
 
   counters(): CounterSnapshot[] {
     return this.sql
-      .exec<{ meter: string; period_start: number; period_end: number; total_e4: number; event_count: number }>(
-        "SELECT meter, period_start, period_end, total_e4, event_count FROM counters ORDER BY meter, period_start",
+      .exec<{ meter: string; period_start: number; period_end: number; total_e4: number; event_count: number; peak_e4: number }>(
+        "SELECT meter, period_start, period_end, total_e4, event_count, peak_e4 FROM counters ORDER BY meter, period_start",
       )
       .toArray()
       .map((r) => ({
@@ -115,21 +258,52 @@ export class LedgerStore {
         periodEnd: r.period_end,
         totalE4: r.total_e4,
         eventCount: r.event_count,
+        peakE4: r.peak_e4,
       }));
   }
 
-  /** Oldest outbox entries, stopping before `maxBytes` of JSON (D1 binds at most 2 MB per value). */
-  peekOutbox(maxEvents: number, maxBytes: number, afterSeq = 0): OutboxEntry[] {
+  gaugeLevel(meter: string): number {
+    return this.sql.exec<{ level_e4: number }>("SELECT level_e4 FROM gauges WHERE meter = ?", meter).toArray()[0]?.level_e4 ?? 0;
+  }
+
+  gaugeMeters(): string[] {
+    return this.sql.exec<{ meter: string }>("SELECT meter FROM gauges").toArray().map((r) => r.meter);
+  }
+
+  /** Replaces one period's counter (recalculation); a gauge's level too when given. */
+  restate(meter: string, period: Period, totalE4: number, eventCount: number, gaugeLevelE4?: number): void {
+    this.sql.exec(
+      `INSERT INTO counters (meter, period_start, period_end, total_e4, event_count, peak_e4) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (meter, period_start) DO UPDATE SET total_e4 = excluded.total_e4, event_count = excluded.event_count,
+         peak_e4 = max(peak_e4, excluded.peak_e4)`,
+      meter,
+      period.start,
+      period.end,
+      totalE4,
+      eventCount,
+      totalE4,
+    );
+    if (gaugeLevelE4 !== undefined) {
+      this.sql.exec(
+        "INSERT INTO gauges (meter, level_e4) VALUES (?, ?) ON CONFLICT (meter) DO UPDATE SET level_e4 = excluded.level_e4",
+        meter,
+        gaugeLevelE4,
+      );
+    }
+  }
+
+  /** Oldest outbox entries, stopping before `maxBytes` (D1 binds at most 2 MB per value). */
+  peekOutbox(maxEntries: number, maxBytes: number, afterSeq = 0): OutboxEntry[] {
     const entries: OutboxEntry[] = [];
     let bytes = 0;
-    for (const row of this.sql.exec<{ seq: number; event: string }>(
-      "SELECT seq, event FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+    for (const row of this.sql.exec<{ seq: number; kind: OutboxKind; body: string }>(
+      "SELECT seq, kind, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
       afterSeq,
-      maxEvents,
+      maxEntries,
     )) {
-      bytes += row.event.length;
+      bytes += row.body.length;
       if (entries.length > 0 && bytes > maxBytes) break;
-      entries.push({ seq: row.seq, event: row.event });
+      entries.push(row);
     }
     return entries;
   }
@@ -169,8 +343,9 @@ export class LedgerStore {
   }
 }
 
-// TEMP until src/domain/periods.ts lands.
-function calendarMonthOf(at: number): { start: number; end: number } {
-  const d = new Date(at);
-  return { start: Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1), end: Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) };
+/** The usage after an event: counters add; gauges add, remove (never below 0) or set. */
+export function nextLevel(beforeE4: number, input: Pick<LedgerEventInput, "kind" | "operation" | "amountE4">): number {
+  if (input.kind === "counter" || input.operation === "add") return beforeE4 + input.amountE4;
+  if (input.operation === "remove") return Math.max(0, beforeE4 - input.amountE4);
+  return input.amountE4;
 }

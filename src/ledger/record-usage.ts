@@ -8,9 +8,8 @@ import type { EventDraft } from "../domain/usage-event";
 import { log } from "../http/log";
 import type { LedgerEventInput, LedgerRpc, RecordOutcome } from "./contract";
 
-export type RecordResult =
-  | { index: number; status: "created" | "duplicate"; event: StoredEvent }
-  | { index: number; status: "rejected"; error: { code: ErrorCode; message: string }; event?: StoredEvent };
+export type RejectedResult = { index: number; status: "rejected"; error: { code: ErrorCode; message: string }; event?: StoredEvent };
+export type RecordResult = { index: number; status: "created" | "duplicate"; event: StoredEvent } | RejectedResult;
 
 /** How many subjects' ledgers one request talks to at once. */
 const LEDGER_CONCURRENCY = 32;
@@ -19,30 +18,38 @@ export function ledgerFor(env: Env, subjectId: string): LedgerRpc {
   return env.LEDGER.getByName(subjectId) as unknown as LedgerRpc;
 }
 
-/**
- * Checks drafts against meters and the clock, then applies them in their subjects' ledgers: one
- * call per subject, all of that subject's events in one transaction. Results keep input order.
- */
-export async function recordUsage(
+/** Checks drafts against meters and the clock; the ones that pass are ready for their ledgers. */
+export async function prepareEvents(
   env: Env,
   drafts: EventDraft[],
   source: string,
-  nowMs = Date.now(),
-): Promise<RecordResult[]> {
-  const results: RecordResult[] = new Array(drafts.length);
+  nowMs: number,
+): Promise<({ ok: true; input: LedgerEventInput } | { ok: false; rejection: RejectedResult })[]> {
   const meters = await meterCatalog(drizzle(env.DB), new Set(drafts.map((d) => d.meter)), nowMs);
   const fingerprints = await Promise.all(drafts.map(fingerprintEvent));
-
-  const bySubject = new Map<string, { index: number; input: LedgerEventInput }[]>();
-  drafts.forEach((draft, index) => {
+  return drafts.map((draft, index) => {
     const resolution = resolveEvent(draft, fingerprints[index]!, meters.get(draft.meter), nowMs);
-    if (!resolution.ok) {
-      results[index] = { index, status: "rejected", error: { code: resolution.code, message: resolution.message } };
+    return resolution.ok
+      ? { ok: true, input: { ...resolution.event, source } }
+      : { ok: false, rejection: { index, status: "rejected", error: { code: resolution.code, message: resolution.message } } };
+  });
+}
+
+/**
+ * Applies events in their subjects' ledgers: one call per subject, all of that subject's events
+ * in one transaction. Results keep input order. Recording never denies: it states a fact.
+ */
+export async function recordUsage(env: Env, drafts: EventDraft[], source: string, nowMs = Date.now()): Promise<RecordResult[]> {
+  const results: RecordResult[] = new Array(drafts.length);
+  const bySubject = new Map<string, { index: number; input: LedgerEventInput }[]>();
+  (await prepareEvents(env, drafts, source, nowMs)).forEach((prepared, index) => {
+    if (!prepared.ok) {
+      results[index] = prepared.rejection;
       return;
     }
-    const group = bySubject.get(draft.subjectId) ?? [];
-    group.push({ index, input: { ...resolution.event, source } });
-    bySubject.set(draft.subjectId, group);
+    const group = bySubject.get(prepared.input.subjectId) ?? [];
+    group.push({ index, input: prepared.input });
+    bySubject.set(prepared.input.subjectId, group);
   });
 
   const groups = [...bySubject];
@@ -54,13 +61,7 @@ export async function recordUsage(
           outcomes = await ledgerFor(env, subjectId).record(subjectId, items.map((item) => item.input));
         } catch (error) {
           log("error", "ledger.record_failed", { subjectId, events: items.length, error: String(error) });
-          for (const { index } of items) {
-            results[index] = {
-              index,
-              status: "rejected",
-              error: { code: "LEDGER_UNAVAILABLE", message: "The subject's ledger did not answer; retrying is safe." },
-            };
-          }
+          for (const { index } of items) results[index] = ledgerUnavailable(index);
           return;
         }
         items.forEach(({ index }, k) => {
@@ -72,8 +73,17 @@ export async function recordUsage(
   return results;
 }
 
+export function ledgerUnavailable(index: number): RejectedResult {
+  return {
+    index,
+    status: "rejected",
+    error: { code: "LEDGER_UNAVAILABLE", message: "The subject's ledger did not answer; retrying with the same idempotency key is safe." },
+  };
+}
+
 function toResult(index: number, outcome: RecordOutcome): RecordResult {
-  if (outcome.status !== "conflict") return { index, status: outcome.status, event: outcome.event };
+  if (outcome.status === "created" || outcome.status === "duplicate") return { index, status: outcome.status, event: outcome.event };
+  if (outcome.status === "denied") throw new Error("recording never denies");
   return {
     index,
     status: "rejected",

@@ -1,8 +1,24 @@
 import { DurableObject } from "cloudflare:workers";
+import {
+  decide,
+  mergeConfiguration,
+  type Decision,
+  type LedgerConfiguration,
+  type SubjectConfig,
+} from "../domain/entitlements";
+import type { MeterKind } from "../domain/event-rules";
 import { log } from "../http/log";
-import type { LedgerEventInput, LedgerRpc, LedgerState, RecordOutcome } from "./contract";
+import type {
+  EntitlementSnapshot,
+  LedgerEventInput,
+  LedgerRpc,
+  LedgerState,
+  RecalculationSummary,
+  RecordOutcome,
+} from "./contract";
 import { flushOutbox } from "./history-flush";
 import { LedgerStore } from "./ledger-store";
+import { currentHistoryTotals } from "./recalculation";
 
 /** Events wait this long so that a burst reaches D1 in one flush (history lags < 2 s). */
 const FLUSH_DELAY_MS = 250;
@@ -32,10 +48,83 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
     return outcomes;
   }
 
+  async consume(subjectId: string, event: LedgerEventInput): Promise<RecordOutcome> {
+    const now = Date.now();
+    const outcome = this.ctx.storage.transactionSync(() => {
+      this.store.claimSubject(subjectId);
+      return this.store.apply(subjectId, event, now, "consume");
+    });
+    if (outcome.status === "created") await this.scheduleFlush(now + FLUSH_DELAY_MS);
+    return outcome;
+  }
+
+  async check(
+    subjectId: string,
+    meter: string,
+    kind: MeterKind,
+    amountE4: number,
+  ): Promise<EntitlementSnapshot & { decision: Decision }> {
+    this.assertSubject(subjectId);
+    const snapshot = this.snapshot(meter, kind, Date.now());
+    return { ...snapshot, decision: decide(snapshot.usedE4, amountE4, this.store.entitlementOf(meter)) };
+  }
+
+  async configure(subjectId: string, update: Partial<LedgerConfiguration>): Promise<SubjectConfig> {
+    return this.ctx.storage.transactionSync(() => {
+      this.store.claimSubject(subjectId);
+      const { configuration, config } = mergeConfiguration(this.store.configuration(), update);
+      this.store.setConfiguration(configuration, config);
+      return config;
+    });
+  }
+
+  async entitlements(subjectId: string, kinds: Record<string, MeterKind>): Promise<EntitlementSnapshot[]> {
+    this.assertSubject(subjectId);
+    const now = Date.now();
+    const meters = new Set([
+      ...Object.keys(this.store.config().entitlements),
+      ...this.store.counters().filter((c) => c.periodStart <= now && now < c.periodEnd).map((c) => c.meter),
+      ...this.store.gaugeMeters(),
+    ]);
+    return [...meters].sort().map((meter) => this.snapshot(meter, kinds[meter] ?? "counter", now));
+  }
+
+  /**
+   * Rebuilds current-period counters from D1 history. Other calls wait meanwhile: events arriving
+   * between the history read and the restatement would otherwise be counted twice or not at all.
+   */
+  async recalculate(subjectId: string, kinds: Record<string, MeterKind>): Promise<RecalculationSummary> {
+    return this.ctx.blockConcurrencyWhile(async () => {
+      this.store.claimSubject(subjectId);
+      while ((await flushOutbox(this.store, this.env.DB)).remaining > 0) {
+        // drain the outbox so history holds every event this ledger counted
+      }
+      const now = Date.now();
+      const counted = this.store.counters().filter((c) => c.periodStart <= now && now < c.periodEnd).map((c) => c.meter);
+      const history = await currentHistoryTotals(
+        this.env.DB,
+        subjectId,
+        kinds,
+        (meter) => this.store.periodOf(meter, now),
+        [...counted, ...this.store.gaugeMeters()],
+      );
+      return this.ctx.storage.transactionSync(() => ({
+        meters: history.map((h) => {
+          const period = this.store.periodOf(h.meter, now);
+          const beforeE4 = this.store.usedE4(h.meter, h.kind, period);
+          this.store.restate(h.meter, period, h.totalE4, h.eventCount, h.levelE4);
+          return { meter: h.meter, periodStart: period.start, beforeE4, afterE4: this.store.usedE4(h.meter, h.kind, period) };
+        }),
+      }));
+    });
+  }
+
   async state(): Promise<LedgerState> {
     return {
       subjectId: this.store.subjectId(),
+      config: this.store.config(),
       counters: this.store.counters(),
+      gauges: Object.fromEntries(this.store.gaugeMeters().map((m) => [m, this.store.gaugeLevel(m)])),
       outboxSize: this.store.outboxSize(),
       idempotencyKeys: this.store.idempotencyKeyCount(),
     };
@@ -62,6 +151,30 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
     if (expiry !== null && (await this.ctx.storage.getAlarm()) === null) {
       await this.ctx.storage.setAlarm(Math.max(expiry, Date.now() + 1000));
     }
+  }
+
+  private snapshot(meter: string, kind: MeterKind, now: number): EntitlementSnapshot {
+    const entitlement = this.store.config().entitlements[meter];
+    const period = this.store.periodOf(meter, now);
+    const usedE4 = this.store.usedE4(meter, kind, period);
+    const limitE4 = entitlement?.limitE4 ?? null;
+    return {
+      meter,
+      kind,
+      usedE4,
+      limitE4,
+      remainingE4: limitE4 === null ? null : Math.max(0, limitE4 - usedE4),
+      enforcement: entitlement?.enforcement ?? null,
+      period: entitlement?.period ?? "month",
+      periodStart: period.start,
+      periodEnd: period.end,
+    };
+  }
+
+  /** Reads must not bind an unused object to a subject, but must not answer for another one either. */
+  private assertSubject(subjectId: string): void {
+    const bound = this.store.subjectId();
+    if (bound !== null && bound !== subjectId) throw new Error(`ledger of '${bound}' was asked about '${subjectId}'`);
   }
 
   private async scheduleFlush(at: number): Promise<void> {

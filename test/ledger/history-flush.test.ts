@@ -44,13 +44,13 @@ describe("ledger outbox → D1 history", () => {
     await recordSome(subjectId, 3);
     const stub = env.LEDGER.getByName(subjectId);
     const pending = await runInDurableObject(stub, (_instance, state) =>
-      state.storage.sql.exec<{ event: string }>("SELECT event FROM outbox ORDER BY seq").toArray(),
+      state.storage.sql.exec<{ kind: string; body: string }>("SELECT kind, body FROM outbox ORDER BY seq").toArray(),
     );
     await flushLedger(subjectId);
     expect(await historyRows(subjectId)).toBe(3);
     // Put the already-delivered events back, as if the delete after D1's commit had been lost.
     await runInDurableObject(stub, (_instance, state) => {
-      for (const row of pending) state.storage.sql.exec("INSERT INTO outbox (event) VALUES (?)", row.event);
+      for (const row of pending) state.storage.sql.exec("INSERT INTO outbox (kind, body) VALUES (?, ?)", row.kind, row.body);
     });
     await api("POST", "/v1/usage", { body: { subjectId, meter: "fax", amount: 1 } });
     await flushLedger(subjectId);

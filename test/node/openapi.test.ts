@@ -11,6 +11,18 @@ const ROUTES = [
   "get /v1/me/usage",
   "put /v1/meters/{key}",
   "get /v1/meters",
+  "put /v1/plans/{planId}",
+  "get /v1/plans/{planId}",
+  "put /v1/subjects/{subjectId}",
+  "get /v1/subjects/{subjectId}",
+  "post /v1/subjects/{subjectId}/recalculate",
+  "get /v1/subjects/{subjectId}/entitlements",
+  "get /v1/me/entitlements",
+  "post /v1/subjects/{subjectId}/entitlements/{meter}/check",
+  "post /v1/subjects/{subjectId}/entitlements/{meter}/consume",
+  "post /v1/subjects/{subjectId}/meters/{meter}/increment",
+  "post /v1/subjects/{subjectId}/meters/{meter}/decrement",
+  "put /v1/subjects/{subjectId}/meters/{meter}",
 ];
 
 describe("GET /openapi.json", () => {

@@ -111,6 +111,9 @@ describe("POST /v1/usage", () => {
     const broken = await api("POST", "/v1/usage", { rawBody: '{"subjectId": ' });
     expect(broken.status).toBe(400);
     expect(broken.body.error.code).toBe("INVALID_JSON");
+    const empty = await api("POST", "/v1/usage");
+    expect(empty.status).toBe(400);
+    expect(empty.body.error.code).toMatch(/^(VALIDATION_FAILED|INVALID_JSON)$/);
   });
 });
 
