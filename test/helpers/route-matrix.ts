@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { api, userToken } from "./api";
 
+/** The subject that `ownPath` routes read with a user token. */
+export const OWNER = "owner";
+
 export interface RouteCase {
   name: string;
   method: "GET" | "POST" | "PUT" | "DELETE";
@@ -55,8 +58,8 @@ export function describeRouteMatrix(cases: RouteCase[]): void {
 
       if (route.ownPath) {
         it("lets a user token read its own subject", async () => {
-          const subject = new URL(`http://x${route.ownPath}`).searchParams.get("subjectId") ?? "owner";
-          const res = await api(route.method, route.ownPath!, { token: await userToken(subject) });
+          const subject = new URL(`http://x${route.ownPath}`).searchParams.get("subjectId") ?? OWNER;
+          const res = await api(route.method, route.ownPath!, { body: route.body, token: await userToken(subject) });
           expect(res.status).toBe(200);
         });
       }

@@ -2,12 +2,14 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import { api, flushLedger, userToken } from "../helpers/api";
-import { describeRouteMatrix } from "../helpers/route-matrix";
+import { describeRouteMatrix, OWNER } from "../helpers/route-matrix";
 
 const OTHER = "matrix-subject";
 let eventId = "";
 
 beforeAll(async () => {
+  await api("PUT", "/v1/plans/matrix-plan", { body: { entitlements: { fax: { limit: 1000 } } } });
+  for (const subjectId of [OTHER, OWNER]) await api("PUT", `/v1/subjects/${subjectId}`, { body: { planId: "matrix-plan" } });
   const res = await api("POST", "/v1/usage", { body: { subjectId: OTHER, meter: "fax", amount: 1, idempotencyKey: "seed" } });
   eventId = res.body.event.id;
   await flushLedger(OTHER);
@@ -63,6 +65,88 @@ describeRouteMatrix([
     ok: 201,
     replay: (_first, second) => expect(second.status).toBe(200),
   },
+  {
+    name: "/v1/plans/{planId}",
+    method: "PUT",
+    path: "/v1/plans/matrix-new-plan",
+    body: { entitlements: { fax: { limit: 5 } } },
+    invalidBody: { entitlements: { fax: { limit: 5, period: "week" } } },
+    ok: 201,
+    replay: (_first, second) => expect(second.status).toBe(200),
+  },
+  { name: "/v1/plans/{planId}", method: "GET", path: "/v1/plans/matrix-plan", invalidPath: "/v1/plans/-bad", ok: 200 },
+  {
+    name: "/v1/subjects/{subjectId}",
+    method: "PUT",
+    path: "/v1/subjects/matrix-new-subject",
+    body: { planId: "matrix-plan", billingAnchorDay: 31 },
+    invalidBody: { billingAnchorDay: 0 },
+    ok: 201,
+    replay: (_first, second) => expect(second.status).toBe(200),
+  },
+  {
+    name: "/v1/subjects/{subjectId}",
+    method: "GET",
+    path: `/v1/subjects/${OTHER}`,
+    invalidPath: "/v1/subjects/a%20b",
+    ok: 200,
+    ownPath: `/v1/subjects/${OWNER}`,
+  },
+  {
+    name: "/v1/subjects/{subjectId}/entitlements",
+    method: "GET",
+    path: `/v1/subjects/${OTHER}/entitlements`,
+    invalidPath: "/v1/subjects/a%20b/entitlements",
+    ok: 200,
+    ownPath: `/v1/subjects/${OWNER}/entitlements`,
+  },
+  {
+    name: "/v1/subjects/{subjectId}/entitlements/{meter}/check",
+    method: "POST",
+    path: `/v1/subjects/${OTHER}/entitlements/fax/check`,
+    body: { amount: 2 },
+    invalidBody: { amount: -2 },
+    ok: 200,
+    ownPath: `/v1/subjects/${OWNER}/entitlements/fax/check`,
+  },
+  {
+    name: "/v1/subjects/{subjectId}/entitlements/{meter}/consume",
+    method: "POST",
+    path: `/v1/subjects/${OTHER}/entitlements/fax/consume`,
+    body: { amount: 2, idempotencyKey: "matrix-consume" },
+    invalidBody: { amount: 2, idempotencyKey: "" },
+    ok: 200,
+    replay: (first, second) => {
+      expect(second.status).toBe(200);
+      expect(second.body.status).toBe("duplicate");
+      expect(second.body.event.id).toBe(first.body.event.id);
+    },
+  },
+  ...(["increment", "decrement"] as const).map((verb) => ({
+    name: `/v1/subjects/{subjectId}/meters/{meter}/${verb}`,
+    method: "POST" as const,
+    path: `/v1/subjects/${OTHER}/meters/storage/${verb}`,
+    body: { amount: 3, idempotencyKey: `matrix-${verb}` },
+    invalidBody: { amount: "3" },
+    ok: 200,
+    replay: (_first: any, second: any) => expect(second.body.status).toBe("duplicate"),
+  })),
+  {
+    name: "/v1/subjects/{subjectId}/meters/{meter}",
+    method: "PUT",
+    path: `/v1/subjects/${OTHER}/meters/storage`,
+    body: { value: 9, idempotencyKey: "matrix-set" },
+    invalidBody: { amount: 9 },
+    ok: 200,
+    replay: (_first, second) => expect(second.body.status).toBe("duplicate"),
+  },
+  {
+    name: "/v1/subjects/{subjectId}/recalculate",
+    method: "POST",
+    path: `/v1/subjects/${OTHER}/recalculate`,
+    invalidPath: "/v1/subjects/a%20b/recalculate",
+    ok: 200,
+  },
 ]);
 
 describe("routes every token may read", () => {
@@ -81,6 +165,14 @@ describe("routes every token may read", () => {
     expect(empty.body.data).toEqual([]);
     expect((await api("GET", "/v1/me/usage", { token: null })).status).toBe(401);
     expect((await api("GET", "/v1/me/usage")).status).toBe(403);
+  });
+
+  it("GET /v1/me/entitlements answers the token's own subject only", async () => {
+    const mine = await api("GET", "/v1/me/entitlements", { token: await userToken(OTHER) });
+    expect(mine.status).toBe(200);
+    expect(mine.body.data.map((r: { meter: string }) => r.meter)).toContain("fax");
+    expect((await api("GET", "/v1/me/entitlements", { token: null })).status).toBe(401);
+    expect((await api("GET", "/v1/me/entitlements")).status).toBe(403);
   });
 
   it("GET /v1/usage without subjectId is 403 for a user token", async () => {
