@@ -19,7 +19,13 @@ export const PlanInput = z.strictObject({
 });
 export type PlanInput = z.infer<typeof PlanInput>;
 
-export const EntitlementOverride = EntitlementInput.partial();
+/** Only what the subject changes; the rest comes from its plan. */
+export const EntitlementOverride = z.strictObject({
+  limit: Amount.nullable().optional(),
+  period: z.enum(["month", "day", "none"]).optional(),
+  enforcement: z.enum(["hard", "soft"]).optional(),
+  thresholds: z.array(z.number().int().min(1).max(1000)).max(10).optional(),
+});
 export type EntitlementOverride = z.infer<typeof EntitlementOverride>;
 
 export const SubjectInput = z.strictObject({

@@ -45,11 +45,15 @@ export function limitBody(): MiddlewareHandler<AppEnv> {
   });
 }
 
-/** Writes take JSON only; a body of any other type is 415 before it is read. Bodiless actions pass. */
+/**
+ * Writes take JSON only: a body declared as anything else is 415 before it is read. A request
+ * that declares no type passes on (bodiless actions; a route that needs a body answers 400).
+ */
 export function requireJsonBody(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    if (["POST", "PUT", "PATCH"].includes(c.req.method) && c.req.raw.body !== null) {
-      const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase() ?? "";
+    const declared = c.req.header("content-type");
+    if (["POST", "PUT", "PATCH"].includes(c.req.method) && declared !== undefined) {
+      const type = declared.split(";")[0]?.trim().toLowerCase() ?? "";
       if (type !== "application/json" && !type.endsWith("+json")) {
         throw new DomainError("UNSUPPORTED_MEDIA_TYPE", "Send the body as JSON with 'Content-Type: application/json'.");
       }

@@ -114,6 +114,19 @@ describe("check and consume", () => {
     expect((await api("GET", `/v1/subjects/${subjectId}`)).body.subject).toMatchObject({ planId: null, overrides: {} });
   });
 
+  it("overrides only the fields given, keeping the rest of the plan's entitlement", async () => {
+    await planWith("daily-soft", { api_call: { limit: 5, period: "day", enforcement: "soft", thresholds: [50] } });
+    const subjectId = await subjectOn("daily-soft", { overrides: { api_call: { limit: 9 } } });
+    expect((await api("GET", `/v1/subjects/${subjectId}`)).body.subject.overrides).toEqual({ api_call: { limit: 9 } });
+    const row = (await api("GET", `/v1/subjects/${subjectId}/entitlements`)).body.data[0];
+    expect(row).toMatchObject({ meter: "api_call", limit: 9, period: "day", enforcement: "soft" });
+  });
+
+  it("takes bodiless actions without a content type", async () => {
+    const res = await api("POST", `/v1/subjects/${uniqueSubject()}/recalculate`, { headers: {} });
+    expect(res.status).toBe(200);
+  });
+
   it("refuses an unknown plan, meter or malformed limits", async () => {
     expect((await api("PUT", `/v1/subjects/${uniqueSubject()}`, { body: { planId: "missing" } })).status).toBe(404);
     expect((await consume(uniqueSubject(), "nope")).body.error.code).toBe("UNKNOWN_METER");
