@@ -1,12 +1,18 @@
+import { generateKeyPairSync } from "node:crypto";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+
+/** A Telnyx-style Ed25519 key pair made for this run; tests sign deliveries with its private half. */
+const telnyxKeys = generateKeyPairSync("ed25519");
+const TELNYX_PUBLIC_KEY = telnyxKeys.publicKey.export({ format: "der", type: "spki" }).subarray(-32).toString("base64");
+const TEST_TELNYX_PRIVATE_KEY = telnyxKeys.privateKey.export({ format: "der", type: "pkcs8" }).toString("base64");
 
 /** Test-only secrets; also put in process.env so wrangler's required-secrets check is satisfied. */
 const TEST_SECRETS = {
   SERVICE_API_KEY: "test-service-key",
   JWT_SECRET: "test-jwt-secret",
-  TELNYX_PUBLIC_KEY: "",
+  TELNYX_PUBLIC_KEY,
   NOTIFYRE_WEBHOOK_SECRET: "test-notifyre-secret",
 };
 Object.assign(process.env, TEST_SECRETS);
@@ -29,6 +35,7 @@ export default defineConfig(async () => {
                 bindings: {
                   TEST_MIGRATIONS: migrations,
                   ...TEST_SECRETS,
+                  TEST_TELNYX_PRIVATE_KEY,
                   ALLOWED_ORIGINS: "https://app.example.com",
                 },
               },

@@ -6,6 +6,7 @@ import { authenticate } from "./http/auth";
 import { errorResponse, handleError, validationError } from "./http/errors";
 import { corsForAllowedOrigins, limitBody, requestLog, requireJsonBody } from "./http/middleware";
 import { registerEntitlementRoutes } from "./routes/entitlements";
+import { registerFaxRoutes } from "./routes/faxes";
 import { registerGaugeRoutes } from "./routes/gauges";
 import { registerMeterRoutes } from "./routes/meters";
 import { registerPlanRoutes } from "./routes/plans";
@@ -13,6 +14,7 @@ import { registerSubjectRoutes } from "./routes/subjects";
 import { registerSystemRoutes } from "./routes/system";
 import { registerUsageReadRoutes } from "./routes/usage-read";
 import { registerUsageWriteRoutes } from "./routes/usage-write";
+import { registerWebhookRoutes } from "./routes/webhooks";
 
 export function createApp(): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>({
@@ -27,6 +29,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use("/v1/*", limitBody());
   app.use("/v1/*", requireJsonBody());
   app.use("/v1/*", authenticate());
+  app.use("/webhooks/*", limitBody());
 
   registerSystemRoutes(app);
   registerUsageWriteRoutes(app);
@@ -36,6 +39,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerSubjectRoutes(app);
   registerEntitlementRoutes(app);
   registerGaugeRoutes(app);
+  registerFaxRoutes(app);
+  registerWebhookRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const meters = sqliteTable(
   "meters",
@@ -91,6 +91,61 @@ export const notifications = sqliteTable(
     createdAt: integer("created_at").notNull(),
   },
   (t) => [index("idx_notifications_subject_time").on(t.subjectId, t.createdAt), index("idx_notifications_time").on(t.createdAt)],
+);
+
+/** Fax registry: who a provider's fax belongs to and where it stands. */
+export const faxes = sqliteTable(
+  "faxes",
+  {
+    provider: text("provider", { enum: ["telnyx", "notifyre"] }).notNull(),
+    faxId: text("fax_id").notNull(),
+    subjectId: text("subject_id"),
+    direction: text("direction"),
+    status: text("status"),
+    pageCount: integer("page_count"),
+    failureReason: text("failure_reason"),
+    /** occurred_at (epoch ms) of the event that set the status. */
+    statusAt: integer("status_at"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.faxId] }), index("idx_faxes_subject").on(t.subjectId)],
+);
+
+/** Every verified provider event, once. */
+export const webhookReceipts = sqliteTable(
+  "webhook_receipts",
+  {
+    provider: text("provider").notNull(),
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    faxId: text("fax_id"),
+    direction: text("direction"),
+    status: text("status"),
+    pageCount: integer("page_count"),
+    failureReason: text("failure_reason"),
+    occurredAt: integer("occurred_at").notNull(),
+    receivedAt: integer("received_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.eventId] }), index("idx_webhook_receipts_fax").on(t.provider, t.faxId)],
+);
+
+/** Billable provider events whose subject is not known yet; billed when the fax is registered. */
+export const unattributedEvents = sqliteTable(
+  "unattributed_events",
+  {
+    provider: text("provider").notNull(),
+    faxId: text("fax_id").notNull(),
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    pageCount: integer("page_count").notNull(),
+    occurredAt: integer("occurred_at").notNull(),
+    metadata: text("metadata").notNull(),
+    parkedAt: integer("parked_at").notNull(),
+    billedAt: integer("billed_at"),
+    billedSubjectId: text("billed_subject_id"),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.faxId] }), index("idx_unattributed_open").on(t.billedAt, t.parkedAt)],
 );
 
 export type MeterRow = typeof meters.$inferSelect;

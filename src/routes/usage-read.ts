@@ -1,12 +1,13 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { drizzle } from "drizzle-orm/d1";
-import { findEvent, listHistory, type HistoryCursor, type HistoryFilter } from "../db/usage-events";
+import { findEvent, listHistory, type HistoryFilter } from "../db/usage-events";
 import { DomainError } from "../domain/errors";
 import { toPublicEvent } from "../domain/stored-event";
 import { DimensionName, MeterKey, SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
+import { decodeCursor, encodeCursor } from "./cursor";
 import { bearerAuth, errorResponses, EventSchema, json } from "./schemas";
 
 const HistoryQuerySchema = z.object({
@@ -86,11 +87,12 @@ async function historyPage(c: Context<AppEnv>, query: HistoryQuery) {
     to: query.to === undefined ? undefined : Date.parse(query.to),
     dimensions: dimensionFilters(c),
   };
-  const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  const after = cursor && { occurredAt: cursor.at, id: cursor.id };
   const events = await listHistory(drizzle(c.env.DB), filter, query.limit + 1, after);
   const page = events.slice(0, query.limit);
   const last = page[page.length - 1];
-  const nextCursor = events.length > query.limit && last ? encodeCursor({ occurredAt: last.occurredAt, id: last.id }) : null;
+  const nextCursor = events.length > query.limit && last ? encodeCursor({ at: last.occurredAt, id: last.id }) : null;
   return { data: page.map(toPublicEvent), nextCursor };
 }
 
@@ -109,20 +111,4 @@ export function dimensionFilters(c: Context<AppEnv>): Record<string, string> {
     filters[name] = value;
   }
   return filters;
-}
-
-function encodeCursor(cursor: HistoryCursor): string {
-  return btoa(JSON.stringify([cursor.occurredAt, cursor.id])).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
-}
-
-function decodeCursor(raw: string): HistoryCursor {
-  try {
-    const [occurredAt, id] = JSON.parse(atob(raw.replaceAll("-", "+").replaceAll("_", "/"))) as unknown[];
-    if (typeof occurredAt === "number" && typeof id === "string") return { occurredAt, id };
-  } catch {
-    // fall through to the validation error
-  }
-  throw new DomainError("VALIDATION_FAILED", "cursor is not one this API returned.", {
-    issues: [{ path: "cursor", code: "invalid_cursor", message: "pass nextCursor unchanged" }],
-  });
 }

@@ -23,6 +23,10 @@ const ROUTES = [
   "post /v1/subjects/{subjectId}/meters/{meter}/increment",
   "post /v1/subjects/{subjectId}/meters/{meter}/decrement",
   "put /v1/subjects/{subjectId}/meters/{meter}",
+  "post /v1/faxes",
+  "get /v1/webhooks/unattributed",
+  "post /webhooks/telnyx",
+  "post /webhooks/notifyre",
 ];
 
 describe("GET /openapi.json", () => {

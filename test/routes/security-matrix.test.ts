@@ -141,6 +141,19 @@ describeRouteMatrix([
     replay: (_first, second) => expect(second.body.status).toBe("duplicate"),
   },
   {
+    name: "/v1/faxes",
+    method: "POST",
+    path: "/v1/faxes",
+    body: { provider: "telnyx", faxId: "matrix-fax", subjectId: OTHER },
+    invalidBody: { provider: "efax", faxId: "matrix-fax", subjectId: OTHER },
+    ok: 200,
+    replay: (first, second) => {
+      expect(second.status).toBe(200);
+      expect(second.body.fax).toEqual(first.body.fax);
+    },
+  },
+  { name: "/v1/webhooks/unattributed", method: "GET", path: "/v1/webhooks/unattributed", invalidPath: "/v1/webhooks/unattributed?limit=0", ok: 200 },
+  {
     name: "/v1/subjects/{subjectId}/recalculate",
     method: "POST",
     path: `/v1/subjects/${OTHER}/recalculate`,

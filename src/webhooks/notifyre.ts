@@ -1,0 +1,43 @@
+import { z } from "zod";
+import { pageCountOf, type FaxEvent } from "../domain/fax";
+import { SubjectId } from "../domain/usage-event";
+
+const Envelope = z.object({
+  Event: z.string().min(1),
+  Timestamp: z.number().optional(),
+  Payload: z.record(z.string(), z.unknown()).default({}),
+});
+
+const DELIVERED = new Set(["successful", "completed", "delivered"]);
+const FAILED = new Set(["failed", "busy", "no-answer", "cancelled", "canceled"]);
+
+/**
+ * Maps a verified Notifyre delivery to a fax event; null when it is not a Notifyre envelope.
+ * Notifyre sends no event id, so the fax id, event and status stand for one (a redelivery of the
+ * same state is the same event).
+ */
+export function parseNotifyreEvent(body: unknown, nowMs: number): FaxEvent | null {
+  const parsed = Envelope.safeParse(body);
+  if (!parsed.success) return null;
+  const { Event: eventType, Timestamp, Payload: p } = parsed.data;
+  const faxId = typeof p.ID === "string" && p.ID ? p.ID : null;
+  const rawStatus = typeof p.Status === "string" ? p.Status.toLowerCase() : null;
+  const status = rawStatus === null ? null : DELIVERED.has(rawStatus) ? "delivered" : FAILED.has(rawStatus) ? "failed" : rawStatus;
+  const inbound = eventType === "fax_received";
+  const pageCount = pageCountOf(p.Pages);
+  const seconds = typeof p.LastModifiedDateUtc === "number" ? p.LastModifiedDateUtc : Timestamp;
+  const reference = SubjectId.safeParse(p.Reference);
+  return {
+    provider: "notifyre",
+    eventId: `${eventType}:${faxId ?? "none"}:${rawStatus ?? "none"}`,
+    eventType,
+    faxId,
+    direction: eventType === "fax_sent" ? "outbound" : inbound ? "inbound" : null,
+    status: inbound && status === null ? "received" : status,
+    pageCount,
+    failureReason: status === "failed" ? (rawStatus ?? "failed") : null,
+    occurredAt: typeof seconds === "number" && Number.isFinite(seconds) ? seconds * 1000 : nowMs,
+    subjectHint: eventType === "fax_sent" && reference.success ? reference.data : null,
+    billable: eventType === "fax_sent" && status === "delivered" && pageCount !== null && pageCount > 0,
+  };
+}
