@@ -23,7 +23,8 @@ function webhookRoute(provider: "telnyx" | "notifyre", description: string) {
     responses: {
       200: json(AckSchema, "Verified and handled (billed, already billed, parked, recorded or ignored)"),
       401: json(ErrorEnvelopeSchema, "Signature missing, malformed, invalid or outside the 300 s window; nothing stored"),
-      503: json(ErrorEnvelopeSchema, "Not configured, or the bill could not be written: the provider should deliver again"),
+      500: json(ErrorEnvelopeSchema, "The provider's key or secret is not configured: the provider should deliver again"),
+      503: json(ErrorEnvelopeSchema, "The bill could not be written: the provider should deliver again"),
     },
   });
 }
