@@ -5,10 +5,12 @@ import type { AppEnv } from "./http/app-env";
 import { authenticate } from "./http/auth";
 import { errorResponse, handleError, validationError } from "./http/errors";
 import { corsForAllowedOrigins, limitBody, requestLog, requireJsonBody } from "./http/middleware";
+import { registerDeadLetterRoutes } from "./routes/dead-letters";
 import { registerEntitlementRoutes } from "./routes/entitlements";
 import { registerFaxRoutes } from "./routes/faxes";
 import { registerGaugeRoutes } from "./routes/gauges";
 import { registerMeterRoutes } from "./routes/meters";
+import { registerPeriodRoutes } from "./routes/periods";
 import { registerPlanRoutes } from "./routes/plans";
 import { registerSubjectRoutes } from "./routes/subjects";
 import { registerSystemRoutes } from "./routes/system";
@@ -40,6 +42,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerEntitlementRoutes(app);
   registerGaugeRoutes(app);
   registerFaxRoutes(app);
+  registerDeadLetterRoutes(app);
+  registerPeriodRoutes(app);
   registerWebhookRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

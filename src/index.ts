@@ -1,4 +1,7 @@
 import { createApp } from "./app";
+import { runScheduled } from "./cron/schedule";
+import { consumeDeadLetterQueue, USAGE_DLQ_NAME } from "./queue/dead-letters.consumer";
+import { consumeUsageEvents } from "./queue/usage-events.consumer";
 
 export { SubjectLedger } from "./ledger/subject-ledger";
 
@@ -6,4 +9,11 @@ const app = createApp();
 
 export default {
   fetch: app.fetch,
+  async queue(batch, env) {
+    if (batch.queue === USAGE_DLQ_NAME) return consumeDeadLetterQueue(batch, env);
+    return consumeUsageEvents(batch, env);
+  },
+  async scheduled(controller, env) {
+    await runScheduled(controller, env);
+  },
 } satisfies ExportedHandler<Env>;

@@ -148,6 +148,63 @@ export const unattributedEvents = sqliteTable(
   (t) => [primaryKey({ columns: [t.provider, t.faxId] }), index("idx_unattributed_open").on(t.billedAt, t.parkedAt)],
 );
 
+/** Closed periods per subject and meter (successor of the seed subscription_usage). Amounts in ten-thousandths. */
+export const periodUsage = sqliteTable(
+  "period_usage",
+  {
+    subjectId: text("subject_id").notNull(),
+    meter: text("meter").notNull(),
+    periodStart: integer("period_start").notNull(),
+    periodEnd: integer("period_end").notNull(),
+    totalE4: integer("total_e4").notNull(),
+    eventCount: integer("event_count").notNull(),
+    limitE4: integer("limit_e4"),
+    endValueE4: integer("end_value_e4"),
+    peakE4: integer("peak_e4"),
+    closedAt: integer("closed_at").notNull(),
+    restatedAt: integer("restated_at"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.subjectId, t.meter, t.periodStart] }),
+    index("idx_period_usage_meter_start").on(t.meter, t.periodStart),
+    index("idx_period_usage_start").on(t.periodStart),
+  ],
+);
+
+/** Queue messages that could not be applied, with why; replayable. */
+export const deadLetters = sqliteTable(
+  "dead_letters",
+  {
+    id: text("id").primaryKey(),
+    queue: text("queue").notNull(),
+    messageId: text("message_id").notNull(),
+    reason: text("reason").notNull(),
+    detail: text("detail").notNull(),
+    attempts: integer("attempts").notNull(),
+    body: text("body").notNull(),
+    createdAt: integer("created_at").notNull(),
+    replayedAt: integer("replayed_at"),
+    replayStatus: text("replay_status"),
+  },
+  (t) => [index("idx_dead_letters_created").on(t.createdAt), index("idx_dead_letters_message").on(t.queue, t.messageId)],
+);
+
+/** Every subject that has ever had usage, with its latest event: what cron jobs walk. */
+export const subjectActivity = sqliteTable("subject_activity", {
+  subjectId: text("subject_id").primaryKey(),
+  lastEventAt: integer("last_event_at").notNull(),
+});
+
+/** One row per daily reconciliation run, summed up by the consumers that check each subject. */
+export const reconciliationRuns = sqliteTable("reconciliation_runs", {
+  runId: text("run_id").primaryKey(),
+  startedAt: integer("started_at").notNull(),
+  subjectsQueued: integer("subjects_queued").notNull().default(0),
+  subjectsChecked: integer("subjects_checked").notNull().default(0),
+  subjectsDrifted: integer("subjects_drifted").notNull().default(0),
+  countersRepaired: integer("counters_repaired").notNull().default(0),
+});
+
 export type MeterRow = typeof meters.$inferSelect;
 export type UsageEventRow = typeof usageEvents.$inferSelect;
 export type PlanRow = typeof plans.$inferSelect;

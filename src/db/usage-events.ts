@@ -23,6 +23,17 @@ export function insertEventsStatement(d1: D1Database, eventsJson: string): D1Pre
     .bind(eventsJson);
 }
 
+/** Remembers which subjects have usage, and since when, for the cron jobs that walk them. */
+export function touchSubjectsStatement(d1: D1Database, eventsJson: string): D1PreparedStatement {
+  return d1
+    .prepare(
+      `INSERT INTO subject_activity (subject_id, last_event_at)
+       SELECT value ->> 'subjectId', max(value ->> 'receivedAt') FROM json_each(?1) WHERE true GROUP BY 1
+       ON CONFLICT (subject_id) DO UPDATE SET last_event_at = max(last_event_at, excluded.last_event_at)`,
+    )
+    .bind(eventsJson);
+}
+
 /** The notification counterpart of insertEventsStatement. */
 export function insertNotificationsStatement(d1: D1Database, notificationsJson: string): D1PreparedStatement {
   return d1

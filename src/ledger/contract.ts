@@ -5,6 +5,23 @@ import type { JsonValue, StoredEvent } from "../domain/stored-event";
 /** One event sent to a subject's ledger. */
 export interface LedgerEventInput extends ResolvedEvent {
   source: string;
+  /** `consume` applies the limit and may be denied; the default records a fact. */
+  mode?: "record" | "consume";
+}
+
+/** A closed period as D1's period_usage keeps it; amounts in ten-thousandths. */
+export interface PeriodRow {
+  subjectId: string;
+  meter: string;
+  periodStart: number;
+  periodEnd: number;
+  totalE4: number;
+  eventCount: number;
+  limitE4: number | null;
+  endValueE4: number | null;
+  peakE4: number | null;
+  closedAt: number;
+  restatedAt: number | null;
 }
 
 export type RecordOutcome =
@@ -20,8 +37,8 @@ export type RecordOutcome =
 export interface LedgerNotification {
   id: string;
   subjectId: string;
-  type: "entitlement.threshold_reached" | "entitlement.limit_reached";
-  meter: string;
+  type: "entitlement.threshold_reached" | "entitlement.limit_reached" | "period.closed";
+  meter: string | null;
   createdAt: number;
   payload: Record<string, JsonValue>;
 }
@@ -55,6 +72,7 @@ export interface LedgerRpc {
   configure(subjectId: string, update: Partial<LedgerConfiguration>): Promise<SubjectConfig>;
   entitlements(subjectId: string, kinds: Record<string, MeterKind>): Promise<EntitlementSnapshot[]>;
   recalculate(subjectId: string, kinds: Record<string, MeterKind>): Promise<RecalculationSummary>;
+  closePeriods(subjectId: string, asOfMs: number, kinds: Record<string, MeterKind>): Promise<PeriodRow[]>;
   state(): Promise<LedgerState>;
 }
 

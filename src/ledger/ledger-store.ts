@@ -9,7 +9,8 @@ import {
 } from "../domain/entitlements";
 import { periodContaining, type Period } from "../domain/periods";
 import type { StoredEvent } from "../domain/stored-event";
-import type { CounterSnapshot, LedgerEventInput, LedgerNotification, RecordOutcome } from "./contract";
+import type { JsonValue } from "../domain/stored-event";
+import type { CounterSnapshot, LedgerEventInput, LedgerNotification, PeriodRow, RecordOutcome } from "./contract";
 
 /** Idempotency keys outlive the 35-day late-event window with a margin. */
 export const IDEMPOTENCY_RETENTION_MS = 40 * 24 * 60 * 60 * 1000;
@@ -42,7 +43,13 @@ CREATE TABLE IF NOT EXISTS fired_thresholds (
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL);
 `;
 
-export type OutboxKind = "event" | "notification";
+/** Schema changes after the first, applied once each, in order (DO SQLite has no user_version). */
+const MIGRATIONS = [
+  // v2: periods closed by the monthly rollover; a late event restates a closed period.
+  "ALTER TABLE counters ADD COLUMN closed_at INTEGER",
+];
+
+export type OutboxKind = "event" | "notification" | "period";
 
 export interface OutboxEntry {
   seq: number;
@@ -58,6 +65,16 @@ interface KeptResult {
 
 export type ApplyMode = "record" | "consume";
 
+type CounterRow = {
+  meter: string;
+  period_start: number;
+  period_end: number;
+  total_e4: number;
+  event_count: number;
+  peak_e4: number;
+  closed_at: number | null;
+};
+
 /**
  * The subject's SQLite storage: configuration, idempotency keys, period counters, gauge levels,
  * fired thresholds and the outbox to D1. Everything here is synchronous so that one caller's
@@ -71,6 +88,9 @@ export class LedgerStore {
 
   migrate(): void {
     this.sql.exec(SCHEMA);
+    const version = Number(this.getMeta("schema_version") ?? "1");
+    MIGRATIONS.slice(version - 1).forEach((statement) => this.sql.exec(statement));
+    this.setMeta("schema_version", String(MIGRATIONS.length + 1));
   }
 
   /** Binds the object to its subject on first use; a different subject afterwards is a routing bug. */
@@ -123,7 +143,7 @@ export class LedgerStore {
   }
 
   /** Checks the key, decides (consume), counts, fires thresholds and queues the event. Call inside a transaction. */
-  apply(subjectId: string, input: LedgerEventInput, nowMs: number, mode: ApplyMode = "record"): RecordOutcome {
+  apply(subjectId: string, input: LedgerEventInput, nowMs: number, mode: ApplyMode = input.mode ?? "record"): RecordOutcome {
     if (input.idempotencyKey !== null) {
       const seen = this.sql
         .exec<{ fingerprint: string; result: string }>(
@@ -162,6 +182,7 @@ export class LedgerStore {
       metadata: input.metadata,
     };
     this.count(input, period, after);
+    this.restateIfClosed(subjectId, input.meter, period, nowMs);
     this.fireThresholds(subjectId, input.meter, period, before, after, entitlement, event, nowMs);
     const json = JSON.stringify(event);
     if (input.idempotencyKey !== null) {
@@ -240,6 +261,82 @@ export class LedgerStore {
       };
       this.enqueue("notification", JSON.stringify(notification));
     }
+  }
+
+  /** A late event for a period the rollover already closed sends the period's new totals to D1. */
+  private restateIfClosed(subjectId: string, meter: string, period: Period, nowMs: number): void {
+    const row = this.counterRow(meter, period.start);
+    if (row?.closed_at != null) this.enqueuePeriod(subjectId, row, row.closed_at, nowMs);
+  }
+
+  /**
+   * Closes every period that ended by `asOfMs`, and writes a row for each entitled or gauge meter
+   * that saw no traffic in the period before `asOfMs` (idle subjects are closed too). Periods
+   * closed before are left alone, so running it again changes nothing.
+   */
+  closePeriods(subjectId: string, asOfMs: number, kinds: Record<string, "counter" | "gauge">, nowMs: number): PeriodRow[] {
+    const idleMeters = new Set([...Object.keys(this.config().entitlements), ...this.gaugeMeters()]);
+    for (const meter of idleMeters) {
+      const period = this.periodOf(meter, asOfMs - 1);
+      if (period.end > asOfMs || this.counterRow(meter, period.start)) continue;
+      const level = (kinds[meter] ?? "counter") === "gauge" ? this.gaugeLevel(meter) : 0;
+      this.sql.exec(
+        "INSERT INTO counters (meter, period_start, period_end, total_e4, event_count, peak_e4) VALUES (?, ?, ?, ?, 0, ?)",
+        meter,
+        period.start,
+        period.end,
+        level,
+        level,
+      );
+    }
+    const open = this.sql
+      .exec<CounterRow>("SELECT * FROM counters WHERE closed_at IS NULL AND period_end <= ? ORDER BY meter, period_start", asOfMs)
+      .toArray();
+    const closed = open.map((row) => {
+      this.sql.exec("UPDATE counters SET closed_at = ? WHERE meter = ? AND period_start = ?", nowMs, row.meter, row.period_start);
+      return this.enqueuePeriod(subjectId, { ...row, closed_at: nowMs }, nowMs, null, kinds[row.meter] ?? "counter");
+    });
+    if (closed.length > 0) {
+      const notification: LedgerNotification = {
+        id: `ntf_${crypto.randomUUID().replaceAll("-", "")}`,
+        subjectId,
+        type: "period.closed",
+        meter: null,
+        createdAt: nowMs,
+        payload: { subjectId, periods: closed.map((p) => ({ ...p })) as unknown as JsonValue },
+      };
+      this.enqueue("notification", JSON.stringify(notification));
+    }
+    return closed;
+  }
+
+  private counterRow(meter: string, periodStart: number): CounterRow | undefined {
+    return this.sql.exec<CounterRow>("SELECT * FROM counters WHERE meter = ? AND period_start = ?", meter, periodStart).toArray()[0];
+  }
+
+  private enqueuePeriod(
+    subjectId: string,
+    row: CounterRow,
+    closedAt: number,
+    restatedAt: number | null,
+    kind: "counter" | "gauge" = this.gaugeMeters().includes(row.meter) ? "gauge" : "counter",
+  ): PeriodRow {
+    const limitE4 = this.entitlementOf(row.meter).limitE4;
+    const period: PeriodRow = {
+      subjectId,
+      meter: row.meter,
+      periodStart: row.period_start,
+      periodEnd: row.period_end,
+      totalE4: row.total_e4,
+      eventCount: row.event_count,
+      limitE4,
+      endValueE4: kind === "gauge" ? row.total_e4 : null,
+      peakE4: kind === "gauge" ? row.peak_e4 : null,
+      closedAt,
+      restatedAt,
+    };
+    this.enqueue("period", JSON.stringify(period));
+    return period;
   }
 
   private enqueue(kind: OutboxKind, body: string): void {

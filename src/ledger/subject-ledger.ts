@@ -13,6 +13,7 @@ import type {
   LedgerEventInput,
   LedgerRpc,
   LedgerState,
+  PeriodRow,
   RecalculationSummary,
   RecordOutcome,
 } from "./contract";
@@ -49,13 +50,8 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   }
 
   async consume(subjectId: string, event: LedgerEventInput): Promise<RecordOutcome> {
-    const now = Date.now();
-    const outcome = this.ctx.storage.transactionSync(() => {
-      this.store.claimSubject(subjectId);
-      return this.store.apply(subjectId, event, now, "consume");
-    });
-    if (outcome.status === "created") await this.scheduleFlush(now + FLUSH_DELAY_MS);
-    return outcome;
+    const [outcome] = await this.record(subjectId, [{ ...event, mode: "consume" }]);
+    return outcome!;
   }
 
   async check(
@@ -117,6 +113,16 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
         }),
       }));
     });
+  }
+
+  async closePeriods(subjectId: string, asOfMs: number, kinds: Record<string, MeterKind>): Promise<PeriodRow[]> {
+    const now = Date.now();
+    const closed = this.ctx.storage.transactionSync(() => {
+      this.store.claimSubject(subjectId);
+      return this.store.closePeriods(subjectId, asOfMs, kinds, now);
+    });
+    if (closed.length > 0) await this.scheduleFlush(now + FLUSH_DELAY_MS);
+    return closed;
   }
 
   async state(): Promise<LedgerState> {

@@ -61,7 +61,47 @@ const recordBatch = createRoute({
   responses: { 200: json(BatchResultSchema, "One result per event, in order"), ...errorResponses(413, 415) },
 });
 
+const recordAsync = createRoute({
+  method: "post",
+  path: "/v1/usage/async",
+  tags: ["usage"],
+  summary: "Enqueue 1–1000 usage events",
+  description:
+    "Validated, then sent through the usage-events queue and applied within seconds. Events without an idempotency key get one now, so queue redeliveries count once. Events that break a rule when applied (unknown meter, unit, time window) become dead letters (GET /v1/dead-letters).",
+  security: bearerAuth,
+  request: { headers: IdempotencyHeaderSchema, ...jsonBody(BatchInputSchema) },
+  responses: { 202: json(z.object({ enqueued: z.number().int() }).openapi("Enqueued"), "Accepted for the queue"), ...errorResponses(413, 415) },
+});
+
+/** Queue messages: ≤ 100 per sendBatch and ≤ 256 KB in all; stay below with a margin. */
+const MAX_MESSAGES_PER_SEND = 100;
+const MAX_BYTES_PER_SEND = 200_000;
+
 export function registerUsageWriteRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(recordAsync, async (c) => {
+    requireService(c);
+    const headerKey = c.req.valid("header")["idempotency-key"];
+    const messages = c.req.valid("json").events.map((input, index) => {
+      const draft = toEventDraft(input);
+      const idempotencyKey = draft.idempotencyKey ?? (headerKey ? `${headerKey}:${index}` : `async:${crypto.randomUUID()}`);
+      return { body: toCanonicalMessage({ ...draft, idempotencyKey }) };
+    });
+    let chunk: typeof messages = [];
+    let bytes = 0;
+    for (const message of messages) {
+      const size = JSON.stringify(message.body).length;
+      if (chunk.length === MAX_MESSAGES_PER_SEND || bytes + size > MAX_BYTES_PER_SEND) {
+        await c.env.USAGE_QUEUE.sendBatch(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(message);
+      bytes += size;
+    }
+    if (chunk.length > 0) await c.env.USAGE_QUEUE.sendBatch(chunk);
+    return c.json({ enqueued: messages.length }, 202);
+  });
+
   app.openapi(recordOne, async (c) => {
     requireService(c);
     const draft = withHeaderKey(toEventDraft(c.req.valid("json")), c.req.valid("header")["idempotency-key"]);
@@ -91,6 +131,20 @@ export function registerUsageWriteRoutes(app: OpenAPIHono<AppEnv>): void {
       200,
     );
   });
+}
+
+/** The canonical event a draft stands for, as a queue message. */
+function toCanonicalMessage(draft: EventDraft) {
+  return {
+    idempotencyKey: draft.idempotencyKey,
+    subjectId: draft.subjectId,
+    meter: draft.meter,
+    amount: draft.amount,
+    ...(draft.unit === undefined ? {} : { unit: draft.unit }),
+    ...(draft.timestamp === undefined ? {} : { timestamp: new Date(draft.timestamp).toISOString() }),
+    dimensions: draft.dimensions,
+    metadata: draft.metadata,
+  };
 }
 
 function withHeaderKey(draft: EventDraft, headerKey: string | undefined): EventDraft {

@@ -27,6 +27,10 @@ const ROUTES = [
   "get /v1/webhooks/unattributed",
   "post /webhooks/telnyx",
   "post /webhooks/notifyre",
+  "post /v1/usage/async",
+  "get /v1/dead-letters",
+  "post /v1/dead-letters/{id}/replay",
+  "get /v1/periods",
 ];
 
 describe("GET /openapi.json", () => {

@@ -1,0 +1,29 @@
+import { z } from "zod";
+import { SubjectId } from "../domain/usage-event";
+
+/**
+ * Work the cron jobs fan out through the usage-events queue, so each invocation stays small:
+ * a scan walks one page of subjects and enqueues one task each, plus the next page.
+ */
+export const TaskMessage = z.discriminatedUnion("task", [
+  z.object({ task: z.literal("scan-subjects"), job: z.enum(["close-periods", "reconcile"]), after: z.string(), asOf: z.number(), runId: z.string() }),
+  z.object({ task: z.literal("close-periods"), subjectId: SubjectId, asOf: z.number() }),
+  z.object({ task: z.literal("reconcile"), subjectId: SubjectId, runId: z.string() }),
+]);
+export type TaskMessage = z.infer<typeof TaskMessage>;
+
+export function isTaskMessage(body: unknown): boolean {
+  return typeof body === "object" && body !== null && "task" in body;
+}
+
+/** A usage message is any accepted event shape, optionally with `"mode": "consume"` (apply the limit). */
+export function splitMode(body: unknown): { mode: "record" | "consume"; event: unknown } | { invalidMode: unknown } {
+  if (typeof body !== "object" || body === null || Array.isArray(body) || !("mode" in body)) return { mode: "record", event: body };
+  const { mode, ...event } = body as Record<string, unknown>;
+  return mode === "consume" || mode === "record" ? { mode, event } : { invalidMode: mode };
+}
+
+/** Exponential back-off from the delivery count: 5 s, 10 s, 20 s … at most 10 minutes. */
+export function retryDelaySeconds(attempts: number): number {
+  return Math.min(600, 5 * 2 ** Math.max(0, attempts - 1));
+}

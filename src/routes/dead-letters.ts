@@ -1,0 +1,97 @@
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { drizzle } from "drizzle-orm/d1";
+import { findDeadLetter, listDeadLetters, markReplayed, type DeadLetterRow } from "../db/dead-letters";
+import { DomainError } from "../domain/errors";
+import type { AppEnv } from "../http/app-env";
+import { requireService } from "../http/auth";
+import { applyUsageMessages } from "../queue/apply-usage-messages";
+import { decodeCursor, encodeCursor } from "./cursor";
+import { bearerAuth, errorResponses, json } from "./schemas";
+
+const DeadLetterSchema = z
+  .object({
+    id: z.string(),
+    queue: z.string(),
+    messageId: z.string(),
+    reason: z.string(),
+    detail: z.string(),
+    attempts: z.number().int(),
+    body: z.unknown(),
+    createdAt: z.string(),
+    replayedAt: z.string().nullable(),
+    replayStatus: z.string().nullable(),
+  })
+  .openapi("DeadLetter");
+
+const list = createRoute({
+  method: "get",
+  path: "/v1/dead-letters",
+  tags: ["queues"],
+  summary: "Queue messages that could not be applied, newest first",
+  security: bearerAuth,
+  request: { query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }) },
+  responses: { 200: json(z.object({ data: z.array(DeadLetterSchema), nextCursor: z.string().nullable() }), "One page"), ...errorResponses() },
+});
+
+const replay = createRoute({
+  method: "post",
+  path: "/v1/dead-letters/{id}/replay",
+  tags: ["queues"],
+  summary: "Apply a dead letter again",
+  description:
+    "Runs the message through the same path as the queue consumer, with the same idempotency key, so replaying a message that was applied meanwhile changes nothing. `status` says what happened now.",
+  security: bearerAuth,
+  request: { params: z.object({ id: z.string().min(1).max(100) }) },
+  responses: {
+    200: json(
+      z.object({
+        deadLetter: DeadLetterSchema,
+        result: z.object({ status: z.enum(["applied", "duplicate", "rejected"]), eventId: z.string().optional(), reason: z.string().optional(), detail: z.string().optional() }),
+      }),
+      "Replayed",
+    ),
+    ...errorResponses(404, 503),
+  },
+});
+
+export function registerDeadLetterRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(list, async (c) => {
+    requireService(c);
+    const { limit, cursor } = c.req.valid("query");
+    const rows = await listDeadLetters(drizzle(c.env.DB), limit + 1, cursor === undefined ? undefined : decodeCursor(cursor));
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return c.json({ data: page.map(toPublic), nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null }, 200);
+  });
+
+  app.openapi(replay, async (c) => {
+    requireService(c);
+    const db = drizzle(c.env.DB);
+    const letter = await findDeadLetter(db, c.req.valid("param").id);
+    if (!letter) throw new DomainError("NOT_FOUND", "No such dead letter.");
+    const [outcome] = await applyUsageMessages(c.env, [{ id: letter.messageId, body: JSON.parse(letter.body) as unknown }]);
+    if (outcome!.kind === "retry") throw new DomainError("LEDGER_UNAVAILABLE", "The subject's ledger did not answer; replay again later.");
+    const result =
+      outcome!.kind === "dead"
+        ? { status: "rejected" as const, reason: outcome!.reason, detail: outcome!.detail }
+        : { status: outcome!.kind, eventId: outcome!.eventId };
+    const now = Date.now();
+    await markReplayed(db, letter.id, result.status, now);
+    return c.json({ deadLetter: toPublic({ ...letter, replayedAt: now, replayStatus: result.status }), result }, 200);
+  });
+}
+
+function toPublic(row: DeadLetterRow) {
+  return {
+    id: row.id,
+    queue: row.queue,
+    messageId: row.messageId,
+    reason: row.reason,
+    detail: row.detail,
+    attempts: row.attempts,
+    body: JSON.parse(row.body) as unknown,
+    createdAt: new Date(row.createdAt).toISOString(),
+    replayedAt: row.replayedAt === null ? null : new Date(row.replayedAt).toISOString(),
+    replayStatus: row.replayStatus,
+  };
+}

@@ -1,0 +1,101 @@
+import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../../src/index";
+import { api, flushLedger, uniqueSubject } from "../helpers/api";
+
+const now = new Date();
+const thisMonth = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+const nextMonth = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1);
+
+async function runCron(cron: string, scheduledTime: number): Promise<void> {
+  const ctx = createExecutionContext();
+  await worker.scheduled(createScheduledController({ cron, scheduledTime }), env, ctx);
+  await waitOnExecutionContext(ctx);
+}
+
+async function periodRows(subjects: string[]) {
+  const { results } = await env.DB.prepare(
+    `SELECT subject_id, meter, period_start, total_e4, event_count, limit_e4, end_value_e4, peak_e4, closed_at, restated_at
+     FROM period_usage WHERE subject_id IN (${subjects.map(() => "?").join(",")}) ORDER BY subject_id, meter`,
+  )
+    .bind(...subjects)
+    .all<Record<string, number | string | null>>();
+  return results;
+}
+
+/** The rollover fans out through the queue; wait until every subject's ledger has flushed its rows. */
+async function settle(subjects: string[], expectedRows: number) {
+  await expect.poll(async () => (await periodRows(subjects)).length, { timeout: 15_000, interval: 200 }).toBe(expectedRows);
+  for (const s of subjects) await flushLedger(s);
+}
+
+describe("monthly rollover", () => {
+  it("closes every subject's month — busy, idle and gauges — once, and restates a closed month on a late event", async () => {
+    await api("PUT", "/v1/plans/rollover-plan", { body: { entitlements: { fax: { limit: 100 }, storage: { limit: 50, period: "none" } } } });
+    const busy = Array.from({ length: 12 }, () => uniqueSubject("busy"));
+    const idle = uniqueSubject("idle");
+    const gauge = uniqueSubject("gauge");
+    await api("PUT", `/v1/subjects/${idle}`, { body: { planId: "rollover-plan" } });
+    await api("POST", "/v1/usage/batch", {
+      body: { events: busy.flatMap((subjectId, i) => [1, 2].map((k) => ({ subjectId, meter: "fax", amount: i + k, idempotencyKey: `${i}-${k}` }))) },
+    });
+    await api("POST", `/v1/subjects/${gauge}/meters/storage/increment`, { body: { amount: 30 } });
+    await api("POST", `/v1/subjects/${gauge}/meters/storage/decrement`, { body: { amount: 10 } });
+    for (const s of [...busy, gauge]) await flushLedger(s);
+
+    await runCron("0 0 1 * *", nextMonth);
+    const all = [...busy, idle, gauge];
+    await settle(all, 12 + 1 + 1);
+    const rows = await periodRows(all);
+    const byKey = Object.fromEntries(rows.map((r) => [`${r.subject_id}/${r.meter}`, r]));
+    expect(byKey[`${busy[3]}/fax`]).toMatchObject({ period_start: thisMonth, total_e4: (4 + 5) * 10_000, event_count: 2, limit_e4: null });
+    // Idle subject with a plan: its entitled counter closes at 0 with the limit.
+    expect(byKey[`${idle}/fax`]).toMatchObject({ period_start: thisMonth, total_e4: 0, event_count: 0, limit_e4: 100 * 10_000 });
+    expect(byKey[`${gauge}/storage`]).toMatchObject({ total_e4: 20 * 10_000, end_value_e4: 20 * 10_000, peak_e4: 30 * 10_000 });
+
+    // Running it again (or late) changes nothing.
+    await runCron("0 0 1 * *", nextMonth);
+    await new Promise((r) => setTimeout(r, 2_000));
+    for (const s of all) await flushLedger(s);
+    expect(await periodRows(all)).toEqual(rows);
+
+    // A late event for the closed month restates its row.
+    await api("POST", "/v1/usage", { body: { subjectId: busy[0], meter: "fax", amount: 7 } });
+    await flushLedger(busy[0]!);
+    const restated = (await periodRows([busy[0]!]))[0]!;
+    expect(restated).toMatchObject({ total_e4: (1 + 2 + 7) * 10_000, event_count: 3, closed_at: byKey[`${busy[0]}/fax`]!.closed_at });
+    expect(restated.restated_at).not.toBeNull();
+
+    const periods = await api("GET", `/v1/periods?subjectId=${gauge}`);
+    expect(periods.body.data).toEqual([
+      expect.objectContaining({ subjectId: gauge, meter: "storage", total: 20, endValue: 20, peak: 30, periodStart: new Date(thisMonth).toISOString() }),
+    ]);
+    const notes = await env.DB.prepare("SELECT count(*) AS n FROM notifications WHERE type = 'period.closed' AND subject_id = ?").bind(busy[1]).first<{ n: number }>();
+    expect(notes!.n).toBe(1);
+  });
+});
+
+describe("daily reconciliation", () => {
+  it("repairs a corrupted counter and reports it; a clean run reports zero drift", async () => {
+    const subjects = Array.from({ length: 3 }, () => uniqueSubject("rec"));
+    await api("POST", "/v1/usage/batch", { body: { events: subjects.map((subjectId, i) => ({ subjectId, meter: "api_call", amount: i + 1, idempotencyKey: "k" })) } });
+    for (const s of subjects) await flushLedger(s);
+    await runInDurableObject(env.LEDGER.getByName(subjects[1]!), (_i, state) => {
+      state.storage.sql.exec("UPDATE counters SET total_e4 = total_e4 + 50000");
+    });
+
+    const day1 = Date.now();
+    await runCron("0 3 * * *", day1);
+    const run = (id: number) => env.DB.prepare("SELECT * FROM reconciliation_runs WHERE run_id = ?").bind(`reconcile-${new Date(id).toISOString()}`).first<Record<string, number>>();
+    await expect.poll(async () => (await run(day1))?.subjects_checked, { timeout: 15_000, interval: 200 }).toBeGreaterThanOrEqual(3);
+    expect(await run(day1)).toMatchObject({ subjects_drifted: 1, counters_repaired: 1 });
+    const repaired = await api("GET", `/v1/subjects/${subjects[1]}/entitlements`);
+    expect(repaired.body.data[0]).toMatchObject({ meter: "api_call", used: 2 });
+
+    const day2 = day1 + 86_400_000;
+    await runCron("0 3 * * *", day2);
+    await expect.poll(async () => (await run(day2))?.subjects_checked, { timeout: 15_000, interval: 200 }).toBeGreaterThanOrEqual(3);
+    expect(await run(day2)).toMatchObject({ subjects_drifted: 0, counters_repaired: 0 });
+  });
+});
