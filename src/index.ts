@@ -7,7 +7,7 @@ export { SubjectLedger } from "./ledger/subject-ledger";
 
 const app = createApp();
 
-export default {
+const handler: ExportedHandler<Env> = {
   fetch: app.fetch,
   async queue(batch, env) {
     if (batch.queue === USAGE_DLQ_NAME) return consumeDeadLetterQueue(batch, env);
@@ -16,4 +16,6 @@ export default {
   async scheduled(controller, env) {
     await runScheduled(controller, env);
   },
-} satisfies ExportedHandler<Env>;
+};
+
+export default handler as Required<Pick<ExportedHandler<Env>, "fetch" | "queue" | "scheduled">>;
