@@ -12,6 +12,7 @@ import { registerGaugeRoutes } from "./routes/gauges";
 import { registerMeterRoutes } from "./routes/meters";
 import { registerPeriodRoutes } from "./routes/periods";
 import { registerPlanRoutes } from "./routes/plans";
+import { registerReportRoutes } from "./routes/reports";
 import { registerSubjectRoutes } from "./routes/subjects";
 import { registerSystemRoutes } from "./routes/system";
 import { registerUsageReadRoutes } from "./routes/usage-read";
@@ -35,6 +36,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
 
   registerSystemRoutes(app);
   registerUsageWriteRoutes(app);
+  registerReportRoutes(app); // before /v1/usage/{id}, which would take "summary" for an id
   registerUsageReadRoutes(app);
   registerMeterRoutes(app);
   registerPlanRoutes(app);

@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, lt, or, sql, type SQL } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { JsonValue, StoredEvent } from "../domain/stored-event";
 import { usageEvents, type UsageEventRow } from "./schema";
@@ -74,11 +74,13 @@ export function historyConditions(filter: HistoryFilter): SQL[] {
   if (filter.meter !== undefined) conditions.push(eq(usageEvents.meter, filter.meter));
   if (filter.from !== undefined) conditions.push(gte(usageEvents.occurredAt, filter.from));
   if (filter.to !== undefined) conditions.push(lt(usageEvents.occurredAt, filter.to));
-  for (const [name, value] of Object.entries(filter.dimensions ?? {})) {
-    const column = INDEXED_DIMENSIONS[name] ?? sql`json_extract(${usageEvents.dimensions}, ${`$."${name}"`})`;
-    conditions.push(sql`${column} = ${value}`);
-  }
+  for (const [name, value] of Object.entries(filter.dimensions ?? {})) conditions.push(sql`${dimensionColumn(name)} = ${value}`);
   return conditions;
+}
+
+/** A dimension's value per event: its indexed column when it has one. Names are checked by the caller. */
+export function dimensionColumn(name: string): SQL {
+  return INDEXED_DIMENSIONS[name] ?? sql`json_extract(${usageEvents.dimensions}, ${`$."${name}"`})`;
 }
 
 /** Newest first; the cursor is the last row of the previous page. */
@@ -102,6 +104,28 @@ export async function listHistory(
     .from(usageEvents)
     .where(and(...conditions))
     .orderBy(desc(usageEvents.occurredAt), desc(usageEvents.id))
+    .limit(limit);
+  return rows.map(rowToStoredEvent);
+}
+
+/** Oldest first, after the given row: the order exports stream in. */
+export async function listHistoryAscending(
+  db: DrizzleD1Database,
+  filter: HistoryFilter,
+  limit: number,
+  after?: HistoryCursor,
+): Promise<StoredEvent[]> {
+  const conditions = historyConditions(filter);
+  if (after) {
+    conditions.push(
+      or(gt(usageEvents.occurredAt, after.occurredAt), and(eq(usageEvents.occurredAt, after.occurredAt), gt(usageEvents.id, after.id)))!,
+    );
+  }
+  const rows = await db
+    .select()
+    .from(usageEvents)
+    .where(and(...conditions))
+    .orderBy(asc(usageEvents.occurredAt), asc(usageEvents.id))
     .limit(limit);
   return rows.map(rowToStoredEvent);
 }

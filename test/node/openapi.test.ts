@@ -31,6 +31,8 @@ const ROUTES = [
   "get /v1/dead-letters",
   "post /v1/dead-letters/{id}/replay",
   "get /v1/periods",
+  "get /v1/usage/summary",
+  "get /v1/usage/export.csv",
 ];
 
 describe("GET /openapi.json", () => {

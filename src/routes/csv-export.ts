@@ -1,0 +1,53 @@
+import type { DrizzleD1Database } from "drizzle-orm/d1";
+import { listHistoryAscending, type HistoryFilter } from "../db/usage-events";
+import { toCsvRow } from "../domain/csv";
+import { toPublicEvent, type StoredEvent } from "../domain/stored-event";
+
+const PAGE = 1000;
+const BASE_COLUMNS = ["id", "subjectId", "meter", "unit", "amount", "operation", "timestamp", "receivedAt", "source", "idempotencyKey"];
+
+/** Streams history a page at a time, so memory stays bounded whatever the row count. */
+export function streamHistoryCsv(db: DrizzleD1Database, filter: HistoryFilter, dimensionColumns: string[]): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  let after: { occurredAt: number; id: string } | undefined;
+  let headerSent = false;
+  let done = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        if (!headerSent) {
+          headerSent = true;
+          controller.enqueue(encoder.encode(toCsvRow([...BASE_COLUMNS, ...dimensionColumns, "dimensionsJson", "metadataJson"])));
+          return;
+        }
+        if (done) return controller.close();
+        const page = await listHistoryAscending(db, filter, PAGE, after);
+        if (page.length < PAGE) done = true;
+        const last = page[page.length - 1];
+        if (last) after = { occurredAt: last.occurredAt, id: last.id };
+        controller.enqueue(encoder.encode(page.map((e) => csvLine(e, dimensionColumns)).join("")));
+        if (done) controller.close();
+      },
+    },
+    { highWaterMark: 1 },
+  );
+}
+
+function csvLine(stored: StoredEvent, dimensionColumns: string[]): string {
+  const e = toPublicEvent(stored);
+  return toCsvRow([
+    e.id,
+    e.subjectId,
+    e.meter,
+    e.unit,
+    String(e.amount),
+    e.operation,
+    e.timestamp,
+    e.receivedAt,
+    e.source,
+    e.idempotencyKey ?? "",
+    ...dimensionColumns.map((d) => e.dimensions[d] ?? ""),
+    JSON.stringify(e.dimensions),
+    JSON.stringify(e.metadata),
+  ]);
+}

@@ -1,0 +1,127 @@
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { drizzle } from "drizzle-orm/d1";
+import type { HistoryFilter } from "../db/usage-events";
+import { summarise, type GroupKey } from "../db/usage-summary";
+import { fromE4 } from "../domain/amount";
+import { DomainError } from "../domain/errors";
+import { bucketsBetween, isTimeZone, type BucketUnit } from "../domain/time-buckets";
+import { DimensionName, MeterKey, SubjectId } from "../domain/usage-event";
+import type { AppEnv } from "../http/app-env";
+import { requireSubjectAccess } from "../http/auth";
+import { streamHistoryCsv } from "./csv-export";
+import { bearerAuth, errorResponses, json } from "./schemas";
+import { dimensionFilters } from "./usage-read";
+
+const TIME_UNITS: BucketUnit[] = ["day", "week", "month"];
+const DEFAULT_RANGE_MS = 30 * 24 * 60 * 60 * 1000;
+
+export const ReportQuerySchema = z.object({
+  subjectId: SubjectId.optional(),
+  meter: MeterKey.optional(),
+  from: z.iso.datetime({ offset: true }).optional(),
+  to: z.iso.datetime({ offset: true }).optional(),
+});
+
+const summaryRoute = createRoute({
+  method: "get",
+  path: "/v1/usage/summary",
+  tags: ["reports"],
+  summary: "Usage totals, grouped",
+  description:
+    "`groupBy`: comma-separated (or repeated) `meter`, `subjectId`, one of `day` / `week` (ISO, from Monday) / `month`, and `dimension.<name>`. Time buckets are cut in `tz` (IANA, default UTC) and labelled with their first date; with a time bucket and no `from`, the last 30 days. Filters as for history, including `dimension.<name>=<value>`. `total` is the sum of amounts (gauges: increments minus decrements), `count` the events, `subjects` the distinct subjects.",
+  security: bearerAuth,
+  request: {
+    query: ReportQuerySchema.extend({
+      groupBy: z.string().max(300).optional(),
+      tz: z.string().max(64).default("UTC"),
+    }),
+  },
+  responses: {
+    200: json(
+      z.object({
+        data: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.null()]))),
+        from: z.string().nullable(),
+        to: z.string().nullable(),
+        tz: z.string(),
+      }).openapi("UsageSummary"),
+      "One row per group",
+    ),
+    ...errorResponses(),
+  },
+});
+
+const exportRoute = createRoute({
+  method: "get",
+  path: "/v1/usage/export.csv",
+  tags: ["reports"],
+  summary: "History as CSV, streamed",
+  description:
+    "Same filters as history, oldest first. Columns: id, subjectId, meter, unit, amount, operation, timestamp, receivedAt, source, idempotencyKey, then one column per name in `dimensions` (comma-separated), then `dimensionsJson` and `metadataJson`. RFC 4180 quoting.",
+  security: bearerAuth,
+  request: { query: ReportQuerySchema.extend({ dimensions: z.string().max(500).optional() }) },
+  responses: { 200: { description: "text/csv", content: { "text/csv": { schema: z.string() } } }, ...errorResponses() },
+});
+
+export function registerReportRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(summaryRoute, async (c) => {
+    const q = c.req.valid("query");
+    requireSubjectAccess(c, q.subjectId);
+    if (!isTimeZone(q.tz)) throw invalid("tz", "must be an IANA time zone such as Europe/Paris");
+    const groupBy = parseGroupBy(c);
+    const unit = groupBy.find((k): k is BucketUnit => (TIME_UNITS as string[]).includes(k));
+    const to = q.to === undefined ? (unit ? Date.now() : undefined) : Date.parse(q.to);
+    const from = q.from === undefined ? (unit ? to! - DEFAULT_RANGE_MS : undefined) : Date.parse(q.from);
+    let buckets = null;
+    if (unit) {
+      buckets = bucketsBetween(from!, to!, unit, q.tz);
+      if (!buckets) throw invalid("groupBy", `too many ${unit} buckets for the range (at most 1000)`);
+    }
+    const filter: HistoryFilter = { subjectId: q.subjectId, meter: q.meter, from, to, dimensions: dimensionFilters(c) };
+    const rows = await summarise(drizzle(c.env.DB), filter, groupBy, buckets);
+    return c.json(
+      {
+        data: rows.map((r) => ({ ...r.keys, total: fromE4(r.totalE4), count: r.count, subjects: r.subjects })),
+        from: from === undefined ? null : new Date(from).toISOString(),
+        to: to === undefined ? null : new Date(to).toISOString(),
+        tz: q.tz,
+      },
+      200,
+    );
+  });
+
+  app.openapi(exportRoute, async (c) => {
+    const q = c.req.valid("query");
+    requireSubjectAccess(c, q.subjectId);
+    const columns = (q.dimensions ?? "").split(",").map((d) => d.trim()).filter(Boolean);
+    for (const name of columns) if (!DimensionName.safeParse(name).success) throw invalid("dimensions", `'${name}' is not a dimension name`);
+    const filter: HistoryFilter = {
+      subjectId: q.subjectId,
+      meter: q.meter,
+      from: q.from === undefined ? undefined : Date.parse(q.from),
+      to: q.to === undefined ? undefined : Date.parse(q.to),
+      dimensions: dimensionFilters(c),
+    };
+    return new Response(streamHistoryCsv(drizzle(c.env.DB), filter, columns), {
+      headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="usage.csv"' },
+    }) as never;
+  });
+}
+
+function parseGroupBy(c: Context<AppEnv>): GroupKey[] {
+  const raw = (c.req.queries("groupBy") ?? []).flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+  const keys = [...new Set(raw)];
+  if (keys.length > 6) throw invalid("groupBy", "at most 6 keys");
+  for (const key of keys) {
+    const ok =
+      key === "meter" || key === "subjectId" || (TIME_UNITS as string[]).includes(key) ||
+      (key.startsWith("dimension.") && DimensionName.safeParse(key.slice("dimension.".length)).success);
+    if (!ok) throw invalid("groupBy", `'${key}' is not meter, subjectId, day, week, month or dimension.<name>`);
+  }
+  if (keys.filter((k) => (TIME_UNITS as string[]).includes(k)).length > 1) throw invalid("groupBy", "at most one of day, week, month");
+  return keys as GroupKey[];
+}
+
+function invalid(path: string, message: string): DomainError {
+  return new DomainError("VALIDATION_FAILED", `Invalid ${path}: ${message}.`, { issues: [{ path, code: "invalid_value", message }] });
+}

@@ -1,0 +1,140 @@
+import { env } from "cloudflare:workers";
+import fc from "fast-check";
+import { beforeAll, describe, expect, it } from "vitest";
+import { insertEventsStatement } from "../../src/db/usage-events";
+import type { StoredEvent } from "../../src/domain/stored-event";
+import { api, userToken } from "../helpers/api";
+
+const ZONES = ["UTC", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "Pacific/Chatham", "Europe/London"];
+const DAY = 86_400_000;
+const base = Date.UTC(2026, 2, 1); // spans the March and April DST changes in both hemispheres
+
+/** Local calendar date of an instant in a zone, written independently of the service's bucketing. */
+function localDate(t: number, tz: string): [number, number, number] {
+  const s = new Intl.DateTimeFormat("en-CA", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" }).format(t);
+  const [y, m, d] = s.split("-").map(Number) as [number, number, number];
+  return [y, m, d];
+}
+const iso = (y: number, m: number, d: number) => new Date(Date.UTC(y, m - 1, d)).toISOString().slice(0, 10);
+function bucketOf(t: number, unit: string, tz: string): string {
+  const [y, m, d] = localDate(t, tz);
+  if (unit === "day") return iso(y, m, d);
+  if (unit === "month") return iso(y, m, 1);
+  const weekday = (new Date(Date.UTC(y, m - 1, d)).getUTCDay() + 6) % 7;
+  return iso(y, m, d - weekday);
+}
+
+/** Local midnights in each zone: the edges a bucketing bug would get wrong. */
+function midnightsIn(tz: string, days: number): number[] {
+  const out: number[] = [];
+  for (let t = base - DAY; t < base + days * DAY; t += 15 * 60_000) {
+    const [y, m, d] = localDate(t, tz);
+    const [py, pm, pd] = localDate(t - 15 * 60_000, tz);
+    if (y !== py || m !== pm || d !== pd) out.push(t);
+  }
+  return out;
+}
+
+const events: StoredEvent[] = [];
+
+beforeAll(async () => {
+  const rnd = fc.sample(fc.integer({ min: 0, max: 2 ** 31 }), 2000);
+  const edges = ZONES.flatMap((tz) => midnightsIn(tz, 70));
+  for (let i = 0; i < 1500; i++) {
+    const r = rnd[i]!;
+    // A third of the events sit exactly on a local midnight, or a millisecond before one.
+    const onEdge = i % 3 === 0 ? edges[r % edges.length]! - (i % 2) : base + (r % (70 * DAY));
+    const meter = ["fax", "api_call", "storage"][r % 3]!;
+    events.push({
+      id: `evt_sum_${i}`,
+      subjectId: `sum-${r % 7}`,
+      meter,
+      unit: meter === "fax" ? "page" : meter === "storage" ? "byte" : "call",
+      amountE4: (r % 50) * 2500,
+      operation: meter === "storage" ? (["add", "remove", "set"] as const)[r % 3]! : "add",
+      occurredAt: onEdge,
+      receivedAt: onEdge,
+      source: "test",
+      idempotencyKey: null,
+      dimensions: r % 5 === 0 ? {} : { schoolId: `S${r % 4}`, itemType: ["canned", "fresh"][r % 2]! },
+      metadata: {},
+    });
+  }
+  for (let i = 0; i < events.length; i += 500) {
+    await insertEventsStatement(env.DB, JSON.stringify(events.slice(i, i + 500))).run();
+  }
+});
+
+function bruteForce(query: { groupBy: string[]; tz: string; from: number; to: number; subjectId?: string; meter?: string; schoolId?: string }) {
+  const groups = new Map<string, { keys: Record<string, string | null>; total: number; count: number; subjects: Set<string> }>();
+  for (const e of events) {
+    if (e.occurredAt < query.from || e.occurredAt >= query.to) continue;
+    if (query.subjectId && e.subjectId !== query.subjectId) continue;
+    if (query.meter && e.meter !== query.meter) continue;
+    if (query.schoolId && e.dimensions.schoolId !== query.schoolId) continue;
+    const keys: Record<string, string | null> = {};
+    for (const k of query.groupBy) {
+      if (k === "meter") keys[k] = e.meter;
+      else if (k === "subjectId") keys[k] = e.subjectId;
+      else if (k === "day" || k === "week" || k === "month") keys[k] = bucketOf(e.occurredAt, k, query.tz);
+      else keys[k] = e.dimensions[k.slice("dimension.".length)] ?? null;
+    }
+    const id = JSON.stringify(keys);
+    const g = groups.get(id) ?? { keys, total: 0, count: 0, subjects: new Set<string>() };
+    g.total += e.operation === "remove" ? -e.amountE4 : e.operation === "set" ? 0 : e.amountE4;
+    g.count += 1;
+    g.subjects.add(e.subjectId);
+    groups.set(id, g);
+  }
+  return [...groups.values()].map((g) => ({ ...g.keys, total: g.total / 10_000, count: g.count, subjects: g.subjects.size }));
+}
+
+const sortRows = (rows: Record<string, unknown>[]) => [...rows].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+
+describe("GET /v1/usage/summary", () => {
+  it("equals a brute-force sum over the raw events for random groupings, filters and zones (property)", async () => {
+    const query = fc.record({
+      groupBy: fc.subarray(["meter", "subjectId", "dimension.schoolId", "dimension.itemType"]).chain((keys) =>
+        fc.constantFrom<string | null>(null, "day", "week", "month").map((unit) => (unit ? [...keys, unit] : keys)),
+      ),
+      tz: fc.constantFrom(...ZONES),
+      fromDay: fc.integer({ min: 0, max: 40 }),
+      days: fc.integer({ min: 1, max: 30 }),
+      subjectId: fc.option(fc.constantFrom("sum-1", "sum-4"), { nil: undefined }),
+      meter: fc.option(fc.constantFrom("fax", "storage"), { nil: undefined }),
+      schoolId: fc.option(fc.constantFrom("S1", "S3"), { nil: undefined }),
+    });
+    await fc.assert(
+      fc.asyncProperty(query, async (q) => {
+        const from = base + q.fromDay * DAY + 3_600_000 * (q.fromDay % 5);
+        const to = from + q.days * DAY;
+        const params = new URLSearchParams({ tz: q.tz, from: new Date(from).toISOString(), to: new Date(to).toISOString() });
+        if (q.groupBy.length > 0) params.set("groupBy", q.groupBy.join(","));
+        if (q.subjectId) params.set("subjectId", q.subjectId);
+        if (q.meter) params.set("meter", q.meter);
+        if (q.schoolId) params.set("dimension.schoolId", q.schoolId);
+        const res = await api("GET", `/v1/usage/summary?${params}`);
+        expect(res.status, JSON.stringify(res.body)).toBe(200);
+        expect(sortRows(res.body.data)).toEqual(sortRows(bruteForce({ ...q, from, to })));
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("defaults to the last 30 days for time buckets and refuses bad groupings and zones", async () => {
+    const recent = await api("GET", "/v1/usage/summary?groupBy=day");
+    expect(recent.status).toBe(200);
+    expect(Date.parse(recent.body.to) - Date.parse(recent.body.from)).toBe(30 * DAY);
+    for (const q of ["groupBy=day,week", "groupBy=colour", "groupBy=dimension.bad-name", "tz=Mars/Olympus", "groupBy=day&from=2000-01-01T00:00:00Z&to=2026-01-01T00:00:00Z"]) {
+      const res = await api("GET", `/v1/usage/summary?${q}`);
+      expect(res.status, q).toBe(400);
+      expect(res.body.error.code).toBe("VALIDATION_FAILED");
+    }
+  });
+
+  it("lets a user token summarise its own subject only", async () => {
+    expect((await api("GET", "/v1/usage/summary?subjectId=sum-1", { token: await userToken("sum-1") })).status).toBe(200);
+    expect((await api("GET", "/v1/usage/summary?subjectId=sum-2", { token: await userToken("sum-1") })).status).toBe(403);
+    expect((await api("GET", "/v1/usage/summary", { token: await userToken("sum-1") })).status).toBe(403);
+  });
+});
