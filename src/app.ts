@@ -17,6 +17,7 @@ import { registerSubjectRoutes } from "./routes/subjects";
 import { registerSystemRoutes } from "./routes/system";
 import { registerUsageReadRoutes } from "./routes/usage-read";
 import { registerUsageWriteRoutes } from "./routes/usage-write";
+import { registerWebhookEndpointRoutes } from "./routes/webhook-endpoints";
 import { registerWebhookRoutes } from "./routes/webhooks";
 
 export function createApp(): OpenAPIHono<AppEnv> {
@@ -46,6 +47,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerFaxRoutes(app);
   registerDeadLetterRoutes(app);
   registerPeriodRoutes(app);
+  registerWebhookEndpointRoutes(app);
   registerWebhookRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

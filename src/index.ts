@@ -1,6 +1,7 @@
 import { createApp } from "./app";
 import { runScheduled } from "./cron/schedule";
 import { consumeDeadLetterQueue, USAGE_DLQ_NAME } from "./queue/dead-letters.consumer";
+import { consumeNotificationDeadLetters, consumeNotifications, NOTIFY_DLQ_NAME, NOTIFY_QUEUE_NAME } from "./queue/notifications.consumer";
 import { consumeUsageEvents } from "./queue/usage-events.consumer";
 
 export { SubjectLedger } from "./ledger/subject-ledger";
@@ -10,8 +11,16 @@ const app = createApp();
 const handler: ExportedHandler<Env> = {
   fetch: app.fetch,
   async queue(batch, env) {
-    if (batch.queue === USAGE_DLQ_NAME) return consumeDeadLetterQueue(batch, env);
-    return consumeUsageEvents(batch, env);
+    switch (batch.queue) {
+      case USAGE_DLQ_NAME:
+        return consumeDeadLetterQueue(batch, env);
+      case NOTIFY_QUEUE_NAME:
+        return consumeNotifications(batch, env);
+      case NOTIFY_DLQ_NAME:
+        return consumeNotificationDeadLetters(batch, env);
+      default:
+        return consumeUsageEvents(batch, env);
+    }
   },
   async scheduled(controller, env) {
     await runScheduled(controller, env);

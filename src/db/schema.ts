@@ -205,6 +205,35 @@ export const reconciliationRuns = sqliteTable("reconciliation_runs", {
   countersRepaired: integer("counters_repaired").notNull().default(0),
 });
 
+/** Outbound webhook subscriptions; the secret signs deliveries (Standard Webhooks). */
+export const webhookEndpoints = sqliteTable("webhook_endpoints", {
+  id: text("id").primaryKey(),
+  url: text("url").notNull(),
+  events: text("events").notNull(),
+  description: text("description"),
+  secret: text("secret").notNull(),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+/** One row per notification and endpoint: where its delivery stands. */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    endpointId: text("endpoint_id").notNull(),
+    notificationId: text("notification_id").notNull(),
+    eventType: text("event_type").notNull(),
+    status: text("status", { enum: ["pending", "succeeded", "failed"] }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    lastStatusCode: integer("last_status_code"),
+    lastError: text("last_error"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("idx_webhook_deliveries_endpoint").on(t.endpointId, t.createdAt)],
+);
+
 export type MeterRow = typeof meters.$inferSelect;
 export type UsageEventRow = typeof usageEvents.$inferSelect;
 export type PlanRow = typeof plans.$inferSelect;

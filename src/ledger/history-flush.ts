@@ -1,6 +1,17 @@
 import { upsertPeriodsStatement } from "../db/periods";
 import { insertEventsStatement, insertNotificationsStatement, touchSubjectsStatement } from "../db/usage-events";
-import type { LedgerStore, OutboxKind } from "./ledger-store";
+import type { Notification } from "../domain/notifications";
+import { toPublicEvent, type StoredEvent } from "../domain/stored-event";
+import type { LedgerNotification } from "./contract";
+import type { LedgerStore, OutboxEntry, OutboxKind } from "./ledger-store";
+
+/** D1 binds at most 2 MB per value; stay well below it. Events are ≤ ~10 KB each. */
+const MAX_CHUNK_BYTES = 1_000_000;
+const MAX_CHUNK_EVENTS = 1_000;
+/** Statements per D1 batch (one round trip, one transaction). */
+const CHUNKS_PER_BATCH = 4;
+/** Events per usage.recorded notification, keeping a queue message well under 128 KB. */
+const EVENTS_PER_NOTIFICATION = 100;
 
 /** D1 statements per outbox kind and chunk; each takes the chunk's bodies as one JSON array. */
 const WRITERS: Record<OutboxKind, (d1: D1Database, json: string) => D1PreparedStatement[]> = {
@@ -9,41 +20,77 @@ const WRITERS: Record<OutboxKind, (d1: D1Database, json: string) => D1PreparedSt
   period: (d1, json) => [upsertPeriodsStatement(d1, json)],
 };
 
-/** D1 binds at most 2 MB per value; stay well below it. Events are ≤ ~10 KB each. */
-const MAX_CHUNK_BYTES = 1_000_000;
-const MAX_CHUNK_EVENTS = 1_000;
-/** Statements per D1 batch (one round trip, one transaction). */
-const CHUNKS_PER_BATCH = 4;
-
 export interface FlushResult {
   flushed: number;
   remaining: number;
 }
 
 /**
- * Moves the oldest outbox entries (events, notifications, closed periods) into D1. Rows leave the outbox only after D1 has
- * committed them; if the removal is lost, the next flush re-sends them and D1 ignores the copies.
+ * Moves the oldest outbox entries (events, notifications, closed periods) into D1, then hands
+ * the notifications to the notifications queue. Rows leave the outbox only after both; if the
+ * removal is lost, the next flush re-sends them: D1 ignores the copies, and a notification keeps
+ * its id (the webhook-id receivers deduplicate on).
  */
-export async function flushOutbox(store: LedgerStore, d1: D1Database): Promise<FlushResult> {
-  const chunks = [];
+export async function flushOutbox(store: LedgerStore, env: Pick<Env, "DB" | "NOTIFY_QUEUE">): Promise<FlushResult> {
+  const entries: OutboxEntry[] = [];
+  const chunks: OutboxEntry[][] = [];
   let budget = MAX_CHUNK_EVENTS * CHUNKS_PER_BATCH;
   let afterSeq = 0;
   while (chunks.length < CHUNKS_PER_BATCH && budget > 0) {
-    const entries = store.peekOutbox(Math.min(MAX_CHUNK_EVENTS, budget), MAX_CHUNK_BYTES, afterSeq);
-    if (entries.length === 0) break;
-    chunks.push(entries);
-    budget -= entries.length;
-    afterSeq = entries[entries.length - 1]!.seq;
+    const chunk = store.peekOutbox(Math.min(MAX_CHUNK_EVENTS, budget), MAX_CHUNK_BYTES, afterSeq);
+    if (chunk.length === 0) break;
+    chunks.push(chunk);
+    entries.push(...chunk);
+    budget -= chunk.length;
+    afterSeq = chunk[chunk.length - 1]!.seq;
   }
   if (chunks.length === 0) return { flushed: 0, remaining: 0 };
 
-  const statements = chunks.flatMap((entries) =>
+  const writes = chunks.flatMap((chunk) =>
     (Object.keys(WRITERS) as OutboxKind[]).flatMap((kind) => {
-      const bodies = entries.filter((e) => e.kind === kind).map((e) => e.body);
-      return bodies.length > 0 ? WRITERS[kind](d1, `[${bodies.join(",")}]`) : [];
+      const bodies = chunk.filter((e) => e.kind === kind).map((e) => e.body);
+      return bodies.length > 0 ? WRITERS[kind](env.DB, `[${bodies.join(",")}]`) : [];
     }),
   );
-  await d1.batch(statements);
+  const events = entries.filter((e) => e.kind === "event").map((e) => JSON.parse(e.body) as StoredEvent);
+  const subscribed = env.DB.prepare(
+    "SELECT 1 AS yes FROM webhook_endpoints, json_each(webhook_endpoints.events) WHERE json_each.value = 'usage.recorded' LIMIT 1",
+  );
+  const results = await env.DB.batch([...writes, subscribed]);
+  const wantsUsage = events.length > 0 && (results[results.length - 1]?.results.length ?? 0) > 0;
+
+  const notifications: Notification[] = entries
+    .filter((e) => e.kind === "notification")
+    .map((e) => {
+      const { meter: _meter, ...notification } = JSON.parse(e.body) as LedgerNotification;
+      return notification;
+    });
+  if (wantsUsage) notifications.push(...usageRecorded(events));
+  for (let i = 0; i < notifications.length; i += 100) {
+    await env.NOTIFY_QUEUE.sendBatch(notifications.slice(i, i + 100).map((notification) => ({ body: { kind: "notify", notification } })));
+  }
+
   store.removeFromOutbox(afterSeq);
-  return { flushed: chunks.reduce((n, c) => n + c.length, 0), remaining: store.outboxSize() };
+  return { flushed: entries.length, remaining: store.outboxSize() };
+}
+
+/** usage.recorded, batched per flush: the flushed events in groups, each group's id taken from its first event. */
+function usageRecorded(events: StoredEvent[]): Notification[] {
+  const out: Notification[] = [];
+  for (let i = 0; i < events.length; i += EVENTS_PER_NOTIFICATION) {
+    const group = events.slice(i, i + EVENTS_PER_NOTIFICATION);
+    out.push({
+      id: `ntf_usage_${group[0]!.id.slice(4)}`,
+      type: "usage.recorded",
+      subjectId: group[0]!.subjectId,
+      createdAt: Math.max(...group.map((e) => e.receivedAt)),
+      payload: {
+        events: group.map((e) => {
+          const { id, meter, unit, amount, operation, timestamp, source, dimensions } = toPublicEvent(e);
+          return { id, meter, unit, amount, operation, timestamp, source, dimensions };
+        }),
+      },
+    });
+  }
+  return out;
 }

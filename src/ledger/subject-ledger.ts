@@ -92,7 +92,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   async recalculate(subjectId: string, kinds: Record<string, MeterKind>): Promise<RecalculationSummary> {
     return this.ctx.blockConcurrencyWhile(async () => {
       this.store.claimSubject(subjectId);
-      while ((await flushOutbox(this.store, this.env.DB)).remaining > 0) {
+      while ((await flushOutbox(this.store, this.env)).remaining > 0) {
         // drain the outbox so history holds every event this ledger counted
       }
       const now = Date.now();
@@ -141,7 +141,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
     const now = Date.now();
     this.store.purgeIdempotencyKeys(now);
     try {
-      const { remaining } = await flushOutbox(this.store, this.env.DB);
+      const { remaining } = await flushOutbox(this.store, this.env);
       this.store.setMeta("flush_failures", "0");
       if (remaining > 0) return this.scheduleFlush(Date.now() + FLUSH_DELAY_MS);
     } catch (error) {

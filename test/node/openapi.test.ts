@@ -33,6 +33,10 @@ const ROUTES = [
   "get /v1/periods",
   "get /v1/usage/summary",
   "get /v1/usage/export.csv",
+  "put /v1/webhook-endpoints/{id}",
+  "get /v1/webhook-endpoints/{id}",
+  "delete /v1/webhook-endpoints/{id}",
+  "get /v1/webhook-endpoints/{id}/deliveries",
 ];
 
 describe("GET /openapi.json", () => {

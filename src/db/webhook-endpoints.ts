@@ -1,0 +1,86 @@
+import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import type { DrizzleD1Database } from "drizzle-orm/d1";
+import type { NotificationType } from "../domain/notifications";
+import { webhookDeliveries, webhookEndpoints } from "./schema";
+
+export interface WebhookEndpoint {
+  id: string;
+  url: string;
+  events: NotificationType[];
+  description: string | null;
+  secret: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
+
+export async function findEndpoint(db: DrizzleD1Database, id: string): Promise<WebhookEndpoint | null> {
+  const [row] = await db.select().from(webhookEndpoints).where(eq(webhookEndpoints.id, id)).limit(1);
+  return row ? toEndpoint(row) : null;
+}
+
+export async function saveEndpoint(db: DrizzleD1Database, endpoint: WebhookEndpoint): Promise<void> {
+  const values = { ...endpoint, events: JSON.stringify(endpoint.events) };
+  await db.insert(webhookEndpoints).values(values).onConflictDoUpdate({
+    target: webhookEndpoints.id,
+    set: { url: values.url, events: values.events, description: values.description, secret: values.secret, updatedAt: values.updatedAt },
+  });
+}
+
+export async function deleteEndpoint(db: DrizzleD1Database, id: string): Promise<boolean> {
+  const deleted = await db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, id)).returning({ id: webhookEndpoints.id });
+  return deleted.length > 0;
+}
+
+/** Endpoints subscribed to a type. */
+export async function endpointsFor(db: DrizzleD1Database, type: NotificationType): Promise<WebhookEndpoint[]> {
+  const rows = await db
+    .select()
+    .from(webhookEndpoints)
+    .where(sql`EXISTS (SELECT 1 FROM json_each(${webhookEndpoints.events}) WHERE value = ${type})`);
+  return rows.map(toEndpoint);
+}
+
+/** Records that a notification is due at an endpoint, once. */
+export function pendingDeliveryStatement(d1: D1Database, endpointId: string, notificationId: string, type: string, nowMs: number) {
+  return d1
+    .prepare(
+      `INSERT INTO webhook_deliveries (id, endpoint_id, notification_id, event_type, status, attempts, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT DO NOTHING`,
+    )
+    .bind(`${notificationId}:${endpointId}`, endpointId, notificationId, type, nowMs, nowMs);
+}
+
+export async function recordAttempt(
+  d1: D1Database,
+  deliveryId: string,
+  outcome: { status: "pending" | "succeeded" | "failed"; statusCode: number | null; error: string | null; countAttempt: boolean },
+  nowMs: number,
+): Promise<void> {
+  await d1
+    .prepare(
+      `UPDATE webhook_deliveries SET status = ?, attempts = attempts + ?, last_status_code = coalesce(?, last_status_code),
+         last_error = ?, updated_at = ? WHERE id = ? AND status != 'succeeded'`,
+    )
+    .bind(outcome.status, outcome.countAttempt ? 1 : 0, outcome.statusCode, outcome.error, nowMs, deliveryId)
+    .run();
+}
+
+export async function listDeliveries(db: DrizzleD1Database, endpointId: string, limit: number, before?: { at: number; id: string }) {
+  return db
+    .select()
+    .from(webhookDeliveries)
+    .where(
+      and(
+        eq(webhookDeliveries.endpointId, endpointId),
+        before ? or(lt(webhookDeliveries.createdAt, before.at), and(eq(webhookDeliveries.createdAt, before.at), lt(webhookDeliveries.id, before.id))) : undefined,
+      ),
+    )
+    .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))
+    .limit(limit);
+}
+
+function toEndpoint(row: typeof webhookEndpoints.$inferSelect): WebhookEndpoint {
+  return { ...row, events: JSON.parse(row.events) as NotificationType[] };
+}
