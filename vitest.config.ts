@@ -2,6 +2,7 @@ import { generateKeyPairSync } from "node:crypto";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { startWebhookReceiver } from "./test/setup/webhook-receiver";
 
 /** A Telnyx-style Ed25519 key pair made for this run; tests sign deliveries with its private half. */
 const telnyxKeys = generateKeyPairSync("ed25519");
@@ -19,10 +20,12 @@ Object.assign(process.env, TEST_SECRETS);
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  const receiver = await startWebhookReceiver();
   return {
     test: {
       silent: "passed-only",
-      reporters: ["default", ["json", { outputFile: "test-results/vitest.json" }]],
+      reporters: ["default", "json"],
+      outputFile: { json: "test-results/vitest.json" },
       testTimeout: 60_000,
       hookTimeout: 60_000,
       projects: [
@@ -36,6 +39,7 @@ export default defineConfig(async () => {
                   TEST_MIGRATIONS: migrations,
                   ...TEST_SECRETS,
                   TEST_TELNYX_PRIVATE_KEY,
+                  TEST_RECEIVER_URL: receiver.url,
                   ALLOWED_ORIGINS: "https://app.example.com",
                 },
               },
@@ -44,13 +48,17 @@ export default defineConfig(async () => {
           test: {
             name: "workers",
             include: ["test/**/*.test.ts"],
-            exclude: ["test/node/**"],
+            exclude: ["test/node/**", "test/browser/**"],
             setupFiles: ["./test/setup/apply-migrations.ts"],
           },
         },
         {
           // Tools that need Node itself (file-system based validators, scripts).
           test: { name: "node", environment: "node", include: ["test/node/**/*.test.ts"] },
+        },
+        {
+          // Real Chromium against `wrangler dev`: `npm run test:browser` (needs Debian's chromium).
+          test: { name: "browser", environment: "node", include: ["test/browser/**/*.test.ts"], testTimeout: 120_000, hookTimeout: 240_000 },
         },
       ],
     },

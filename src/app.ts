@@ -10,6 +10,8 @@ import { registerEntitlementRoutes } from "./routes/entitlements";
 import { registerFaxRoutes } from "./routes/faxes";
 import { registerGaugeRoutes } from "./routes/gauges";
 import { registerMeterRoutes } from "./routes/meters";
+import { registerDashboardRoutes } from "./routes/dashboard";
+import { registerNotificationRoutes } from "./routes/notifications";
 import { registerPeriodRoutes } from "./routes/periods";
 import { registerPlanRoutes } from "./routes/plans";
 import { registerReportRoutes } from "./routes/reports";
@@ -48,6 +50,8 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerDeadLetterRoutes(app);
   registerPeriodRoutes(app);
   registerWebhookEndpointRoutes(app);
+  registerNotificationRoutes(app);
+  registerDashboardRoutes(app);
   registerWebhookRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

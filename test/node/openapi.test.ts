@@ -37,6 +37,7 @@ const ROUTES = [
   "get /v1/webhook-endpoints/{id}",
   "delete /v1/webhook-endpoints/{id}",
   "get /v1/webhook-endpoints/{id}/deliveries",
+  "get /v1/notifications",
 ];
 
 describe("GET /openapi.json", () => {

@@ -206,6 +206,14 @@ describeRouteMatrix([
   },
   { name: "/v1/webhook-endpoints/{id}", method: "DELETE", path: "/v1/webhook-endpoints/matrix-gone", ok: 404 },
   {
+    name: "/v1/notifications",
+    method: "GET",
+    path: `/v1/notifications?subjectId=${OTHER}`,
+    invalidPath: `/v1/notifications?subjectId=${OTHER}&type=usage.whatever`,
+    ok: 200,
+    ownPath: `/v1/notifications?subjectId=${OWNER}`,
+  },
+  {
     name: "/v1/subjects/{subjectId}/recalculate",
     method: "POST",
     path: `/v1/subjects/${OTHER}/recalculate`,

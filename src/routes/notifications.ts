@@ -1,0 +1,60 @@
+import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { and, desc, eq, lt, or } from "drizzle-orm";
+import { drizzle } from "drizzle-orm/d1";
+import { notifications } from "../db/schema";
+import { SubjectId } from "../domain/usage-event";
+import type { AppEnv } from "../http/app-env";
+import { requireSubjectAccess } from "../http/auth";
+import { decodeCursor, encodeCursor } from "./cursor";
+import { bearerAuth, errorResponses, json } from "./schemas";
+
+const NotificationSchema = z
+  .object({ id: z.string(), type: z.string(), subjectId: z.string(), meter: z.string().nullable(), payload: z.unknown(), createdAt: z.string() })
+  .openapi("Notification");
+
+const list = createRoute({
+  method: "get",
+  path: "/v1/notifications",
+  tags: ["notifications"],
+  summary: "Recent threshold, limit and period notifications, newest first",
+  description: "What ledgers wrote (and what subscribed endpoints are sent). A user token must pass its own subjectId.",
+  security: bearerAuth,
+  request: {
+    query: z.object({
+      subjectId: SubjectId.optional(),
+      type: z.enum(["entitlement.threshold_reached", "entitlement.limit_reached", "period.closed"]).optional(),
+      limit: z.coerce.number().int().min(1).max(200).default(50),
+      cursor: z.string().max(500).optional(),
+    }),
+  },
+  responses: { 200: json(z.object({ data: z.array(NotificationSchema), nextCursor: z.string().nullable() }), "One page"), ...errorResponses() },
+});
+
+export function registerNotificationRoutes(app: OpenAPIHono<AppEnv>): void {
+  app.openapi(list, async (c) => {
+    const q = c.req.valid("query");
+    requireSubjectAccess(c, q.subjectId);
+    const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const rows = await drizzle(c.env.DB)
+      .select()
+      .from(notifications)
+      .where(
+        and(
+          q.subjectId === undefined ? undefined : eq(notifications.subjectId, q.subjectId),
+          q.type === undefined ? undefined : eq(notifications.type, q.type),
+          before ? or(lt(notifications.createdAt, before.at), and(eq(notifications.createdAt, before.at), lt(notifications.id, before.id))) : undefined,
+        ),
+      )
+      .orderBy(desc(notifications.createdAt), desc(notifications.id))
+      .limit(q.limit + 1);
+    const page = rows.slice(0, q.limit);
+    const last = page[page.length - 1];
+    return c.json(
+      {
+        data: page.map((n) => ({ id: n.id, type: n.type, subjectId: n.subjectId, meter: n.meter, payload: JSON.parse(n.payload) as unknown, createdAt: new Date(n.createdAt).toISOString() })),
+        nextCursor: rows.length > q.limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null,
+      },
+      200,
+    );
+  });
+}
