@@ -9,7 +9,6 @@ import {
 } from "../domain/entitlements";
 import { periodContaining, type Period } from "../domain/periods";
 import type { StoredEvent } from "../domain/stored-event";
-import type { JsonValue } from "../domain/stored-event";
 import type { CounterSnapshot, LedgerEventInput, LedgerNotification, PeriodRow, RecordOutcome } from "./contract";
 
 /** Idempotency keys outlive the 35-day late-event window with a margin. */
@@ -303,7 +302,19 @@ export class LedgerStore {
         type: "period.closed",
         meter: null,
         createdAt: nowMs,
-        payload: { subjectId, periods: closed.map((p) => ({ ...p })) as unknown as JsonValue },
+        payload: {
+          subjectId,
+          periods: closed.map((p) => ({
+            meter: p.meter,
+            periodStart: new Date(p.periodStart).toISOString(),
+            periodEnd: new Date(p.periodEnd).toISOString(),
+            total: p.totalE4 / 10_000,
+            eventCount: p.eventCount,
+            limit: p.limitE4 === null ? null : p.limitE4 / 10_000,
+            ...(p.endValueE4 === null ? {} : { endValue: p.endValueE4 / 10_000 }),
+            ...(p.peakE4 === null ? {} : { peak: p.peakE4 / 10_000 }),
+          })),
+        },
       };
       this.enqueue("notification", JSON.stringify(notification));
     }

@@ -71,8 +71,12 @@ describe("monthly rollover", () => {
     expect(periods.body.data).toEqual([
       expect.objectContaining({ subjectId: gauge, meter: "storage", total: 20, endValue: 20, peak: 30, periodStart: new Date(thisMonth).toISOString() }),
     ]);
-    const notes = await env.DB.prepare("SELECT count(*) AS n FROM notifications WHERE type = 'period.closed' AND subject_id = ?").bind(busy[1]).first<{ n: number }>();
-    expect(notes!.n).toBe(1);
+    const { results: notes } = await env.DB.prepare("SELECT payload FROM notifications WHERE type = 'period.closed' AND subject_id = ?").bind(busy[1]).all<{ payload: string }>();
+    expect(notes).toHaveLength(1);
+    expect(JSON.parse(notes[0]!.payload)).toEqual({
+      subjectId: busy[1],
+      periods: [{ meter: "fax", periodStart: new Date(thisMonth).toISOString(), periodEnd: new Date(nextMonth).toISOString(), total: 2 + 3, eventCount: 2, limit: null }],
+    });
   });
 });
 
