@@ -29,12 +29,14 @@ export const EntitlementRowSchema = z
   })
   .openapi("EntitlementRow");
 
-const DecisionSchema = z
+export const DecisionSchema = z
   .object({ allowed: z.boolean(), used: z.number(), limit: z.number().nullable(), remaining: z.number().nullable(), overage: z.boolean() })
   .openapi("Decision");
 
+export const ConsumedSchema = DecisionSchema.extend({ status: z.enum(["created", "duplicate"]), event: EventSchema }).openapi("Consumed");
+
 const meterParams = z.object({ subjectId: SubjectId, meter: MeterKey });
-const ConsumeInput = z
+export const ConsumeInput = z
   .strictObject({
     amount: Amount.default(1),
     idempotencyKey: IdempotencyKey.optional(),
@@ -82,7 +84,7 @@ const consumeRoute = createRoute({
   security: bearerAuth,
   request: { params: meterParams, headers: IdempotencyHeaderSchema, ...jsonBody(ConsumeInput) },
   responses: {
-    200: json(DecisionSchema.extend({ status: z.enum(["created", "duplicate"]), event: EventSchema }).openapi("Consumed"), "Allowed and recorded"),
+    200: json(ConsumedSchema, "Allowed and recorded"),
     402: json(z.object({ error: z.object({ code: z.literal("LIMIT_EXCEEDED"), message: z.string(), requestId: z.string(), details: DecisionSchema }) }), "Denied; nothing recorded"),
     ...errorResponses(409, 413, 415, 422, 503),
   },

@@ -13,8 +13,9 @@ const params = z.object({ subjectId: SubjectId, meter: MeterKey });
 const common = { idempotencyKey: IdempotencyKey.optional(), dimensions: Dimensions.optional(), metadata: Metadata.optional() };
 const MoveInput = z.strictObject({ amount: Amount.default(1), ...common }).openapi("GaugeMoveInput");
 const SetInput = z.strictObject({ value: Amount, ...common }).openapi("GaugeSetInput");
+export const GaugeMovedSchema = z.object({ entitlement: EntitlementRowSchema, status: z.enum(["created", "duplicate"]) });
 const responses = {
-  200: json(z.object({ entitlement: EntitlementRowSchema, status: z.enum(["created", "duplicate"]) }), "The meter after the move"),
+  200: json(GaugeMovedSchema, "The meter after the move"),
   ...errorResponses(409, 413, 415, 422, 503),
 };
 

@@ -7,7 +7,7 @@ import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
 import { bearerAuth, errorResponses, json, jsonBody } from "./schemas";
 
-const MeterSchema = z
+export const MeterSchema = z
   .object({
     key: z.string(),
     unit: z.string(),

@@ -10,7 +10,7 @@ import { bearerAuth, errorResponses, json, jsonBody } from "./schemas";
 
 const PlanId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, "letters, digits, '_', '.', ':', '-'");
 
-const PlanSchema = z
+export const PlanSchema = z
   .object({
     id: z.string(),
     name: z.string().nullable(),

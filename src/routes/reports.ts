@@ -23,6 +23,15 @@ export const ReportQuerySchema = z.object({
   to: z.iso.datetime({ offset: true }).optional(),
 });
 
+export const UsageSummarySchema = z
+  .object({
+    data: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.null()]))),
+    from: z.string().nullable(),
+    to: z.string().nullable(),
+    tz: z.string(),
+  })
+  .openapi("UsageSummary");
+
 const summaryRoute = createRoute({
   method: "get",
   path: "/v1/usage/summary",
@@ -38,15 +47,7 @@ const summaryRoute = createRoute({
     }),
   },
   responses: {
-    200: json(
-      z.object({
-        data: z.array(z.record(z.string(), z.union([z.string(), z.number(), z.null()]))),
-        from: z.string().nullable(),
-        to: z.string().nullable(),
-        tz: z.string(),
-      }).openapi("UsageSummary"),
-      "One row per group",
-    ),
+    200: json(UsageSummarySchema, "One row per group"),
     ...errorResponses(),
   },
 });

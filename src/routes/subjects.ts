@@ -11,7 +11,7 @@ import { ledgerFor } from "../ledger/record-usage";
 import { pushSubject } from "../ledger/subject-config";
 import { bearerAuth, errorResponses, json, jsonBody } from "./schemas";
 
-const SubjectSchema = z
+export const SubjectSchema = z
   .object({
     subjectId: z.string(),
     planId: z.string().nullable(),

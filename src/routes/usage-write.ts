@@ -16,11 +16,11 @@ import {
   jsonBody,
 } from "./schemas";
 
-const RecordedSchema = z
+export const RecordedSchema = z
   .object({ event: EventSchema, status: z.enum(["created", "duplicate"]) })
   .openapi("RecordedUsage");
 
-const BatchResultSchema = z
+export const BatchResultSchema = z
   .object({
     results: z.array(
       z.object({
