@@ -83,49 +83,27 @@ export function dimensionColumn(name: string): SQL {
   return INDEXED_DIMENSIONS[name] ?? sql`json_extract(${usageEvents.dimensions}, ${`$."${name}"`})`;
 }
 
-/** Newest first; the cursor is the last row of the previous page. */
+/** A page of history after the cursor row: newest first for reading, oldest first for export. */
 export async function listHistory(
   db: DrizzleD1Database,
   filter: HistoryFilter,
   limit: number,
   after?: HistoryCursor,
+  order: "newest" | "oldest" = "newest",
 ): Promise<StoredEvent[]> {
+  const beyond = order === "newest" ? lt : gt;
+  const direction = order === "newest" ? desc : asc;
   const conditions = historyConditions(filter);
   if (after) {
     conditions.push(
-      or(
-        lt(usageEvents.occurredAt, after.occurredAt),
-        and(eq(usageEvents.occurredAt, after.occurredAt), lt(usageEvents.id, after.id)),
-      )!,
+      or(beyond(usageEvents.occurredAt, after.occurredAt), and(eq(usageEvents.occurredAt, after.occurredAt), beyond(usageEvents.id, after.id)))!,
     );
   }
   const rows = await db
     .select()
     .from(usageEvents)
     .where(and(...conditions))
-    .orderBy(desc(usageEvents.occurredAt), desc(usageEvents.id))
-    .limit(limit);
-  return rows.map(rowToStoredEvent);
-}
-
-/** Oldest first, after the given row: the order exports stream in. */
-export async function listHistoryAscending(
-  db: DrizzleD1Database,
-  filter: HistoryFilter,
-  limit: number,
-  after?: HistoryCursor,
-): Promise<StoredEvent[]> {
-  const conditions = historyConditions(filter);
-  if (after) {
-    conditions.push(
-      or(gt(usageEvents.occurredAt, after.occurredAt), and(eq(usageEvents.occurredAt, after.occurredAt), gt(usageEvents.id, after.id)))!,
-    );
-  }
-  const rows = await db
-    .select()
-    .from(usageEvents)
-    .where(and(...conditions))
-    .orderBy(asc(usageEvents.occurredAt), asc(usageEvents.id))
+    .orderBy(direction(usageEvents.occurredAt), direction(usageEvents.id))
     .limit(limit);
   return rows.map(rowToStoredEvent);
 }

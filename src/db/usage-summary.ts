@@ -1,6 +1,6 @@
 import { and, sql, type SQL } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
-import type { Bucket } from "../domain/time-buckets";
+import type { BucketUnit, OffsetSegment } from "../domain/time-buckets";
 import { dimensionColumn, historyConditions, type HistoryFilter } from "./usage-events";
 import { usageEvents } from "./schema";
 
@@ -14,24 +14,25 @@ export interface SummaryRow {
 }
 
 /**
- * Totals grouped by any of meter, subject, one time bucket (given as explicit bounds, computed in
- * the caller's time zone) and dimensions. Buckets join by range on the time index. Gauge moves
- * count as their net change: removals subtract, sets add nothing.
+ * Totals grouped by any of meter, subject, one time bucket in the caller's time zone, and
+ * dimensions. A bucket is the local date of each event, computed in SQL from its time plus the
+ * zone's offset then (one CASE branch per DST change in the range), so grouping stays a single
+ * pass over the time index. Gauge moves count as their net change: removals subtract, sets add
+ * nothing.
  */
 export async function summarise(
   db: DrizzleD1Database,
   filter: HistoryFilter,
   groupBy: GroupKey[],
-  buckets: Bucket[] | null,
+  offsets: OffsetSegment[] | null,
 ): Promise<SummaryRow[]> {
   const selected: { name: string; expr: SQL }[] = groupBy.map((key) => {
     if (key === "meter") return { name: key, expr: sql`${usageEvents.meter}` };
     if (key === "subjectId") return { name: key, expr: sql`${usageEvents.subjectId}` };
-    if (key === "day" || key === "week" || key === "month") return { name: key, expr: sql`b.value ->> 2` };
+    if (key === "day" || key === "week" || key === "month") return { name: key, expr: bucketLabel(key, offsets ?? [{ untilMs: null, offsetMs: 0 }]) };
     return { name: key, expr: dimensionColumn(key.slice("dimension.".length)) };
   });
-  const from = buckets ? sql`${usageEvents} JOIN json_each(${JSON.stringify(buckets.map((b) => [b.start, b.end, b.label]))}) AS b
-      ON ${usageEvents.occurredAt} >= (b.value ->> 0) AND ${usageEvents.occurredAt} < (b.value ->> 1)` : sql`${usageEvents}`;
+  const from = sql`${usageEvents}`;
   const where = and(...historyConditions(filter));
   const keys = selected.map((s, i) => sql`${s.expr} AS ${sql.raw(`k${i}`)}`);
   const groups = selected.map((_, i) => sql.raw(`k${i}`));
@@ -48,4 +49,17 @@ export async function summarise(
       count: Number(r.n),
       subjects: Number(r.subjects),
     }));
+}
+
+/** The local date (YYYY-MM-DD) a bucket starts on: the day, the Monday of its week, or the 1st. */
+function bucketLabel(unit: BucketUnit, offsets: OffsetSegment[]): SQL {
+  const branches = offsets
+    .filter((o) => o.untilMs !== null)
+    .map((o) => sql`WHEN ${usageEvents.occurredAt} < ${o.untilMs} THEN ${o.offsetMs}`);
+  const last = offsets[offsets.length - 1]!.offsetMs;
+  const offset = branches.length > 0 ? sql`(CASE ${sql.join(branches, sql` `)} ELSE ${last} END)` : sql`${last}`;
+  const seconds = sql`((${usageEvents.occurredAt} + ${offset}) / 1000)`;
+  if (unit === "day") return sql`strftime('%Y-%m-%d', ${seconds}, 'unixepoch')`;
+  if (unit === "month") return sql`strftime('%Y-%m-01', ${seconds}, 'unixepoch')`;
+  return sql`date(${seconds}, 'unixepoch', '-' || ((CAST(strftime('%w', ${seconds}, 'unixepoch') AS INTEGER) + 6) % 7) || ' days')`;
 }

@@ -94,3 +94,37 @@ export function bucketsBetween(fromMs: number, toMs: number, unit: BucketUnit, t
   return buckets;
 }
 
+
+/** Where a zone's UTC offset holds: `offsetMs` applies to instants before `untilMs` (the last segment has no end). */
+export interface OffsetSegment {
+  untilMs: number | null;
+  offsetMs: number;
+}
+
+const HOUR_MS = 60 * 60 * 1000;
+
+/**
+ * The zone's UTC offsets over [fromMs, toMs), as segments split at each change (DST). Offsets are
+ * sampled daily, and each change is pinned to the minute by bisection; zones never change twice
+ * within a day.
+ */
+export function offsetSegments(fromMs: number, toMs: number, timeZone: string): OffsetSegment[] {
+  const segments: OffsetSegment[] = [];
+  let current = offsetAt(fromMs, timeZone);
+  for (let t = fromMs; t < toMs; t += 24 * HOUR_MS) {
+    const next = Math.min(t + 24 * HOUR_MS, toMs);
+    const offset = offsetAt(next, timeZone);
+    if (offset === current) continue;
+    let lo = t;
+    let hi = next;
+    while (hi - lo > 60_000) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (offsetAt(mid, timeZone) === current) lo = mid;
+      else hi = mid;
+    }
+    segments.push({ untilMs: hi - (hi % 60_000), offsetMs: current });
+    current = offset;
+  }
+  segments.push({ untilMs: null, offsetMs: current });
+  return segments;
+}

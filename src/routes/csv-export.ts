@@ -1,5 +1,5 @@
 import type { DrizzleD1Database } from "drizzle-orm/d1";
-import { listHistoryAscending, type HistoryFilter } from "../db/usage-events";
+import { listHistory, type HistoryFilter } from "../db/usage-events";
 import { toCsvRow } from "../domain/csv";
 import { toPublicEvent, type StoredEvent } from "../domain/stored-event";
 
@@ -21,7 +21,7 @@ export function streamHistoryCsv(db: DrizzleD1Database, filter: HistoryFilter, d
           return;
         }
         if (done) return controller.close();
-        const page = await listHistoryAscending(db, filter, PAGE, after);
+        const page = await listHistory(db, filter, PAGE, after, "oldest");
         if (page.length < PAGE) done = true;
         const last = page[page.length - 1];
         if (last) after = { occurredAt: last.occurredAt, id: last.id };

@@ -5,13 +5,13 @@ import type { HistoryFilter } from "../db/usage-events";
 import { summarise, type GroupKey } from "../db/usage-summary";
 import { fromE4 } from "../domain/amount";
 import { DomainError } from "../domain/errors";
-import { bucketsBetween, isTimeZone, type BucketUnit } from "../domain/time-buckets";
+import { bucketsBetween, isTimeZone, offsetSegments, type BucketUnit } from "../domain/time-buckets";
 import { DimensionName, MeterKey, SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
 import { streamHistoryCsv } from "./csv-export";
 import { bearerAuth, errorResponses, json } from "./schemas";
-import { dimensionFilters } from "./usage-read";
+import { dimensionFilters, historyFilter } from "./usage-read";
 
 const TIME_UNITS: BucketUnit[] = ["day", "week", "month"];
 const DEFAULT_RANGE_MS = 30 * 24 * 60 * 60 * 1000;
@@ -73,13 +73,13 @@ export function registerReportRoutes(app: OpenAPIHono<AppEnv>): void {
     const unit = groupBy.find((k): k is BucketUnit => (TIME_UNITS as string[]).includes(k));
     const to = q.to === undefined ? (unit ? Date.now() : undefined) : Date.parse(q.to);
     const from = q.from === undefined ? (unit ? to! - DEFAULT_RANGE_MS : undefined) : Date.parse(q.from);
-    let buckets = null;
+    let offsets = null;
     if (unit) {
-      buckets = bucketsBetween(from!, to!, unit, q.tz);
-      if (!buckets) throw invalid("groupBy", `too many ${unit} buckets for the range (at most 1000)`);
+      if (!bucketsBetween(from!, to!, unit, q.tz)) throw invalid("groupBy", `too many ${unit} buckets for the range (at most 1000)`);
+      offsets = offsetSegments(from!, to!, q.tz);
     }
     const filter: HistoryFilter = { subjectId: q.subjectId, meter: q.meter, from, to, dimensions: dimensionFilters(c) };
-    const rows = await summarise(drizzle(c.env.DB), filter, groupBy, buckets);
+    const rows = await summarise(drizzle(c.env.DB), filter, groupBy, offsets);
     return c.json(
       {
         data: rows.map((r) => ({ ...r.keys, total: fromE4(r.totalE4), count: r.count, subjects: r.subjects })),
@@ -96,14 +96,7 @@ export function registerReportRoutes(app: OpenAPIHono<AppEnv>): void {
     requireSubjectAccess(c, q.subjectId);
     const columns = (q.dimensions ?? "").split(",").map((d) => d.trim()).filter(Boolean);
     for (const name of columns) if (!DimensionName.safeParse(name).success) throw invalid("dimensions", `'${name}' is not a dimension name`);
-    const filter: HistoryFilter = {
-      subjectId: q.subjectId,
-      meter: q.meter,
-      from: q.from === undefined ? undefined : Date.parse(q.from),
-      to: q.to === undefined ? undefined : Date.parse(q.to),
-      dimensions: dimensionFilters(c),
-    };
-    return new Response(streamHistoryCsv(drizzle(c.env.DB), filter, columns), {
+    return new Response(streamHistoryCsv(drizzle(c.env.DB), historyFilter(c, q), columns), {
       headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="usage.csv"' },
     }) as never;
   });

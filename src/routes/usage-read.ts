@@ -80,13 +80,7 @@ export function registerUsageReadRoutes(app: OpenAPIHono<AppEnv>): void {
 type HistoryQuery = z.infer<typeof HistoryQuerySchema> & { subjectId: string | undefined };
 
 async function historyPage(c: Context<AppEnv>, query: HistoryQuery) {
-  const filter: HistoryFilter = {
-    subjectId: query.subjectId,
-    meter: query.meter,
-    from: query.from === undefined ? undefined : Date.parse(query.from),
-    to: query.to === undefined ? undefined : Date.parse(query.to),
-    dimensions: dimensionFilters(c),
-  };
+  const filter = historyFilter(c, query);
   const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
   const after = cursor && { occurredAt: cursor.at, id: cursor.id };
   const events = await listHistory(drizzle(c.env.DB), filter, query.limit + 1, after);
@@ -94,6 +88,20 @@ async function historyPage(c: Context<AppEnv>, query: HistoryQuery) {
   const last = page[page.length - 1];
   const nextCursor = events.length > query.limit && last ? encodeCursor({ at: last.occurredAt, id: last.id }) : null;
   return { data: page.map(toPublicEvent), nextCursor };
+}
+
+/** The history filters of a query: subject, meter, time range and `dimension.<name>` parameters. */
+export function historyFilter(
+  c: Context<AppEnv>,
+  query: { subjectId?: string | undefined; meter?: string | undefined; from?: string | undefined; to?: string | undefined },
+): HistoryFilter {
+  return {
+    subjectId: query.subjectId,
+    meter: query.meter,
+    from: query.from === undefined ? undefined : Date.parse(query.from),
+    to: query.to === undefined ? undefined : Date.parse(query.to),
+    dimensions: dimensionFilters(c),
+  };
 }
 
 /** `dimension.<name>=<value>` query parameters; names follow the same rule as event dimensions. */

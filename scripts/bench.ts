@@ -1,0 +1,236 @@
+// The benchmark: starts the worker locally (wrangler dev, fresh state), drives it from this
+// separate process over loopback with bounded counts and durations, and prints one table,
+// also written to bench/results/<time>.json.   npm run bench [-- --quick]
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { cpus, tmpdir, totalmem } from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+
+const { values } = parseArgs({ options: { quick: { type: "boolean", default: false } } });
+const QUICK = values.quick;
+const root = path.resolve(import.meta.dirname, "..");
+const KEY = "bench-service-key";
+let base = "";
+const auth = { authorization: `Bearer ${KEY}` };
+const json = { ...auth, "content-type": "application/json" };
+
+interface Figure {
+  name: string;
+  value: string;
+  detail?: string;
+}
+const figures: Figure[] = [];
+const results: Record<string, unknown> = {};
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+/** Runs `make()` with `concurrency` callers for `seconds` (or `count` requests); answers rps and latency. */
+async function load(make: (i: number) => Promise<Response>, opts: { concurrency: number; seconds?: number; count?: number }) {
+  const latencies: number[] = [];
+  const statuses: Record<number, number> = {};
+  const deadline = Date.now() + (opts.seconds ?? 3600) * 1000;
+  let issued = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: opts.concurrency }, async () => {
+      while (Date.now() < deadline && (opts.count === undefined || issued < opts.count)) {
+        const i = issued++;
+        const t0 = performance.now();
+        const res = await make(i);
+        await res.arrayBuffer();
+        latencies.push(performance.now() - t0);
+        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  return { rps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), requests: latencies.length, statuses, seconds };
+}
+
+async function waitForCount(meter: string, expected: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(`${base}/v1/usage/summary?groupBy=meter&meter=${meter}`, { headers: auth });
+    const body = (await res.json()) as { data: { count: number }[] };
+    const count = body.data[0]?.count ?? 0;
+    if (count >= expected || Date.now() > deadline) return count;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Peak resident memory (VmHWM) of the workerd processes under the dev server. */
+function peakMemoryMb(server: ChildProcess): number {
+  try {
+    const pids = execFileSync("pgrep", ["-f", "workerd"], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
+    let peak = 0;
+    for (const pid of pids) {
+      const status = readFileSync(`/proc/${pid}/status`, "utf8");
+      const match = /VmHWM:\s+(\d+) kB/.exec(status);
+      if (match) peak = Math.max(peak, Number(match[1]) / 1024);
+    }
+    return Math.round(peak);
+  } catch {
+    return Number.NaN;
+  } finally {
+    void server;
+  }
+}
+
+async function main() {
+  const state = mkdtempSync(path.join(tmpdir(), "tally-bench-"));
+  const wrangler = path.join(root, "node_modules/.bin/wrangler");
+  execFileSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd: root, stdio: "ignore" });
+  // A month of history for the summary figure, written straight into local D1: pushing a million
+  // events through the API would measure ingestion again, which figures 3 and 5 already do.
+  const historySize = QUICK ? 100_000 : 1_000_000;
+  const monthStart = Date.now() - 29 * 86_400_000;
+  execFileSync(
+    wrangler,
+    ["d1", "execute", "DB", "--local", "--persist-to", state, "--command",
+      `WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ${historySize - 1})
+       INSERT INTO usage_events (id, subject_id, meter, unit, amount_e4, operation, occurred_at, received_at, source, dimensions, metadata)
+       SELECT 'evt_bench_' || n, 'm-' || (n % 2000), 'bench_summary', 'call', 10000 * (1 + n % 5), 'add',
+              ${monthStart} + (n * 2591) % ${28 * 86_400_000}, ${monthStart}, 'bench', json_object('schoolId', 'S' || (n % 20)), '{}'
+       FROM seq`],
+    { cwd: root, stdio: "ignore" },
+  );
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  const server = spawn(
+    wrangler,
+    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "error",
+      "--var", `SERVICE_API_KEY:${KEY}`, "--var", "JWT_SECRET:bench-jwt-secret"],
+    { cwd: root, stdio: "ignore", env: { ...process.env, SERVICE_API_KEY: KEY, JWT_SECRET: "bench-jwt-secret", TELNYX_PUBLIC_KEY: "", NOTIFYRE_WEBHOOK_SECRET: "x" } },
+  );
+  try {
+    for (let i = 0; i < 120; i++) {
+      if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    for (const meter of ["bench_batch", "bench_queue", "bench_summary"]) {
+      await fetch(`${base}/v1/meters/${meter}`, { method: "PUT", headers: json, body: JSON.stringify({ unit: "call" }) });
+    }
+    const seconds = QUICK ? 3 : 10;
+
+    // 1. The ceiling: a trivial endpoint through the same server.
+    const ceiling = await load(() => fetch(`${base}/healthz`), { concurrency: 32, seconds });
+    figures.push({ name: "ceiling: GET /healthz", value: `${ceiling.rps.toFixed(0)} req/s`, detail: `p50 ${ceiling.p50.toFixed(1)} ms, p99 ${ceiling.p99.toFixed(1)} ms` });
+    results.ceiling = ceiling;
+
+    // 2. Single events, each with its own key, over 1,000 subjects.
+    const single = await load(
+      (i) => fetch(`${base}/v1/usage`, { method: "POST", headers: json, body: JSON.stringify({ subjectId: `s-${i % 1000}`, meter: "api_call", idempotencyKey: `single-${i}` }) }),
+      { concurrency: 32, seconds },
+    );
+    figures.push({
+      name: "single POST /v1/usage",
+      value: `${single.rps.toFixed(0)} req/s`,
+      detail: `p50 ${single.p50.toFixed(1)} ms, p99 ${single.p99.toFixed(1)} ms, ${((100 * single.rps) / ceiling.rps).toFixed(0)} % of the ceiling`,
+    });
+    results.single = single;
+
+    // 3. Batches of 1,000 events (10 subjects each, 1,000 subjects in all), until history holds every one.
+    const batches = QUICK ? 20 : 100;
+    const batchStart = performance.now();
+    await load(
+      (b) =>
+        fetch(`${base}/v1/usage/batch`, {
+          method: "POST",
+          headers: json,
+          body: JSON.stringify({ events: Array.from({ length: 1000 }, (_, i) => ({ subjectId: `b-${(b * 10 + (i % 10)) % 1000}`, meter: "bench_batch", idempotencyKey: `b${b}-${i}` })) }),
+        }),
+      { concurrency: 8, count: batches },
+    );
+    const acceptedAt = performance.now();
+    const stored = await waitForCount("bench_batch", batches * 1000, 120_000);
+    const batchSeconds = (performance.now() - batchStart) / 1000;
+    figures.push({
+      name: "batch ingest (1,000/request, end to end)",
+      value: `${(stored / batchSeconds).toFixed(0)} events/s`,
+      detail: `${stored} events in history after ${batchSeconds.toFixed(1)} s (accepted in ${((acceptedAt - batchStart) / 1000).toFixed(1)} s)`,
+    });
+    results.batch = { events: stored, seconds: batchSeconds };
+
+    // 4. Consume: one hot subject, then 1,000 subjects, 200 concurrent callers; and overshoot.
+    await fetch(`${base}/v1/plans/bench`, { method: "PUT", headers: json, body: JSON.stringify({ entitlements: { api_call: { limit: 1e9 }, fax: { limit: 500 } } }) });
+    for (let i = 0; i < 1000; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, k) => fetch(`${base}/v1/subjects/c-${i + k}`, { method: "PUT", headers: json, body: JSON.stringify({ planId: "bench" }) })));
+    }
+    const consume = (subject: (i: number) => string, meter = "api_call") => (i: number) =>
+      fetch(`${base}/v1/subjects/${subject(i)}/entitlements/${meter}/consume`, { method: "POST", headers: json, body: JSON.stringify({ amount: 1, idempotencyKey: `c-${meter}-${i}` }) });
+    const hot = await load(consume(() => "c-0"), { concurrency: 200, seconds });
+    const spread = await load(consume((i) => `c-${i % 1000}`), { concurrency: 200, seconds });
+    const overshoot = await load(consume(() => "c-7", "fax"), { concurrency: 200, count: 2000 });
+    figures.push({ name: "consume, one hot subject (200 callers)", value: `p50 ${hot.p50.toFixed(1)} ms, p99 ${hot.p99.toFixed(1)} ms`, detail: `${hot.rps.toFixed(0)} req/s` });
+    figures.push({ name: "consume, 1,000 subjects (200 callers)", value: `p50 ${spread.p50.toFixed(1)} ms, p99 ${spread.p99.toFixed(1)} ms`, detail: `${spread.rps.toFixed(0)} req/s` });
+    figures.push({ name: "zero overshoot (limit 500, 2,000 consumes)", value: `${overshoot.statuses[200] ?? 0} allowed`, detail: `${overshoot.statuses[402] ?? 0} × 402` });
+    results.consume = { hot, spread, overshoot: overshoot.statuses };
+
+    // 5. The queue: enqueue through /v1/usage/async, until the consumer has applied and flushed all.
+    const queued = QUICK ? 10_000 : 50_000;
+    const queueStart = performance.now();
+    await load(
+      (b) =>
+        fetch(`${base}/v1/usage/async`, {
+          method: "POST",
+          headers: json,
+          body: JSON.stringify({ events: Array.from({ length: 1000 }, (_, i) => ({ subjectId: `q-${(b * 10 + (i % 10)) % 500}`, meter: "bench_queue", idempotencyKey: `q${b}-${i}` })) }),
+        }),
+      { concurrency: 4, count: queued / 1000 },
+    );
+    const applied = await waitForCount("bench_queue", queued, 180_000);
+    const queueSeconds = (performance.now() - queueStart) / 1000;
+    figures.push({ name: "queue ingestion (through the consumer)", value: `${(applied / queueSeconds).toFixed(0)} events/s`, detail: `${applied} events in ${queueSeconds.toFixed(1)} s` });
+    results.queue = { events: applied, seconds: queueSeconds };
+
+    // 6. The summary over the month of history seeded before start-up.
+    const history = await waitForCount("bench_summary", 1, 10_000);
+    const from = new Date(monthStart - 86_400_000).toISOString();
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const timings: number[] = [];
+    for (const groupBy of ["meter", "day", "dimension.schoolId", "day", "meter"]) {
+      const t0 = performance.now();
+      await (await fetch(`${base}/v1/usage/summary?groupBy=${groupBy}&meter=bench_summary&from=${from}&to=${to}`, { headers: auth })).json();
+      timings.push(performance.now() - t0);
+    }
+    timings.sort((a, b) => a - b);
+    figures.push({ name: `summary over ${history.toLocaleString("en-US")} events (a month)`, value: `p50 ${percentile(timings, 50).toFixed(0)} ms`, detail: `max ${timings[timings.length - 1]!.toFixed(0)} ms over 5 groupings` });
+    results.summary = { events: history, timings };
+
+    const memory = peakMemoryMb(server);
+    figures.push({ name: "peak memory of the worker process", value: `${memory} MB`, detail: "VmHWM of workerd under wrangler dev" });
+    results.memoryMb = memory;
+  } finally {
+    server.kill("SIGTERM");
+  }
+
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+  console.log(`\ntally benchmark — ${new Date().toISOString()}${QUICK ? " (quick)" : ""}\n${machine}\n`);
+  const width = Math.max(...figures.map((f) => f.name.length));
+  for (const f of figures) console.log(`${f.name.padEnd(width)}  ${f.value.padEnd(28)}  ${f.detail ?? ""}`);
+  const dir = path.join(root, "bench/results");
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${new Date().toISOString().replaceAll(":", "-")}.json`);
+  writeFileSync(file, JSON.stringify({ machine, quick: QUICK, figures, results }, null, 2));
+  console.log(`\nwritten to ${path.relative(root, file)}`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
