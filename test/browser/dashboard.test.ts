@@ -104,6 +104,21 @@ afterAll(async () => {
   server?.kill("SIGTERM");
 });
 
+describe("traffic simulator against wrangler dev", () => {
+  it("sends webhooks, batches, gauge moves and queued events, and the service's totals match", async () => {
+    const output = await new Promise<{ code: number | null; text: string }>((resolve) => {
+      const child = spawn(path.join(root, "node_modules/.bin/tsx"), ["scripts/simulate.ts", "--url", base, "--key", secrets.SERVICE_API_KEY!, "--events", "1500", "--subjects", "12", "--seed", "5"], { cwd: root });
+      let text = "";
+      child.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      child.stderr.on("data", (chunk: Buffer) => (text += chunk.toString()));
+      child.on("exit", (code) => resolve({ code, text }));
+    });
+    expect(output.code, output.text.slice(-2000)).toBe(0);
+    expect(output.text).toContain("1500/1500 events");
+    expect(output.text).toContain("The service's totals match what was sent.");
+  });
+});
+
 describe("dashboard in Chromium", () => {
   it("signs in with the service key, shows the API's numbers, switches the chart range, and saves a screenshot", async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
