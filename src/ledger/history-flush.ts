@@ -52,12 +52,12 @@ export async function flushOutbox(store: LedgerStore, env: Pick<Env, "DB" | "NOT
       return bodies.length > 0 ? WRITERS[kind](env.DB, `[${bodies.join(",")}]`) : [];
     }),
   );
-  const events = entries.filter((e) => e.kind === "event").map((e) => JSON.parse(e.body) as StoredEvent);
+  const eventEntries = entries.filter((e) => e.kind === "event");
   const subscribed = env.DB.prepare(
     "SELECT 1 AS yes FROM webhook_endpoints, json_each(webhook_endpoints.events) WHERE json_each.value = 'usage.recorded' LIMIT 1",
   );
   const results = await env.DB.batch([...writes, subscribed]);
-  const wantsUsage = events.length > 0 && (results[results.length - 1]?.results.length ?? 0) > 0;
+  const wantsUsage = eventEntries.length > 0 && (results[results.length - 1]?.results.length ?? 0) > 0;
 
   const notifications: Notification[] = entries
     .filter((e) => e.kind === "notification")
@@ -65,7 +65,7 @@ export async function flushOutbox(store: LedgerStore, env: Pick<Env, "DB" | "NOT
       const { meter: _meter, ...notification } = JSON.parse(e.body) as LedgerNotification;
       return notification;
     });
-  if (wantsUsage) notifications.push(...usageRecorded(events));
+  if (wantsUsage) notifications.push(...usageRecorded(eventEntries.map((e) => JSON.parse(e.body) as StoredEvent)));
   for (let i = 0; i < notifications.length; i += 100) {
     await env.NOTIFY_QUEUE.sendBatch(notifications.slice(i, i + 100).map((notification) => ({ body: { kind: "notify", notification } })));
   }

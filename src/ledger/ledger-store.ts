@@ -143,18 +143,9 @@ export class LedgerStore {
 
   /** Checks the key, decides (consume), counts, fires thresholds and queues the event. Call inside a transaction. */
   apply(subjectId: string, input: LedgerEventInput, nowMs: number, mode: ApplyMode = input.mode ?? "record"): RecordOutcome {
-    if (input.idempotencyKey !== null) {
-      const seen = this.sql
-        .exec<{ fingerprint: string; result: string }>(
-          "SELECT fingerprint, result FROM idempotency_keys WHERE key = ?",
-          input.idempotencyKey,
-        )
-        .toArray()[0];
-      if (seen) {
-        const kept = JSON.parse(seen.result) as KeptResult;
-        return { status: seen.fingerprint === input.fingerprint ? "duplicate" : "conflict", ...kept };
-      }
-    }
+    if (mode === "record" && input.kind === "counter") return this.recordCounter(subjectId, input, nowMs);
+    const seen = this.replay(input);
+    if (seen) return seen;
 
     const entitlement = this.entitlementOf(input.meter);
     const period = this.periodOf(input.meter, input.occurredAt);
@@ -166,24 +157,10 @@ export class LedgerStore {
       if (!decision.allowed) return { status: "denied", decision };
     }
 
-    const event: StoredEvent = {
-      id: `evt_${crypto.randomUUID().replaceAll("-", "")}`,
-      subjectId,
-      meter: input.meter,
-      unit: input.unit,
-      amountE4: input.amountE4,
-      operation: input.operation,
-      occurredAt: input.occurredAt,
-      receivedAt: nowMs,
-      source: input.source,
-      idempotencyKey: input.idempotencyKey,
-      dimensions: input.dimensions,
-      metadata: input.metadata,
-    };
+    const event = newEvent(subjectId, input, nowMs);
     this.count(input, period, after);
     this.restateIfClosed(subjectId, input.meter, period, nowMs);
     this.fireThresholds(subjectId, input.meter, period, before, after, entitlement, event, nowMs);
-    const json = JSON.stringify(event);
     if (input.idempotencyKey !== null) {
       this.sql.exec(
         "INSERT INTO idempotency_keys (key, fingerprint, result, created_at) VALUES (?, ?, ?, ?)",
@@ -193,8 +170,57 @@ export class LedgerStore {
         nowMs,
       );
     }
-    this.enqueue("event", json);
+    this.enqueue("event", JSON.stringify(event));
     return { status: "created", event, decision };
+  }
+
+  /**
+   * Plain recording on a counter, the hot path, in three statements: the key is claimed by
+   * inserting it, and the counter's upsert returns the new row (the total before is the total
+   * after less this amount).
+   */
+  private recordCounter(subjectId: string, input: LedgerEventInput, nowMs: number): RecordOutcome {
+    const event = newEvent(subjectId, input, nowMs);
+    if (input.idempotencyKey !== null) {
+      const claimed = this.sql.exec(
+        "INSERT INTO idempotency_keys (key, fingerprint, result, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+        input.idempotencyKey,
+        input.fingerprint,
+        JSON.stringify({ event } satisfies KeptResult),
+        nowMs,
+      ).rowsWritten;
+      if (claimed === 0) return this.replay(input)!;
+    }
+    const period = this.periodOf(input.meter, input.occurredAt);
+    const row = this.sql
+      .exec<CounterRow>(
+        `INSERT INTO counters (meter, period_start, period_end, total_e4, event_count, peak_e4) VALUES (?, ?, ?, ?, 1, ?)
+         ON CONFLICT (meter, period_start) DO UPDATE SET total_e4 = total_e4 + excluded.total_e4, event_count = event_count + 1,
+           peak_e4 = max(peak_e4, excluded.peak_e4)
+         RETURNING *`,
+        input.meter,
+        period.start,
+        period.end,
+        input.amountE4,
+        input.amountE4,
+      )
+      .one();
+    if (row.closed_at !== null) this.enqueuePeriod(subjectId, row, row.closed_at, nowMs, "counter");
+    const entitlement = this.entitlementOf(input.meter);
+    this.fireThresholds(subjectId, input.meter, period, row.total_e4 - input.amountE4, row.total_e4, entitlement, event, nowMs);
+    this.enqueue("event", JSON.stringify(event));
+    return { status: "created", event };
+  }
+
+  /** What a key already stands for: the same event (duplicate) or another one (conflict); null when new. */
+  private replay(input: LedgerEventInput): RecordOutcome | null {
+    if (input.idempotencyKey === null) return null;
+    const seen = this.sql
+      .exec<{ fingerprint: string; result: string }>("SELECT fingerprint, result FROM idempotency_keys WHERE key = ?", input.idempotencyKey)
+      .toArray()[0];
+    if (!seen) return null;
+    const kept = JSON.parse(seen.result) as KeptResult;
+    return { status: seen.fingerprint === input.fingerprint ? "duplicate" : "conflict", ...kept };
   }
 
   private count(input: LedgerEventInput, period: Period, after: number): void {
@@ -449,6 +475,23 @@ export class LedgerStore {
       value,
     );
   }
+}
+
+function newEvent(subjectId: string, input: LedgerEventInput, nowMs: number): StoredEvent {
+  return {
+    id: `evt_${crypto.randomUUID().replaceAll("-", "")}`,
+    subjectId,
+    meter: input.meter,
+    unit: input.unit,
+    amountE4: input.amountE4,
+    operation: input.operation,
+    occurredAt: input.occurredAt,
+    receivedAt: nowMs,
+    source: input.source,
+    idempotencyKey: input.idempotencyKey,
+    dimensions: input.dimensions,
+    metadata: input.metadata,
+  };
 }
 
 /** The usage after an event: counters add; gauges add, remove (never below 0) or set. */
