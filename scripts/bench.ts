@@ -2,7 +2,7 @@
 // separate process over loopback with bounded counts and durations, and prints one table,
 // also written to bench/results/<time>.json.   npm run bench [-- --quick]
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { cpus, tmpdir, totalmem } from "node:os";
 import path from "node:path";
@@ -115,8 +115,13 @@ async function main() {
     wrangler,
     ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "error",
       "--var", `SERVICE_API_KEY:${KEY}`, "--var", "JWT_SECRET:bench-jwt-secret"],
-    { cwd: root, stdio: "ignore", env: { ...process.env, SERVICE_API_KEY: KEY, JWT_SECRET: "bench-jwt-secret", TELNYX_PUBLIC_KEY: "", NOTIFYRE_WEBHOOK_SECRET: "x" } },
+    { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SERVICE_API_KEY: KEY, JWT_SECRET: "bench-jwt-secret", TELNYX_PUBLIC_KEY: "", NOTIFYRE_WEBHOOK_SECRET: "x" } },
   );
+  // The dev server's own output, for when a run goes wrong.
+  mkdirSync(path.join(root, "bench/results"), { recursive: true });
+  const serverLog = createWriteStream(path.join(root, "bench/results/wrangler-dev.log"));
+  server.stdout?.pipe(serverLog);
+  server.stderr?.pipe(serverLog);
   try {
     for (let i = 0; i < 120; i++) {
       if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
