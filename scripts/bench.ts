@@ -207,15 +207,29 @@ async function main() {
     const history = await waitForCount("bench_summary", 1, 10_000);
     const from = new Date(monthStart - 86_400_000).toISOString();
     const to = new Date(Date.now() + 60_000).toISOString();
+    // Ragged from/to (not on a quarter-hour) so every query also reads the edges from the events.
+    const groupings = ["meter", "day", "week&tz=America/New_York", "dimension.schoolId", "day,dimension.schoolId&tz=Asia/Kolkata", "subjectId"];
     const timings: number[] = [];
-    for (const groupBy of ["meter", "day", "dimension.schoolId", "day", "meter"]) {
-      const t0 = performance.now();
-      await (await fetch(`${base}/v1/usage/summary?groupBy=${groupBy}&meter=bench_summary&from=${from}&to=${to}`, { headers: auth })).json();
-      timings.push(performance.now() - t0);
+    const byGrouping: Record<string, number[]> = {};
+    for (let round = 0; round < 3; round++) {
+      for (const groupBy of groupings) {
+        const t0 = performance.now();
+        const res = await fetch(`${base}/v1/usage/summary?groupBy=${groupBy}&meter=bench_summary&from=${from}&to=${to}`, { headers: auth });
+        if (!res.ok) throw new Error(`summary ${groupBy}: ${res.status} ${await res.text()}`);
+        await res.json();
+        const ms = performance.now() - t0;
+        timings.push(ms);
+        (byGrouping[groupBy] ??= []).push(ms);
+      }
     }
     timings.sort((a, b) => a - b);
-    figures.push({ name: `summary over ${history.toLocaleString("en-US")} events (a month)`, value: `p50 ${percentile(timings, 50).toFixed(0)} ms`, detail: `max ${timings[timings.length - 1]!.toFixed(0)} ms over 5 groupings` });
-    results.summary = { events: history, timings };
+    const slowest = Object.entries(byGrouping).sort((a, b) => Math.max(...b[1]) - Math.max(...a[1]))[0]!;
+    figures.push({
+      name: `summary over ${history.toLocaleString("en-US")} events (a month)`,
+      value: `p50 ${percentile(timings, 50).toFixed(0)} ms`,
+      detail: `max ${timings[timings.length - 1]!.toFixed(0)} ms (groupBy=${slowest[0]}) over ${groupings.length} groupings x 3`,
+    });
+    results.summary = { events: history, timings, byGrouping };
 
     const memory = peakMemoryMb(server);
     figures.push({ name: "peak memory of the worker process", value: `${memory} MB`, detail: "VmHWM of workerd under wrangler dev" });

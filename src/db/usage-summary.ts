@@ -1,10 +1,10 @@
 import { and, sql, type SQL } from "drizzle-orm";
-import type { DrizzleD1Database } from "drizzle-orm/d1";
+import { drizzle } from "drizzle-orm/d1";
+import { planSummary, type GroupKey, type SummaryQuery } from "../domain/summary-plan";
 import type { BucketUnit, OffsetSegment } from "../domain/time-buckets";
-import { dimensionColumn, historyConditions, type HistoryFilter } from "./usage-events";
+import { dimensionColumn, historyConditions } from "./usage-events";
+import { summariseFromRollups } from "./usage-rollups";
 import { usageEvents } from "./schema";
-
-export type GroupKey = "meter" | "subjectId" | "day" | "week" | "month" | `dimension.${string}`;
 
 export interface SummaryRow {
   keys: Record<string, string | null>;
@@ -15,17 +15,23 @@ export interface SummaryRow {
 
 /**
  * Totals grouped by any of meter, subject, one time bucket in the caller's time zone, and
- * dimensions. A bucket is the local date of each event, computed in SQL from its time plus the
+ * dimensions: from the rollups where they can answer (see planSummary), else from the events.
+ * `offsets` are the zone's UTC offsets over the range, for bucketing events.
+ */
+export async function summarise(d1: D1Database, query: SummaryQuery, offsets: OffsetSegment[] | null): Promise<SummaryRow[]> {
+  const plan = planSummary(query);
+  const rows = plan.source === "rollups" ? await summariseFromRollups(d1, query, plan) : await summariseFromEvents(d1, query, offsets);
+  return rows.filter((r) => r.count > 0);
+}
+
+/**
+ * The events alone. A bucket is the local date of each event, computed in SQL from its time plus the
  * zone's offset then (one CASE branch per DST change in the range), so grouping stays a single
  * pass over the time index. Gauge moves count as their net change: removals subtract, sets add
  * nothing.
  */
-export async function summarise(
-  db: DrizzleD1Database,
-  filter: HistoryFilter,
-  groupBy: GroupKey[],
-  offsets: OffsetSegment[] | null,
-): Promise<SummaryRow[]> {
+async function summariseFromEvents(d1: D1Database, query: SummaryQuery, offsets: OffsetSegment[] | null): Promise<SummaryRow[]> {
+  const { groupBy, ...filter } = query;
   const selected: { name: string; expr: SQL }[] = groupBy.map((key) => {
     if (key === "meter") return { name: key, expr: sql`${usageEvents.meter}` };
     if (key === "subjectId") return { name: key, expr: sql`${usageEvents.subjectId}` };
@@ -36,14 +42,12 @@ export async function summarise(
   const where = and(...historyConditions(filter));
   const keys = selected.map((s, i) => sql`${s.expr} AS ${sql.raw(`k${i}`)}`);
   const groups = selected.map((_, i) => sql.raw(`k${i}`));
-  const query = sql`SELECT ${sql.join([...keys, sql`sum(CASE ${usageEvents.operation} WHEN 'remove' THEN -${usageEvents.amountE4} WHEN 'set' THEN 0 ELSE ${usageEvents.amountE4} END) AS total_e4`, sql`count(*) AS n`, sql`count(DISTINCT ${usageEvents.subjectId}) AS subjects`], sql`, `)}
+  const statement = sql`SELECT ${sql.join([...keys, sql`sum(CASE ${usageEvents.operation} WHEN 'remove' THEN -${usageEvents.amountE4} WHEN 'set' THEN 0 ELSE ${usageEvents.amountE4} END) AS total_e4`, sql`count(*) AS n`, sql`count(DISTINCT ${usageEvents.subjectId}) AS subjects`], sql`, `)}
     FROM ${from}
     ${where ? sql`WHERE ${where}` : sql``}
     ${groups.length > 0 ? sql`GROUP BY ${sql.join(groups, sql`, `)} ORDER BY ${sql.join(groups, sql`, `)}` : sql``}`;
-  const rows = await db.all<Record<string, string | number | null>>(query);
-  return rows
-    .filter((r) => Number(r.n) > 0)
-    .map((r) => ({
+  const rows = await drizzle(d1).all<Record<string, string | number | null>>(statement);
+  return rows.map((r) => ({
       keys: Object.fromEntries(selected.map((s, i) => [s.name, r[`k${i}`] === null || r[`k${i}`] === undefined ? null : String(r[`k${i}`])])),
       totalE4: Number(r.total_e4 ?? 0),
       count: Number(r.n),

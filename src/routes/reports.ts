@@ -1,10 +1,10 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { drizzle } from "drizzle-orm/d1";
-import type { HistoryFilter } from "../db/usage-events";
-import { summarise, type GroupKey } from "../db/usage-summary";
+import { summarise } from "../db/usage-summary";
 import { fromE4 } from "../domain/amount";
 import { DomainError } from "../domain/errors";
+import type { GroupKey } from "../domain/summary-plan";
 import { bucketsBetween, isTimeZone, offsetSegments, type BucketUnit } from "../domain/time-buckets";
 import { DimensionName, MeterKey, SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
@@ -73,13 +73,11 @@ export function registerReportRoutes(app: OpenAPIHono<AppEnv>): void {
     const unit = groupBy.find((k): k is BucketUnit => (TIME_UNITS as string[]).includes(k));
     const to = q.to === undefined ? (unit ? Date.now() : undefined) : Date.parse(q.to);
     const from = q.from === undefined ? (unit ? to! - DEFAULT_RANGE_MS : undefined) : Date.parse(q.from);
-    let offsets = null;
-    if (unit) {
-      if (!bucketsBetween(from!, to!, unit, q.tz)) throw invalid("groupBy", `too many ${unit} buckets for the range (at most 1000)`);
-      offsets = offsetSegments(from!, to!, q.tz);
-    }
-    const filter: HistoryFilter = { subjectId: q.subjectId, meter: q.meter, from, to, dimensions: dimensionFilters(c) };
-    const rows = await summarise(drizzle(c.env.DB), filter, groupBy, offsets);
+    const buckets = unit ? bucketsBetween(from!, to!, unit, q.tz) : null;
+    if (unit && !buckets) throw invalid("groupBy", `too many ${unit} buckets for the range (at most 1000)`);
+    const offsets = unit ? offsetSegments(from!, to!, q.tz) : null;
+    const query = { groupBy, subjectId: q.subjectId, meter: q.meter, from, to, dimensions: dimensionFilters(c), buckets };
+    const rows = await summarise(c.env.DB, query, offsets);
     return c.json(
       {
         data: rows.map((r) => ({ ...r.keys, total: fromE4(r.totalE4), count: r.count, subjects: r.subjects })),

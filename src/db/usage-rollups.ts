@@ -1,0 +1,114 @@
+import type { GroupKey, SummaryPlan, SummaryQuery } from "../domain/summary-plan";
+import type { SummaryRow } from "./usage-summary";
+
+type RollupPlan = Extract<SummaryPlan, { source: "rollups" }>;
+
+/** Rollup column and history column of each dimension the rollups keep (migrations/0006). */
+const DIMENSION_COLUMNS: Record<string, { rollup: string; event: string }> = {
+  schoolId: { rollup: "school_id", event: "dim_school_id" },
+  pantryId: { rollup: "pantry_id", event: "dim_pantry_id" },
+  itemType: { rollup: "item_type", event: "dim_item_type" },
+};
+
+const NET_AMOUNT = "CASE e.operation WHEN 'remove' THEN -e.amount_e4 WHEN 'set' THEN 0 ELSE e.amount_e4 END";
+
+/**
+ * One part of a summary query: where its rows come from (`r` a rollup table, or `e` events),
+ * and each group key and filter said for that source.
+ */
+interface Source {
+  keys: string[];
+  conditions: string[];
+}
+
+/**
+ * Answers a summary from the rollup tables plus the events at the ragged edges. Quarter grain:
+ * totals from the slot rollups, distinct subjects from the subject-day rollups restricted to the
+ * wanted quarters of each day. Day grain (grouped by subject): both from the subject-day rollups.
+ */
+export async function summariseFromRollups(d1: D1Database, query: SummaryQuery, plan: RollupPlan): Promise<SummaryRow[]> {
+  const params: unknown[] = [JSON.stringify(plan.rollups.map((r) => [r.label, r.from, r.to])), JSON.stringify(plan.edges.map((r) => [r.label, r.from, r.to]))];
+  // Each filter value is bound once and shared by every statement, so all of them take the same parameters.
+  const bound = new Map<string, string>();
+  const bind = (value: string) => {
+    if (!bound.has(value)) bound.set(value, `?${params.push(value)}`);
+    return bound.get(value)!;
+  };
+  const rollup = sourceFor(query, "r", "p.label", bind);
+  const events = sourceFor(query, "e", "p.label", bind);
+  const ranges = `rollups(label, lo, hi) AS (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1)),
+    edges(label, lo, hi) AS (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?2))`;
+  const keyNames = query.groupBy.map((_, i) => `k${i}`);
+  const groupClause = keyNames.length > 0 ? `GROUP BY ${keyNames.join(", ")} ORDER BY ${keyNames.join(", ")}` : "";
+  const select = (source: Source, extra: string[]) => [...source.keys.map((k, i) => `${k} AS k${i}`), ...extra].join(", ");
+  const where = (source: Source) => (source.conditions.length > 0 ? `WHERE ${source.conditions.join(" AND ")}` : "");
+  // CROSS JOIN keeps SQLite from driving the join from the big table.
+  const edgeEvents = (extra: string[]) =>
+    `SELECT ${select(events, extra)} FROM edges p CROSS JOIN usage_events e ON e.occurred_at >= p.lo AND e.occurred_at < p.hi ${where(events)}`;
+  const subjectDays = plan.dimensions ? "usage_rollup_dimension_subject_days" : "usage_rollup_subject_days";
+
+  if (plan.grain === "day") {
+    const sql = `WITH ${ranges}, parts AS (
+        SELECT ${select(rollup, ["r.subject_id AS subject_id", "r.total_e4 AS t", "r.events AS n"])}
+          FROM rollups p CROSS JOIN ${subjectDays} r ON r.day >= p.lo AND r.day < p.hi ${where(rollup)}
+        UNION ALL ${edgeEvents(["e.subject_id", NET_AMOUNT, "1"])})
+      SELECT ${[...keyNames, "sum(t) AS total_e4", "sum(n) AS n", "count(DISTINCT subject_id) AS subjects"].join(", ")} FROM parts ${groupClause}`;
+    const { results } = await d1.prepare(sql).bind(...params).all<Record<string, unknown>>();
+    return results.map((row) => toSummaryRow(query.groupBy, row, row));
+  }
+
+  const slots = plan.dimensions ? "usage_rollup_dimension_slots" : "usage_rollup_slots";
+  const totals = `WITH ${ranges}, parts AS (
+      SELECT ${select(rollup, ["r.total_e4 AS t", "r.events AS n"])}
+        FROM rollups p CROSS JOIN ${slots} r ON r.slot >= p.lo AND r.slot < p.hi ${where(rollup)}
+      UNION ALL ${edgeEvents([NET_AMOUNT, "1"])})
+    SELECT ${[...keyNames, "sum(t) AS total_e4", "sum(n) AS n"].join(", ")} FROM parts ${groupClause}`;
+  // A subject-day row counts for a range when it had events in one of the range's quarters of that day.
+  const quarters = `(r.lo_q = 0 AND r.hi_q = 96)
+      OR (r.quarters_am & (((1 << max(min(r.hi_q, 48) - min(r.lo_q, 48), 0)) - 1) << min(r.lo_q, 48))) != 0
+      OR (r.quarters_pm & (((1 << max(max(r.hi_q, 48) - max(r.lo_q, 48), 0)) - 1) << (max(r.lo_q, 48) - 48))) != 0`;
+  const quarterRows = sourceFor(query, "r", "r.label", bind);
+  const subjects = `WITH ${ranges}, parts AS (
+      SELECT ${select(quarterRows, ["r.subject_id AS subject_id"])} FROM (
+        SELECT p.label AS label, d.*, max(p.lo - d.day * 96, 0) AS lo_q, min(p.hi - d.day * 96, 96) AS hi_q
+          FROM rollups p CROSS JOIN ${subjectDays} d ON d.day >= p.lo / 96 AND d.day <= (p.hi - 1) / 96) r
+        ${where({ keys: [], conditions: [...quarterRows.conditions, `(${quarters})`] })}
+      UNION ALL ${edgeEvents(["e.subject_id"])})
+    SELECT ${[...keyNames, "count(DISTINCT subject_id) AS subjects"].join(", ")} FROM parts ${groupClause}`;
+  const [totalRows, subjectRows] = await d1.batch<Record<string, unknown>>([d1.prepare(totals).bind(...params), d1.prepare(subjects).bind(...params)]);
+  const subjectsByKey = new Map(subjectRows!.results.map((row) => [groupId(keyNames, row), row]));
+  return totalRows!.results.map((row) => toSummaryRow(query.groupBy, row, subjectsByKey.get(groupId(keyNames, row)) ?? { subjects: 0 }));
+}
+
+function sourceFor(query: SummaryQuery, alias: "r" | "e", label: string, bind: (value: string) => string): Source {
+  const column = (name: string) => {
+    const columns = DIMENSION_COLUMNS[name]!;
+    return alias === "r" ? `json_extract(r.${columns.rollup}, '$')` : `e.${columns.event}`;
+  };
+  const keys = query.groupBy.map((key) => {
+    if (key === "meter") return `${alias}.meter`;
+    if (key === "subjectId") return `${alias}.subject_id`;
+    if (key === "day" || key === "week" || key === "month") return label;
+    return column(key.slice("dimension.".length));
+  });
+  const conditions: string[] = [];
+  if (query.meter !== undefined) conditions.push(`${alias}.meter = ${bind(query.meter)}`);
+  for (const [name, value] of Object.entries(query.dimensions)) {
+    const columns = DIMENSION_COLUMNS[name]!;
+    conditions.push(alias === "r" ? `r.${columns.rollup} = json_quote(${bind(value)})` : `e.${columns.event} = ${bind(value)}`);
+  }
+  return { keys, conditions };
+}
+
+function groupId(keyNames: string[], row: Record<string, unknown>): string {
+  return JSON.stringify(keyNames.map((k) => row[k] ?? null));
+}
+
+function toSummaryRow(groupBy: GroupKey[], totals: Record<string, unknown>, subjects: Record<string, unknown>): SummaryRow {
+  return {
+    keys: Object.fromEntries(groupBy.map((key, i) => [key, totals[`k${i}`] === null || totals[`k${i}`] === undefined ? null : String(totals[`k${i}`])])),
+    totalE4: Number(totals.total_e4 ?? 0),
+    count: Number(totals.n ?? 0),
+    subjects: Number(subjects.subjects ?? 0),
+  };
+}

@@ -1,0 +1,79 @@
+import type { Bucket } from "./time-buckets";
+
+export type GroupKey = "meter" | "subjectId" | "day" | "week" | "month" | `dimension.${string}`;
+
+export const QUARTER_MS = 15 * 60 * 1000;
+export const DAY_MS = 24 * 60 * 60 * 1000;
+/** Dimensions the rollups keep (they have indexed columns in history too). */
+export const ROLLUP_DIMENSIONS = ["schoolId", "pantryId", "itemType"] as const;
+
+export interface SummaryQuery {
+  groupBy: GroupKey[];
+  subjectId?: string;
+  meter?: string;
+  /** Inclusive, epoch ms. */
+  from?: number;
+  /** Exclusive, epoch ms. */
+  to?: number;
+  dimensions: Record<string, string>;
+  /** The time buckets, when grouped by day, week or month. */
+  buckets: Bucket[] | null;
+}
+
+/** A labelled half-open range: in rollup units (quarters or days) for rollups, in ms for edges. */
+export interface LabelledRange {
+  label: string | null;
+  from: number;
+  to: number;
+}
+
+export type SummaryPlan =
+  | { source: "events" }
+  | {
+      source: "rollups";
+      /** Quarter-hour slots, or whole UTC days when the subject is a group key (subject rollups are daily). */
+      grain: "quarter" | "day";
+      /** Whether the dimension rollups are needed (a dimension is grouped or filtered on). */
+      dimensions: boolean;
+      rollups: LabelledRange[];
+      /** The parts of the range that do not fill a whole rollup unit, read from the events. */
+      edges: LabelledRange[];
+    };
+
+/**
+ * How a summary is answered. Whole quarter-hours (or days) come from the rollups; the ragged ends
+ * of each bucket come from the events, so results are exact for any range and zone. The events
+ * answer alone when the rollups cannot: one subject (its own index is small), or a dimension the
+ * rollups do not keep.
+ */
+export function planSummary(query: SummaryQuery): SummaryPlan {
+  if (query.subjectId !== undefined) return { source: "events" };
+  const dimensions = [
+    ...query.groupBy.filter((k) => k.startsWith("dimension.")).map((k) => k.slice("dimension.".length)),
+    ...Object.keys(query.dimensions),
+  ];
+  if (!dimensions.every((d) => (ROLLUP_DIMENSIONS as readonly string[]).includes(d))) return { source: "events" };
+
+  const grain = query.groupBy.includes("subjectId") ? "day" : "quarter";
+  const unit = grain === "day" ? DAY_MS : QUARTER_MS;
+  const from = Math.max(query.from ?? 0, 0);
+  const to = query.to ?? Number.MAX_SAFE_INTEGER;
+  const buckets = query.buckets ?? [{ label: null, start: from, end: to }];
+  const rollups: LabelledRange[] = [];
+  const edges: LabelledRange[] = [];
+  for (const bucket of buckets) {
+    const start = Math.max(bucket.start, from);
+    const end = Math.min(bucket.end, to);
+    if (start >= end) continue;
+    const whole = { from: Math.ceil(start / unit), to: Math.floor(end / unit) };
+    if (whole.from >= whole.to) {
+      edges.push({ label: bucket.label, from: start, to: end });
+      continue;
+    }
+    rollups.push({ label: bucket.label, ...whole });
+    if (start < whole.from * unit) edges.push({ label: bucket.label, from: start, to: whole.from * unit });
+    if (whole.to * unit < end) edges.push({ label: bucket.label, from: whole.to * unit, to: end });
+  }
+  if (rollups.length === 0) return { source: "events" };
+  return { source: "rollups", grain, dimensions: dimensions.length > 0, rollups, edges };
+}
