@@ -141,9 +141,33 @@ export class LedgerStore {
     );
   }
 
+  /**
+   * Applies events in order, inside the caller's transaction. Runs of plain counter records (the
+   * bulk of traffic) go through `recordCounters`, a few statements per run whatever its length;
+   * consumes and gauge moves, which depend on what came before them, go one by one.
+   */
+  applyAll(subjectId: string, inputs: LedgerEventInput[], nowMs: number): RecordOutcome[] {
+    const outcomes: RecordOutcome[] = [];
+    let run: LedgerEventInput[] = [];
+    const flushRun = () => {
+      if (run.length > 0) outcomes.push(...this.recordCounters(subjectId, run, nowMs));
+      run = [];
+    };
+    for (const input of inputs) {
+      if ((input.mode ?? "record") === "record" && input.kind === "counter") {
+        run.push(input);
+        continue;
+      }
+      flushRun();
+      outcomes.push(this.apply(subjectId, input, nowMs));
+    }
+    flushRun();
+    return outcomes;
+  }
+
   /** Checks the key, decides (consume), counts, fires thresholds and queues the event. Call inside a transaction. */
   apply(subjectId: string, input: LedgerEventInput, nowMs: number, mode: ApplyMode = input.mode ?? "record"): RecordOutcome {
-    if (mode === "record" && input.kind === "counter") return this.recordCounter(subjectId, input, nowMs);
+    if (mode === "record" && input.kind === "counter") return this.recordCounters(subjectId, [input], nowMs)[0]!;
     const seen = this.replay(input);
     if (seen) return seen;
 
@@ -175,41 +199,111 @@ export class LedgerStore {
   }
 
   /**
-   * Plain recording on a counter, the hot path, in three statements: the key is claimed by
-   * inserting it, and the counter's upsert returns the new row (the total before is the total
-   * after less this amount).
+   * Plain records on counters, set-based: one statement claims the new keys, one upsert per
+   * (meter, period) counts, one statement queues the events. A key seen before, or repeated in the
+   * run, answers as a replay of the event that holds it. Thresholds are walked event by event, so
+   * the notification names the event that crossed.
    */
-  private recordCounter(subjectId: string, input: LedgerEventInput, nowMs: number): RecordOutcome {
-    const event = newEvent(subjectId, input, nowMs);
-    if (input.idempotencyKey !== null) {
-      const claimed = this.sql.exec(
-        "INSERT INTO idempotency_keys (key, fingerprint, result, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
-        input.idempotencyKey,
-        input.fingerprint,
-        JSON.stringify({ event } satisfies KeptResult),
+  private recordCounters(subjectId: string, inputs: LedgerEventInput[], nowMs: number): RecordOutcome[] {
+    const firstWithKey = new Map<string, number>();
+    const candidates: number[] = [];
+    inputs.forEach((input, i) => {
+      const key = input.idempotencyKey;
+      if (key !== null && firstWithKey.has(key)) return;
+      if (key !== null) firstWithKey.set(key, i);
+      candidates.push(i);
+    });
+    const events = candidates.map((i) => newEvent(subjectId, inputs[i]!, nowMs));
+    const rows = JSON.stringify(events.map((e, k) => ({ f: inputs[candidates[k]!]!.fingerprint, e })));
+
+    const claimed = new Set<string>();
+    if (firstWithKey.size > 0) {
+      for (const { key } of this.sql.exec<{ key: string }>(
+        `INSERT INTO idempotency_keys (key, fingerprint, result, created_at)
+         SELECT value ->> '$.e.idempotencyKey', value ->> '$.f', json_object('event', json(value -> '$.e')), ?2
+         FROM json_each(?1) WHERE value ->> '$.e.idempotencyKey' IS NOT NULL
+         ON CONFLICT (key) DO NOTHING RETURNING key`,
+        rows,
         nowMs,
-      ).rowsWritten;
-      if (claimed === 0) return this.replay(input)!;
+      )) {
+        claimed.add(key);
+      }
     }
-    const period = this.periodOf(input.meter, input.occurredAt);
-    const row = this.sql
-      .exec<CounterRow>(
-        `INSERT INTO counters (meter, period_start, period_end, total_e4, event_count, peak_e4) VALUES (?, ?, ?, ?, 1, ?)
-         ON CONFLICT (meter, period_start) DO UPDATE SET total_e4 = total_e4 + excluded.total_e4, event_count = event_count + 1,
-           peak_e4 = max(peak_e4, excluded.peak_e4)
-         RETURNING *`,
-        input.meter,
-        period.start,
-        period.end,
-        input.amountE4,
-        input.amountE4,
-      )
-      .one();
-    if (row.closed_at !== null) this.enqueuePeriod(subjectId, row, row.closed_at, nowMs, "counter");
-    const entitlement = this.entitlementOf(input.meter);
-    this.fireThresholds(subjectId, input.meter, period, row.total_e4 - input.amountE4, row.total_e4, entitlement, event, nowMs);
-    this.enqueue("event", JSON.stringify(event));
-    return { status: "created", event };
+    const created = candidates.map((i) => inputs[i]!.idempotencyKey === null || claimed.has(inputs[i]!.idempotencyKey!));
+    const createdEvents = events.filter((_, k) => created[k]);
+    this.countRun(subjectId, createdEvents, nowMs);
+    this.sql.exec(
+      `INSERT INTO outbox (kind, body) SELECT 'event', value -> '$.e' FROM json_each(?1)
+       WHERE key NOT IN (SELECT value FROM json_each(?2)) ORDER BY key`,
+      rows,
+      JSON.stringify(created.flatMap((yes, k) => (yes ? [] : [k]))),
+    );
+
+    const createdAt = new Map<number, StoredEvent>();
+    candidates.forEach((i, k) => {
+      if (created[k]) createdAt.set(i, events[k]!);
+    });
+    const kept = this.keptResults(inputs.filter((_, i) => !createdAt.has(i)).map((input) => input.idempotencyKey!));
+    return inputs.map((input, i) => {
+      const event = createdAt.get(i);
+      if (event) return { status: "created", event };
+      // A replay: of an event created earlier in this run, or of one the key held before.
+      const first = firstWithKey.get(input.idempotencyKey!)!;
+      const earlier = createdAt.get(first);
+      const held = earlier ? { fingerprint: inputs[first]!.fingerprint, event: earlier } : kept.get(input.idempotencyKey!)!;
+      return { status: held.fingerprint === input.fingerprint ? "duplicate" : "conflict", event: held.event, decision: held.decision };
+    });
+  }
+
+  /** Counts created counter events: one upsert per (meter, period), then the thresholds each event crossed. */
+  private countRun(subjectId: string, events: StoredEvent[], nowMs: number): void {
+    const groups = new Map<string, { meter: string; period: Period; events: StoredEvent[] }>();
+    for (const event of events) {
+      const period = this.periodOf(event.meter, event.occurredAt);
+      const id = `${event.meter}\u0000${period.start}`;
+      const group = groups.get(id) ?? { meter: event.meter, period, events: [] };
+      group.events.push(event);
+      groups.set(id, group);
+    }
+    for (const { meter, period, events: grouped } of groups.values()) {
+      const sum = grouped.reduce((s, e) => s + e.amountE4, 0);
+      const peak = grouped.reduce((m, e) => Math.max(m, e.amountE4), 0);
+      const row = this.sql
+        .exec<CounterRow>(
+          `INSERT INTO counters (meter, period_start, period_end, total_e4, event_count, peak_e4) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (meter, period_start) DO UPDATE SET total_e4 = total_e4 + excluded.total_e4,
+             event_count = event_count + excluded.event_count, peak_e4 = max(peak_e4, excluded.peak_e4)
+           RETURNING *`,
+          meter,
+          period.start,
+          period.end,
+          sum,
+          grouped.length,
+          peak,
+        )
+        .one();
+      if (row.closed_at !== null) this.enqueuePeriod(subjectId, row, row.closed_at, nowMs, "counter");
+      const entitlement = this.entitlementOf(meter);
+      if (entitlement.limitE4 === null) continue;
+      let level = row.total_e4 - sum;
+      for (const event of grouped) {
+        this.fireThresholds(subjectId, meter, period, level, level + event.amountE4, entitlement, event, nowMs);
+        level += event.amountE4;
+      }
+    }
+  }
+
+  /** The fingerprints and results that already-held keys stand for, in one read. */
+  private keptResults(keys: string[]): Map<string, { fingerprint: string } & KeptResult> {
+    const kept = new Map<string, { fingerprint: string } & KeptResult>();
+    if (keys.length === 0) return kept;
+    for (const row of this.sql.exec<{ key: string; fingerprint: string; result: string }>(
+      "SELECT key, fingerprint, result FROM idempotency_keys WHERE key IN (SELECT value FROM json_each(?))",
+      JSON.stringify([...new Set(keys)]),
+    )) {
+      kept.set(row.key, { fingerprint: row.fingerprint, ...(JSON.parse(row.result) as KeptResult) });
+    }
+    return kept;
   }
 
   /** What a key already stands for: the same event (duplicate) or another one (conflict); null when new. */

@@ -43,7 +43,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
     const now = Date.now();
     const outcomes = this.ctx.storage.transactionSync(() => {
       this.store.claimSubject(subjectId);
-      return events.map((event) => this.store.apply(subjectId, event, now));
+      return this.store.applyAll(subjectId, events, now);
     });
     if (outcomes.some((o) => o.status === "created")) await this.scheduleFlush(now + FLUSH_DELAY_MS);
     return outcomes;
