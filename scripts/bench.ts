@@ -62,6 +62,17 @@ async function load(make: (i: number) => Promise<Response>, opts: { concurrency:
   return { rps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), requests: latencies.length, statuses, seconds };
 }
 
+/** Gives `count` subjects named `<prefix>-N` their first event (one batch per 1,000); answers subjects/s. */
+async function createSubjects(prefix: string, count: number): Promise<number> {
+  const started = performance.now();
+  for (let at = 0; at < count; at += 1000) {
+    const events = Array.from({ length: Math.min(1000, count - at) }, (_, i) => ({ subjectId: `${prefix}-${at + i}`, meter: "api_call" }));
+    const res = await fetch(`${base}/v1/usage/batch`, { method: "POST", headers: json, body: JSON.stringify({ events }) });
+    if (!res.ok) throw new Error(`creating subjects: ${res.status} ${await res.text()}`);
+  }
+  return count / ((performance.now() - started) / 1000);
+}
+
 async function waitForCount(meter: string, expected: number, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -137,7 +148,11 @@ async function main() {
     figures.push({ name: "ceiling: GET /healthz", value: `${ceiling.rps.toFixed(0)} req/s`, detail: `p50 ${ceiling.p50.toFixed(1)} ms, p99 ${ceiling.p99.toFixed(1)} ms` });
     results.ceiling = ceiling;
 
-    // 2. Single events, each with its own key, over 1,000 subjects.
+    // 2. New subjects: each one's first event creates its ledger (a SQLite database). Then single
+    //    events, each with its own key, over those 1,000 known subjects.
+    const created = await createSubjects("s", 1000);
+    figures.push({ name: "new subjects (first event, batches of 1,000)", value: `${created.toFixed(0)} subjects/s` });
+    results.newSubjects = created;
     const single = await load(
       (i) => fetch(`${base}/v1/usage`, { method: "POST", headers: json, body: JSON.stringify({ subjectId: `s-${i % 1000}`, meter: "api_call", idempotencyKey: `single-${i}` }) }),
       { concurrency: 32, seconds },
@@ -149,8 +164,9 @@ async function main() {
     });
     results.single = single;
 
-    // 3. Batches of 1,000 events (10 subjects each, 1,000 subjects in all), until history holds every one.
+    // 3. Batches of 1,000 events (10 subjects each, 1,000 known subjects in all), until history holds every one.
     const batches = QUICK ? 20 : 100;
+    await createSubjects("b", 1000);
     const batchStart = performance.now();
     await load(
       (b) =>
@@ -178,13 +194,15 @@ async function main() {
     }
     const consume = (subject: (i: number) => string, meter = "api_call") => (i: number) =>
       fetch(`${base}/v1/subjects/${subject(i)}/entitlements/${meter}/consume`, { method: "POST", headers: json, body: JSON.stringify({ amount: 1, idempotencyKey: `c-${meter}-${i}` }) });
+    const alone = await load(consume((i) => `c-${i % 1000}`), { concurrency: 1, seconds });
     const hot = await load(consume(() => "c-0"), { concurrency: 200, seconds });
     const spread = await load(consume((i) => `c-${i % 1000}`), { concurrency: 200, seconds });
     const overshoot = await load(consume(() => "c-7", "fax"), { concurrency: 200, count: 2000 });
+    figures.push({ name: "consume, 1,000 subjects (1 caller)", value: `p50 ${alone.p50.toFixed(1)} ms, p99 ${alone.p99.toFixed(1)} ms`, detail: `${alone.rps.toFixed(0)} req/s` });
     figures.push({ name: "consume, one hot subject (200 callers)", value: `p50 ${hot.p50.toFixed(1)} ms, p99 ${hot.p99.toFixed(1)} ms`, detail: `${hot.rps.toFixed(0)} req/s` });
     figures.push({ name: "consume, 1,000 subjects (200 callers)", value: `p50 ${spread.p50.toFixed(1)} ms, p99 ${spread.p99.toFixed(1)} ms`, detail: `${spread.rps.toFixed(0)} req/s` });
     figures.push({ name: "zero overshoot (limit 500, 2,000 consumes)", value: `${overshoot.statuses[200] ?? 0} allowed`, detail: `${overshoot.statuses[402] ?? 0} × 402` });
-    results.consume = { hot, spread, overshoot: overshoot.statuses };
+    results.consume = { alone, hot, spread, overshoot: overshoot.statuses };
 
     // 5. The queue: enqueue through /v1/usage/async, until the consumer has applied and flushed all.
     const queued = QUICK ? 10_000 : 50_000;
