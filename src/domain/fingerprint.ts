@@ -1,21 +1,25 @@
+import { createHash } from "node:crypto";
 import type { EventDraft } from "./usage-event";
 
 /**
  * What "the same body" means for idempotency: the event as the caller stated it. A timestamp the
- * server filled in is left out, so a retry a second later is still the same event.
+ * server filled in is left out, so a retry a second later is still the same event. Synchronous
+ * (node:crypto) because it runs for every event of every batch.
  */
-export async function fingerprintEvent(draft: EventDraft): Promise<string> {
-  const bytes = new TextEncoder().encode(stableStringify(draft));
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+export function fingerprintEvent(draft: EventDraft): string {
+  return createHash("sha256").update(stableStringify(draft)).digest("hex");
 }
 
 /** JSON with object keys sorted at every level, so equal values always serialise alike. */
 export function stableStringify(value: unknown): string {
   if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
   if (Array.isArray(value)) return `[${value.map(stableStringify).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(",")}}`;
+  const keys = Object.keys(value).sort();
+  let out = "";
+  for (const key of keys) {
+    const item = (value as Record<string, unknown>)[key];
+    if (item === undefined) continue;
+    out += `${out === "" ? "" : ","}${JSON.stringify(key)}:${stableStringify(item)}`;
+  }
+  return `{${out}}`;
 }

@@ -36,15 +36,18 @@ export async function flushOutbox(store: LedgerStore, env: Pick<Env, "DB" | "NOT
   const chunks: OutboxEntry[][] = [];
   let budget = MAX_CHUNK_EVENTS * CHUNKS_PER_BATCH;
   let afterSeq = 0;
-  while (chunks.length < CHUNKS_PER_BATCH && budget > 0) {
+  let exhausted = false;
+  while (chunks.length < CHUNKS_PER_BATCH && budget > 0 && !exhausted) {
     const chunk = store.peekOutbox(Math.min(MAX_CHUNK_EVENTS, budget), MAX_CHUNK_BYTES, afterSeq);
-    if (chunk.length === 0) break;
-    chunks.push(chunk);
-    entries.push(...chunk);
-    budget -= chunk.length;
-    afterSeq = chunk[chunk.length - 1]!.seq;
+    exhausted = chunk.exhausted;
+    if (chunk.entries.length === 0) break;
+    chunks.push(chunk.entries);
+    entries.push(...chunk.entries);
+    budget -= chunk.entries.length;
+    afterSeq = chunk.entries[chunk.entries.length - 1]!.seq;
   }
   if (chunks.length === 0) return { flushed: 0, remaining: 0 };
+  const enqueuedBefore = store.enqueuedCount();
 
   const writes = chunks.flatMap((chunk) =>
     (Object.keys(WRITERS) as OutboxKind[]).flatMap((kind) => {
@@ -71,7 +74,9 @@ export async function flushOutbox(store: LedgerStore, env: Pick<Env, "DB" | "NOT
   }
 
   store.removeFromOutbox(afterSeq);
-  return { flushed: entries.length, remaining: store.outboxSize() };
+  // Counting the outbox is a scan: only when this flush left entries behind or more came meanwhile.
+  const maybeMore = !exhausted || store.enqueuedCount() !== enqueuedBefore;
+  return { flushed: entries.length, remaining: maybeMore ? store.outboxSize() : 0 };
 }
 
 /** usage.recorded, batched per flush: the flushed events in groups, each group's id taken from its first event. */

@@ -82,6 +82,10 @@ type CounterRow = {
 export class LedgerStore {
   /** Read on every event; storage stays the source of truth. */
   private cachedConfig: SubjectConfig | null = null;
+  private boundSubject: string | null = null;
+  /** When the oldest idempotency key was stored: undefined until read, null when there is none. */
+  private oldestKeyAt: number | null | undefined;
+  private enqueued = 0;
 
   constructor(private readonly sql: SqlStorage) {}
 
@@ -94,13 +98,15 @@ export class LedgerStore {
 
   /** Binds the object to its subject on first use; a different subject afterwards is a routing bug. */
   claimSubject(subjectId: string): void {
-    const bound = this.getMeta("subject_id");
+    const bound = this.subjectId();
     if (bound === null) this.setMeta("subject_id", subjectId);
     else if (bound !== subjectId) throw new Error(`ledger of '${bound}' was asked to act for '${subjectId}'`);
   }
 
+  /** Remembered once read back from storage: a claim in a transaction that rolled back must not count. */
   subjectId(): string | null {
-    return this.getMeta("subject_id");
+    this.boundSubject ??= this.getMeta("subject_id");
+    return this.boundSubject;
   }
 
   config(): SubjectConfig {
@@ -193,6 +199,7 @@ export class LedgerStore {
         JSON.stringify({ event, decision } satisfies KeptResult),
         nowMs,
       );
+      this.keysStoredAt(nowMs);
     }
     this.enqueue("event", JSON.stringify(event));
     return { status: "created", event, decision };
@@ -220,7 +227,7 @@ export class LedgerStore {
     if (firstWithKey.size > 0) {
       for (const { key } of this.sql.exec<{ key: string }>(
         `INSERT INTO idempotency_keys (key, fingerprint, result, created_at)
-         SELECT value ->> '$.e.idempotencyKey', value ->> '$.f', json_object('event', json(value -> '$.e')), ?2
+         SELECT value ->> '$.e.idempotencyKey', value ->> '$.f', '{"event":' || (value -> '$.e') || '}', ?2
          FROM json_each(?1) WHERE value ->> '$.e.idempotencyKey' IS NOT NULL
          ON CONFLICT (key) DO NOTHING RETURNING key`,
         rows,
@@ -228,6 +235,7 @@ export class LedgerStore {
       )) {
         claimed.add(key);
       }
+      if (claimed.size > 0) this.keysStoredAt(nowMs);
     }
     const created = candidates.map((i) => inputs[i]!.idempotencyKey === null || claimed.has(inputs[i]!.idempotencyKey!));
     const createdEvents = events.filter((_, k) => created[k]);
@@ -238,6 +246,7 @@ export class LedgerStore {
       rows,
       JSON.stringify(created.flatMap((yes, k) => (yes ? [] : [k]))),
     );
+    this.enqueued += createdEvents.length;
 
     const createdAt = new Map<number, StoredEvent>();
     candidates.forEach((i, k) => {
@@ -472,6 +481,7 @@ export class LedgerStore {
 
   private enqueue(kind: OutboxKind, body: string): void {
     this.sql.exec("INSERT INTO outbox (kind, body) VALUES (?, ?)", kind, body);
+    this.enqueued += 1;
   }
 
   counters(): CounterSnapshot[] {
@@ -520,8 +530,11 @@ export class LedgerStore {
     }
   }
 
-  /** Oldest outbox entries, stopping before `maxBytes` (D1 binds at most 2 MB per value). */
-  peekOutbox(maxEntries: number, maxBytes: number, afterSeq = 0): OutboxEntry[] {
+  /**
+   * Oldest outbox entries, stopping before `maxBytes` (D1 binds at most 2 MB per value);
+   * `exhausted` when none are left after them.
+   */
+  peekOutbox(maxEntries: number, maxBytes: number, afterSeq = 0): { entries: OutboxEntry[]; exhausted: boolean } {
     const entries: OutboxEntry[] = [];
     let bytes = 0;
     for (const row of this.sql.exec<{ seq: number; kind: OutboxKind; body: string }>(
@@ -530,10 +543,15 @@ export class LedgerStore {
       maxEntries,
     )) {
       bytes += row.body.length;
-      if (entries.length > 0 && bytes > maxBytes) break;
+      if (entries.length > 0 && bytes > maxBytes) return { entries, exhausted: false };
       entries.push(row);
     }
-    return entries;
+    return { entries, exhausted: entries.length < maxEntries };
+  }
+
+  /** Entries queued by this instance so far; a flush compares it before and after its await. */
+  enqueuedCount(): number {
+    return this.enqueued;
   }
 
   removeFromOutbox(upToSeq: number): void {
@@ -548,14 +566,28 @@ export class LedgerStore {
     return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM idempotency_keys").one().n;
   }
 
+  /** Deletes keys past retention, unless the oldest one is not due yet. */
   purgeIdempotencyKeys(nowMs: number): void {
+    const oldest = this.oldestKeyAt === undefined ? this.readOldestKeyAt() : this.oldestKeyAt;
+    if (oldest === null || oldest + IDEMPOTENCY_RETENTION_MS > nowMs) return;
     this.sql.exec("DELETE FROM idempotency_keys WHERE created_at < ?", nowMs - IDEMPOTENCY_RETENTION_MS);
+    this.readOldestKeyAt();
   }
 
   /** When the oldest key may be purged, or null when there is none. */
   nextKeyExpiry(): number | null {
-    const row = this.sql.exec<{ t: number | null }>("SELECT min(created_at) AS t FROM idempotency_keys").one();
-    return row.t === null ? null : row.t + IDEMPOTENCY_RETENTION_MS;
+    const oldest = this.oldestKeyAt === undefined ? this.readOldestKeyAt() : this.oldestKeyAt;
+    return oldest === null ? null : oldest + IDEMPOTENCY_RETENTION_MS;
+  }
+
+  /** Keys stored now can only be newer than the oldest one, except in an object that had none. */
+  private keysStoredAt(nowMs: number): void {
+    if (this.oldestKeyAt === null) this.oldestKeyAt = nowMs;
+  }
+
+  private readOldestKeyAt(): number | null {
+    this.oldestKeyAt = this.sql.exec<{ t: number | null }>("SELECT min(created_at) AS t FROM idempotency_keys").one().t;
+    return this.oldestKeyAt;
   }
 
   getMeta(key: string): string | null {

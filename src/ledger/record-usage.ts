@@ -26,7 +26,7 @@ export async function prepareEvents(
   nowMs: number,
 ): Promise<({ ok: true; input: LedgerEventInput } | { ok: false; rejection: RejectedResult })[]> {
   const meters = await meterCatalog(drizzle(env.DB), new Set(drafts.map((d) => d.meter)), nowMs);
-  const fingerprints = await Promise.all(drafts.map(fingerprintEvent));
+  const fingerprints = drafts.map(fingerprintEvent);
   return drafts.map((draft, index) => {
     const resolution = resolveEvent(draft, fingerprints[index]!, meters.get(draft.meter), nowMs);
     return resolution.ok

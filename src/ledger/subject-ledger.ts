@@ -32,6 +32,7 @@ const MAX_RETRY_DELAY_MS = 60_000;
 export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   private readonly store: LedgerStore;
   private flushScheduled = false;
+  private failedFlushes: number | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -142,12 +143,12 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
     this.store.purgeIdempotencyKeys(now);
     try {
       const { remaining } = await flushOutbox(this.store, this.env);
-      this.store.setMeta("flush_failures", "0");
+      if (this.flushFailures() > 0) this.setFlushFailures(0);
       if (remaining > 0) return this.scheduleFlush(Date.now() + FLUSH_DELAY_MS);
     } catch (error) {
       // Never let the alarm throw: the platform gives up after six retries, and the events must not wait for the next write.
-      const failures = Number(this.store.getMeta("flush_failures") ?? "0") + 1;
-      this.store.setMeta("flush_failures", String(failures));
+      const failures = this.flushFailures() + 1;
+      this.setFlushFailures(failures);
       const delay = Math.min(MAX_RETRY_DELAY_MS, 1000 * 2 ** Math.min(failures - 1, 6));
       log("error", "ledger.flush_failed", { subjectId: this.store.subjectId(), failures, retryInMs: delay, error: String(error) });
       return this.scheduleFlush(Date.now() + delay);
@@ -181,6 +182,17 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   private assertSubject(subjectId: string): void {
     const bound = this.store.subjectId();
     if (bound !== null && bound !== subjectId) throw new Error(`ledger of '${bound}' was asked about '${subjectId}'`);
+  }
+
+  /** Consecutive failed flushes (kept in storage for the backoff, read once per instance). */
+  private flushFailures(): number {
+    this.failedFlushes ??= Number(this.store.getMeta("flush_failures") ?? "0");
+    return this.failedFlushes;
+  }
+
+  private setFlushFailures(failures: number): void {
+    this.store.setMeta("flush_failures", String(failures));
+    this.failedFlushes = failures;
   }
 
   private async scheduleFlush(at: number): Promise<void> {
