@@ -1,20 +1,16 @@
 // The benchmark: starts the worker locally (wrangler dev, fresh state), drives it from this
 // separate process over loopback with bounded counts and durations, and prints one table,
 // also written to bench/results/<time>.json.   npm run bench [-- --quick]
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { auth, createSubjects, freshState, json, load, percentile, root, startLocalWorker, wrangler } from "./lib/local-worker";
 
 const { values } = parseArgs({ options: { quick: { type: "boolean", default: false } } });
 const QUICK = values.quick;
-const root = path.resolve(import.meta.dirname, "..");
-const KEY = "bench-service-key";
 let base = "";
-const auth = { authorization: `Bearer ${KEY}` };
-const json = { ...auth, "content-type": "application/json" };
 
 interface Figure {
   name: string;
@@ -23,55 +19,6 @@ interface Figure {
 }
 const figures: Figure[] = [];
 const results: Record<string, unknown> = {};
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-/** Runs `make()` with `concurrency` callers for `seconds` (or `count` requests); answers rps and latency. */
-async function load(make: (i: number) => Promise<Response>, opts: { concurrency: number; seconds?: number; count?: number }) {
-  const latencies: number[] = [];
-  const statuses: Record<number, number> = {};
-  const deadline = Date.now() + (opts.seconds ?? 3600) * 1000;
-  let issued = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: opts.concurrency }, async () => {
-      while (Date.now() < deadline && (opts.count === undefined || issued < opts.count)) {
-        const i = issued++;
-        const t0 = performance.now();
-        const res = await make(i);
-        await res.arrayBuffer();
-        latencies.push(performance.now() - t0);
-        statuses[res.status] = (statuses[res.status] ?? 0) + 1;
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), requests: latencies.length, statuses, seconds };
-}
-
-/** Gives `count` subjects named `<prefix>-N` their first event (one batch per 1,000); answers subjects/s. */
-async function createSubjects(prefix: string, count: number): Promise<number> {
-  const started = performance.now();
-  for (let at = 0; at < count; at += 1000) {
-    const events = Array.from({ length: Math.min(1000, count - at) }, (_, i) => ({ subjectId: `${prefix}-${at + i}`, meter: "api_call" }));
-    const res = await fetch(`${base}/v1/usage/batch`, { method: "POST", headers: json, body: JSON.stringify({ events }) });
-    if (!res.ok) throw new Error(`creating subjects: ${res.status} ${await res.text()}`);
-  }
-  return count / ((performance.now() - started) / 1000);
-}
 
 async function waitForCount(meter: string, expected: number, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
@@ -85,7 +32,7 @@ async function waitForCount(meter: string, expected: number, timeoutMs: number):
 }
 
 /** Peak resident memory (VmHWM) of the workerd processes under the dev server. */
-function peakMemoryMb(server: ChildProcess): number {
+function peakMemoryMb(): number {
   try {
     const pids = execFileSync("pgrep", ["-f", "workerd"], { encoding: "utf8" }).trim().split("\n").filter(Boolean);
     let peak = 0;
@@ -97,15 +44,11 @@ function peakMemoryMb(server: ChildProcess): number {
     return Math.round(peak);
   } catch {
     return Number.NaN;
-  } finally {
-    void server;
   }
 }
 
 async function main() {
-  const state = mkdtempSync(path.join(tmpdir(), "tally-bench-"));
-  const wrangler = path.join(root, "node_modules/.bin/wrangler");
-  execFileSync(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], { cwd: root, stdio: "ignore" });
+  const state = freshState("tally-bench");
   // A month of history for the summary figure, written straight into local D1: pushing a million
   // events through the API would measure ingestion again, which figures 3 and 5 already do.
   const historySize = QUICK ? 100_000 : 1_000_000;
@@ -120,24 +63,9 @@ async function main() {
        FROM seq`],
     { cwd: root, stdio: "ignore" },
   );
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
-  const server = spawn(
-    wrangler,
-    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "error",
-      "--var", `SERVICE_API_KEY:${KEY}`, "--var", "JWT_SECRET:bench-jwt-secret"],
-    { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SERVICE_API_KEY: KEY, JWT_SECRET: "bench-jwt-secret", TELNYX_PUBLIC_KEY: "", NOTIFYRE_WEBHOOK_SECRET: "x" } },
-  );
-  // The dev server's own output, for when a run goes wrong.
-  mkdirSync(path.join(root, "bench/results"), { recursive: true });
-  const serverLog = createWriteStream(path.join(root, "bench/results/wrangler-dev.log"));
-  server.stdout?.pipe(serverLog);
-  server.stderr?.pipe(serverLog);
+  const worker = await startLocalWorker(state, { logName: "wrangler-dev" });
+  base = worker.base;
   try {
-    for (let i = 0; i < 120; i++) {
-      if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
     for (const meter of ["bench_batch", "bench_queue", "bench_summary"]) {
       await fetch(`${base}/v1/meters/${meter}`, { method: "PUT", headers: json, body: JSON.stringify({ unit: "call" }) });
     }
@@ -150,7 +78,7 @@ async function main() {
 
     // 2. New subjects: each one's first event creates its ledger (a SQLite database). Then single
     //    events, each with its own key, over those 1,000 known subjects.
-    const created = await createSubjects("s", 1000);
+    const created = await createSubjects(base, "s", 1000);
     figures.push({ name: "new subjects (first event, batches of 1,000)", value: `${created.toFixed(0)} subjects/s` });
     results.newSubjects = created;
     const single = await load(
@@ -166,15 +94,24 @@ async function main() {
 
     // 3. Batches of 1,000 events (10 subjects each, 1,000 known subjects in all), until history holds every one.
     const batches = QUICK ? 20 : 100;
-    await createSubjects("b", 1000);
+    await createSubjects(base, "b", 1000);
     const batchStart = performance.now();
-    await load(
-      (b) =>
-        fetch(`${base}/v1/usage/batch`, {
+    const itemStatuses: Record<string, number> = {};
+    const batchLoad = await load(
+      async (b) => {
+        const res = await fetch(`${base}/v1/usage/batch`, {
           method: "POST",
           headers: json,
           body: JSON.stringify({ events: Array.from({ length: 1000 }, (_, i) => ({ subjectId: `b-${(b * 10 + (i % 10)) % 1000}`, meter: "bench_batch", idempotencyKey: `b${b}-${i}` })) }),
-        }),
+        });
+        if (res.ok) {
+          for (const r of ((await res.clone().json()) as { results: { status: string; error?: { code: string } }[] }).results) {
+            const key = r.error ? `${r.status}:${r.error.code}` : r.status;
+            itemStatuses[key] = (itemStatuses[key] ?? 0) + 1;
+          }
+        }
+        return res;
+      },
       { concurrency: 8, count: batches },
     );
     const acceptedAt = performance.now();
@@ -183,9 +120,9 @@ async function main() {
     figures.push({
       name: "batch ingest (1,000/request, end to end)",
       value: `${(stored / batchSeconds).toFixed(0)} events/s`,
-      detail: `${stored} events in history after ${batchSeconds.toFixed(1)} s (accepted in ${((acceptedAt - batchStart) / 1000).toFixed(1)} s)`,
+      detail: `${stored} events in history after ${batchSeconds.toFixed(1)} s (accepted in ${((acceptedAt - batchStart) / 1000).toFixed(1)} s; requests ${JSON.stringify(batchLoad.statuses)}, events ${JSON.stringify(itemStatuses)})`,
     });
-    results.batch = { events: stored, seconds: batchSeconds };
+    results.batch = { events: stored, seconds: batchSeconds, requests: batchLoad.statuses, items: itemStatuses };
 
     // 4. Consume: one hot subject, then 1,000 subjects, 200 concurrent callers; and overshoot.
     await fetch(`${base}/v1/plans/bench`, { method: "PUT", headers: json, body: JSON.stringify({ entitlements: { api_call: { limit: 1e9 }, fax: { limit: 500 } } }) });
@@ -249,11 +186,11 @@ async function main() {
     });
     results.summary = { events: history, timings, byGrouping };
 
-    const memory = peakMemoryMb(server);
+    const memory = peakMemoryMb();
     figures.push({ name: "peak memory of the worker process", value: `${memory} MB`, detail: "VmHWM of workerd under wrangler dev" });
     results.memoryMb = memory;
   } finally {
-    server.kill("SIGTERM");
+    worker.stop();
   }
 
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
