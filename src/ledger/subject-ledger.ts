@@ -33,6 +33,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   private readonly store: LedgerStore;
   private flushScheduled = false;
   private failedFlushes: number | undefined;
+  private flushing = false;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -138,26 +139,29 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   }
 
   override async alarm(): Promise<void> {
-    this.flushScheduled = false;
-    const now = Date.now();
-    this.store.purgeIdempotencyKeys(now);
+    this.flushing = true;
+    let next: number | null = null;
     try {
+      this.store.purgeIdempotencyKeys(Date.now());
       const { remaining } = await flushOutbox(this.store, this.env);
       if (this.flushFailures() > 0) this.setFlushFailures(0);
-      if (remaining > 0) return this.scheduleFlush(Date.now() + FLUSH_DELAY_MS);
+      if (remaining > 0) next = Date.now() + FLUSH_DELAY_MS;
     } catch (error) {
       // Never let the alarm throw: the platform gives up after six retries, and the events must not wait for the next write.
       const failures = this.flushFailures() + 1;
       this.setFlushFailures(failures);
       const delay = Math.min(MAX_RETRY_DELAY_MS, 1000 * 2 ** Math.min(failures - 1, 6));
       log("error", "ledger.flush_failed", { subjectId: this.store.subjectId(), failures, retryInMs: delay, error: String(error) });
-      return this.scheduleFlush(Date.now() + delay);
+      next = Date.now() + delay;
+    } finally {
+      this.flushing = false;
     }
-    // Wake again to purge idempotency keys, unless a write already asked for an earlier flush.
+    // Entries written while this flush ran are counted in `remaining`: re-arm for them here.
+    this.flushScheduled = next !== null;
+    if (next !== null) return this.ctx.storage.setAlarm(next);
+    // Wake again to purge idempotency keys.
     const expiry = this.store.nextKeyExpiry();
-    if (expiry !== null && (await this.ctx.storage.getAlarm()) === null) {
-      await this.ctx.storage.setAlarm(Math.max(expiry, Date.now() + 1000));
-    }
+    if (expiry !== null) await this.ctx.storage.setAlarm(Math.max(expiry, Date.now() + 1000));
   }
 
   private snapshot(meter: string, kind: MeterKind, now: number): EntitlementSnapshot {
@@ -196,7 +200,8 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   }
 
   private async scheduleFlush(at: number): Promise<void> {
-    if (this.flushScheduled) return;
+    // A running flush re-arms the alarm itself for whatever is written meanwhile.
+    if (this.flushScheduled || this.flushing) return;
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > at) await this.ctx.storage.setAlarm(at);
     this.flushScheduled = true;
