@@ -129,22 +129,28 @@ async function main() {
     });
     results.batch = { events: stored, seconds: batchSeconds, requests: batchLoad.statuses, items: itemStatuses };
 
-    // 4. Consume: one hot subject, then 1,000 subjects, 200 concurrent callers; and overshoot.
+    // 4. Check and consume: one hot subject, then 1,000 subjects, 200 concurrent callers; and overshoot.
     await fetch(`${base}/v1/plans/bench`, { method: "PUT", headers: json, body: JSON.stringify({ entitlements: { api_call: { limit: 1e9 }, fax: { limit: 500 } } }) });
     for (let i = 0; i < 1000; i += 50) {
       await Promise.all(Array.from({ length: 50 }, (_, k) => fetch(`${base}/v1/subjects/c-${i + k}`, { method: "PUT", headers: json, body: JSON.stringify({ planId: "bench" }) })));
     }
+    const check = (subject: (i: number) => string) => (i: number) =>
+      fetch(`${base}/v1/subjects/${subject(i)}/entitlements/api_call/check`, { method: "POST", headers: json, body: JSON.stringify({ amount: 1 }) });
     const consume = (subject: (i: number) => string, meter = "api_call") => (i: number) =>
       fetch(`${base}/v1/subjects/${subject(i)}/entitlements/${meter}/consume`, { method: "POST", headers: json, body: JSON.stringify({ amount: 1, idempotencyKey: `c-${meter}-${i}` }) });
-    const alone = await load(consume((i) => `c-${i % 1000}`), { concurrency: 1, seconds });
-    const hot = await load(consume(() => "c-0"), { concurrency: 200, seconds });
-    const spread = await load(consume((i) => `c-${i % 1000}`), { concurrency: 200, seconds });
+    const latency: [string, Awaited<ReturnType<typeof load>>][] = [
+      ["check, one hot subject (200 callers)", await load(check(() => "c-0"), { concurrency: 200, seconds })],
+      ["check, 1,000 subjects (200 callers)", await load(check((i) => `c-${i % 1000}`), { concurrency: 200, seconds })],
+      ["consume, 1,000 subjects (1 caller)", await load(consume((i) => `c-${i % 1000}`), { concurrency: 1, seconds })],
+      ["consume, one hot subject (200 callers)", await load(consume(() => "c-0"), { concurrency: 200, seconds })],
+      ["consume, 1,000 subjects (200 callers)", await load(consume((i) => `c-${i % 1000}`), { concurrency: 200, seconds })],
+    ];
     const overshoot = await load(consume(() => "c-7", "fax"), { concurrency: 200, count: 2000 });
-    figures.push({ name: "consume, 1,000 subjects (1 caller)", value: `p50 ${alone.p50.toFixed(1)} ms, p99 ${alone.p99.toFixed(1)} ms`, detail: `${alone.rps.toFixed(0)} req/s` });
-    figures.push({ name: "consume, one hot subject (200 callers)", value: `p50 ${hot.p50.toFixed(1)} ms, p99 ${hot.p99.toFixed(1)} ms`, detail: `${hot.rps.toFixed(0)} req/s` });
-    figures.push({ name: "consume, 1,000 subjects (200 callers)", value: `p50 ${spread.p50.toFixed(1)} ms, p99 ${spread.p99.toFixed(1)} ms`, detail: `${spread.rps.toFixed(0)} req/s` });
+    for (const [name, r] of latency) {
+      figures.push({ name, value: `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms`, detail: `${r.rps.toFixed(0)} req/s, statuses ${JSON.stringify(r.statuses)}` });
+    }
     figures.push({ name: "zero overshoot (limit 500, 2,000 consumes)", value: `${overshoot.statuses[200] ?? 0} allowed`, detail: `${overshoot.statuses[402] ?? 0} × 402` });
-    results.consume = { alone, hot, spread, overshoot: overshoot.statuses };
+    results.entitlements = { latency: Object.fromEntries(latency), overshoot: overshoot.statuses };
 
     // 5. The queue: enqueue through /v1/usage/async, until the consumer has applied and flushed all.
     const queued = QUICK ? 10_000 : 50_000;
