@@ -188,8 +188,9 @@ export class LedgerStore {
     }
 
     const event = newEvent(subjectId, input, nowMs);
-    this.count(input, period, after);
-    this.restateIfClosed(subjectId, input.meter, period, nowMs);
+    const row = this.count(input, period, after);
+    // A late event for a period the rollover already closed sends the period's new totals to D1.
+    if (row.closed_at !== null) this.enqueuePeriod(subjectId, row, row.closed_at, nowMs);
     this.fireThresholds(subjectId, input.meter, period, before, after, entitlement, event, nowMs);
     if (input.idempotencyKey !== null) {
       this.sql.exec(
@@ -326,7 +327,8 @@ export class LedgerStore {
     return { status: seen.fingerprint === input.fingerprint ? "duplicate" : "conflict", ...kept };
   }
 
-  private count(input: LedgerEventInput, period: Period, after: number): void {
+  /** Moves the gauge and the period's row; answers the row as it is now. */
+  private count(input: LedgerEventInput, period: Period, after: number): CounterRow {
     const isGauge = input.kind === "gauge";
     if (isGauge) {
       this.sql.exec(
@@ -336,19 +338,22 @@ export class LedgerStore {
       );
     }
     // A gauge's period row holds its level at the end (total) and its peak; a counter's, its sum.
-    this.sql.exec(
-      `INSERT INTO counters (meter, period_start, period_end, total_e4, event_count, peak_e4) VALUES (?, ?, ?, ?, 1, ?)
-       ON CONFLICT (meter, period_start) DO UPDATE SET
-         total_e4 = CASE WHEN ?6 THEN excluded.total_e4 ELSE total_e4 + excluded.total_e4 END,
-         event_count = event_count + 1,
-         peak_e4 = max(peak_e4, excluded.peak_e4)`,
-      input.meter,
-      period.start,
-      period.end,
-      isGauge ? after : input.amountE4,
-      isGauge ? after : input.amountE4,
-      isGauge ? 1 : 0,
-    );
+    return this.sql
+      .exec<CounterRow>(
+        `INSERT INTO counters (meter, period_start, period_end, total_e4, event_count, peak_e4) VALUES (?, ?, ?, ?, 1, ?)
+         ON CONFLICT (meter, period_start) DO UPDATE SET
+           total_e4 = CASE WHEN ?6 THEN excluded.total_e4 ELSE total_e4 + excluded.total_e4 END,
+           event_count = event_count + 1,
+           peak_e4 = max(peak_e4, excluded.peak_e4)
+         RETURNING *`,
+        input.meter,
+        period.start,
+        period.end,
+        isGauge ? after : input.amountE4,
+        isGauge ? after : input.amountE4,
+        isGauge ? 1 : 0,
+      )
+      .one();
   }
 
   private fireThresholds(
@@ -389,12 +394,6 @@ export class LedgerStore {
       };
       this.enqueue("notification", JSON.stringify(notification));
     }
-  }
-
-  /** A late event for a period the rollover already closed sends the period's new totals to D1. */
-  private restateIfClosed(subjectId: string, meter: string, period: Period, nowMs: number): void {
-    const row = this.counterRow(meter, period.start);
-    if (row?.closed_at != null) this.enqueuePeriod(subjectId, row, row.closed_at, nowMs);
   }
 
   /**

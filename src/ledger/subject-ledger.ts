@@ -31,7 +31,8 @@ const MAX_RETRY_DELAY_MS = 60_000;
  */
 export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   private readonly store: LedgerStore;
-  private flushScheduled = false;
+  /** When the alarm will ring, as this instance last set or read it; undefined until known. */
+  private alarmAt: number | null | undefined;
   private failedFlushes: number | undefined;
   private flushing = false;
 
@@ -139,6 +140,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   }
 
   override async alarm(): Promise<void> {
+    this.alarmAt = null;
     this.flushing = true;
     let next: number | null = null;
     try {
@@ -156,12 +158,11 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
     } finally {
       this.flushing = false;
     }
-    // Entries written while this flush ran are counted in `remaining`: re-arm for them here.
-    this.flushScheduled = next !== null;
-    if (next !== null) return this.ctx.storage.setAlarm(next);
-    // Wake again to purge idempotency keys.
+    // Entries written while this flush ran are counted in `remaining`: re-arm for them here;
+    // otherwise wake again to purge idempotency keys.
     const expiry = this.store.nextKeyExpiry();
-    if (expiry !== null) await this.ctx.storage.setAlarm(Math.max(expiry, Date.now() + 1000));
+    this.alarmAt = next ?? (expiry === null ? null : Math.max(expiry, Date.now() + 1000));
+    if (this.alarmAt !== null) await this.ctx.storage.setAlarm(this.alarmAt);
   }
 
   private snapshot(meter: string, kind: MeterKind, now: number): EntitlementSnapshot {
@@ -201,9 +202,10 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
 
   private async scheduleFlush(at: number): Promise<void> {
     // A running flush re-arms the alarm itself for whatever is written meanwhile.
-    if (this.flushScheduled || this.flushing) return;
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
-    this.flushScheduled = true;
+    if (this.flushing) return;
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt !== null && this.alarmAt <= at) return;
+    this.alarmAt = at;
+    await this.ctx.storage.setAlarm(at);
   }
 }

@@ -66,6 +66,10 @@ describe("monthly rollover", () => {
     const restated = (await periodRows([busy[0]!]))[0]!;
     expect(restated).toMatchObject({ total_e4: (1 + 2 + 7) * 10_000, event_count: 3, closed_at: byKey[`${busy[0]}/fax`]!.closed_at });
     expect(restated.restated_at).not.toBeNull();
+    // So does a consume, which the ledger applies one event at a time.
+    await api("POST", `/v1/subjects/${busy[2]}/entitlements/fax/consume`, { body: { amount: 1 } });
+    await flushLedger(busy[2]!);
+    expect((await periodRows([busy[2]!]))[0]).toMatchObject({ total_e4: (3 + 4 + 1) * 10_000, event_count: 3, restated_at: expect.any(Number) });
 
     const periods = await api("GET", `/v1/periods?subjectId=${gauge}`);
     expect(periods.body.data).toEqual([
