@@ -3,7 +3,7 @@ import { insertEventsStatement, insertNotificationsStatement, touchSubjectsState
 import type { Notification } from "../domain/notifications";
 import { toPublicEvent, type StoredEvent } from "../domain/stored-event";
 import type { LedgerNotification } from "./contract";
-import type { LedgerStore, OutboxEntry, OutboxKind } from "./ledger-store";
+import type { Outbox, OutboxEntry, OutboxKind } from "./outbox";
 
 /** D1 binds at most 2 MB per value; stay well below it. Events are ≤ ~10 KB each. */
 const MAX_CHUNK_BYTES = 1_000_000;
@@ -31,14 +31,14 @@ export interface FlushResult {
  * removal is lost, the next flush re-sends them: D1 ignores the copies, and a notification keeps
  * its id (the webhook-id receivers deduplicate on).
  */
-export async function flushOutbox(store: LedgerStore, env: Pick<Env, "DB" | "NOTIFY_QUEUE">): Promise<FlushResult> {
+export async function flushOutbox(outbox: Outbox, env: Pick<Env, "DB" | "NOTIFY_QUEUE">): Promise<FlushResult> {
   const entries: OutboxEntry[] = [];
   const chunks: OutboxEntry[][] = [];
   let budget = MAX_CHUNK_EVENTS * CHUNKS_PER_BATCH;
   let afterSeq = 0;
   let exhausted = false;
   while (chunks.length < CHUNKS_PER_BATCH && budget > 0 && !exhausted) {
-    const chunk = store.peekOutbox(Math.min(MAX_CHUNK_EVENTS, budget), MAX_CHUNK_BYTES, afterSeq);
+    const chunk = outbox.peek(Math.min(MAX_CHUNK_EVENTS, budget), MAX_CHUNK_BYTES, afterSeq);
     exhausted = chunk.exhausted;
     if (chunk.entries.length === 0) break;
     chunks.push(chunk.entries);
@@ -47,7 +47,7 @@ export async function flushOutbox(store: LedgerStore, env: Pick<Env, "DB" | "NOT
     afterSeq = chunk.entries[chunk.entries.length - 1]!.seq;
   }
   if (chunks.length === 0) return { flushed: 0, remaining: 0 };
-  const enqueuedBefore = store.enqueuedCount();
+  const generationBefore = outbox.generation();
 
   const writes = chunks.flatMap((chunk) =>
     (Object.keys(WRITERS) as OutboxKind[]).flatMap((kind) => {
@@ -73,10 +73,10 @@ export async function flushOutbox(store: LedgerStore, env: Pick<Env, "DB" | "NOT
     await env.NOTIFY_QUEUE.sendBatch(notifications.slice(i, i + 100).map((notification) => ({ body: { kind: "notify", notification } })));
   }
 
-  store.removeFromOutbox(afterSeq);
+  outbox.removeUpTo(afterSeq);
   // Counting the outbox is a scan: only when this flush left entries behind or more came meanwhile.
-  const maybeMore = !exhausted || store.enqueuedCount() !== enqueuedBefore;
-  return { flushed: entries.length, remaining: maybeMore ? store.outboxSize() : 0 };
+  const maybeMore = !exhausted || outbox.generation() !== generationBefore;
+  return { flushed: entries.length, remaining: maybeMore ? outbox.size() : 0 };
 }
 
 /** usage.recorded, batched per flush: the flushed events in groups, each group's id taken from its first event. */

@@ -9,58 +9,11 @@ import {
 } from "../domain/entitlements";
 import { periodContaining, type Period } from "../domain/periods";
 import type { StoredEvent } from "../domain/stored-event";
-import type { CounterSnapshot, LedgerEventInput, LedgerNotification, PeriodRow, RecordOutcome } from "./contract";
-
-/** Idempotency keys outlive the 35-day late-event window with a margin. */
-export const IDEMPOTENCY_RETENTION_MS = 40 * 24 * 60 * 60 * 1000;
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS idempotency_keys (
-  key TEXT PRIMARY KEY,
-  fingerprint TEXT NOT NULL,
-  result TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS idx_idempotency_keys_created ON idempotency_keys (created_at);
-CREATE TABLE IF NOT EXISTS counters (
-  meter TEXT NOT NULL,
-  period_start INTEGER NOT NULL,
-  period_end INTEGER NOT NULL,
-  total_e4 INTEGER NOT NULL DEFAULT 0,
-  event_count INTEGER NOT NULL DEFAULT 0,
-  peak_e4 INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (meter, period_start)
-);
-CREATE TABLE IF NOT EXISTS gauges (meter TEXT PRIMARY KEY, level_e4 INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS fired_thresholds (
-  meter TEXT NOT NULL,
-  period_start INTEGER NOT NULL,
-  threshold INTEGER NOT NULL,
-  PRIMARY KEY (meter, period_start, threshold)
-);
-CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL);
-`;
-
-/** Schema changes after the first, applied once each, in order (DO SQLite has no user_version). */
-const MIGRATIONS = [
-  // v2: periods closed by the monthly rollover; a late event restates a closed period.
-  "ALTER TABLE counters ADD COLUMN closed_at INTEGER",
-];
-
-export type OutboxKind = "event" | "notification" | "period";
-
-export interface OutboxEntry {
-  seq: number;
-  kind: OutboxKind;
-  body: string;
-}
-
-/** What an idempotency key remembers: the event, and the decision when it was a consume. */
-interface KeptResult {
-  event: StoredEvent;
-  decision?: Decision;
-}
+import type { CounterSnapshot, LedgerEventInput, PeriodRow, RecordOutcome } from "./contract";
+import { IdempotencyKeys, type HeldKey } from "./idempotency-keys";
+import { migrateLedgerSchema } from "./ledger-schema";
+import { periodsClosedNotification, thresholdNotification } from "./ledger-notifications";
+import { Outbox } from "./outbox";
 
 export type ApplyMode = "record" | "consume";
 
@@ -75,25 +28,24 @@ type CounterRow = {
 };
 
 /**
- * The subject's SQLite storage: configuration, idempotency keys, period counters, gauge levels,
- * fired thresholds and the outbox to D1. Everything here is synchronous so that one caller's
- * transaction holds every check and write together.
+ * The subject's SQLite storage: configuration, period counters, gauge levels and fired
+ * thresholds, with its idempotency keys and its outbox to D1. Everything here is synchronous so
+ * that one caller's transaction holds every check and write together.
  */
 export class LedgerStore {
+  readonly keys: IdempotencyKeys;
+  readonly outbox: Outbox;
   /** Read on every event; storage stays the source of truth. */
   private cachedConfig: SubjectConfig | null = null;
   private boundSubject: string | null = null;
-  /** When the oldest idempotency key was stored: undefined until read, null when there is none. */
-  private oldestKeyAt: number | null | undefined;
-  private enqueued = 0;
 
-  constructor(private readonly sql: SqlStorage) {}
+  constructor(private readonly sql: SqlStorage) {
+    this.keys = new IdempotencyKeys(sql);
+    this.outbox = new Outbox(sql);
+  }
 
   migrate(): void {
-    this.sql.exec(SCHEMA);
-    const version = Number(this.getMeta("schema_version") ?? "1");
-    MIGRATIONS.slice(version - 1).forEach((statement) => this.sql.exec(statement));
-    this.setMeta("schema_version", String(MIGRATIONS.length + 1));
+    migrateLedgerSchema(this.sql);
   }
 
   /** Binds the object to its subject on first use; a different subject afterwards is a routing bug. */
@@ -192,17 +144,8 @@ export class LedgerStore {
     // A late event for a period the rollover already closed sends the period's new totals to D1.
     if (row.closed_at !== null) this.enqueuePeriod(subjectId, row, row.closed_at, nowMs);
     this.fireThresholds(subjectId, input.meter, period, before, after, entitlement, event, nowMs);
-    if (input.idempotencyKey !== null) {
-      this.sql.exec(
-        "INSERT INTO idempotency_keys (key, fingerprint, result, created_at) VALUES (?, ?, ?, ?)",
-        input.idempotencyKey,
-        input.fingerprint,
-        JSON.stringify({ event, decision } satisfies KeptResult),
-        nowMs,
-      );
-      this.keysStoredAt(nowMs);
-    }
-    this.enqueue("event", JSON.stringify(event));
+    if (input.idempotencyKey !== null) this.keys.keep(input.idempotencyKey, input.fingerprint, { event, decision }, nowMs);
+    this.outbox.append("event", JSON.stringify(event));
     return { status: "created", event, decision };
   }
 
@@ -224,43 +167,26 @@ export class LedgerStore {
     const events = candidates.map((i) => newEvent(subjectId, inputs[i]!, nowMs));
     const rows = JSON.stringify(events.map((e, k) => ({ f: inputs[candidates[k]!]!.fingerprint, e })));
 
-    const claimed = new Set<string>();
-    if (firstWithKey.size > 0) {
-      for (const { key } of this.sql.exec<{ key: string }>(
-        `INSERT INTO idempotency_keys (key, fingerprint, result, created_at)
-         SELECT value ->> '$.e.idempotencyKey', value ->> '$.f', '{"event":' || (value -> '$.e') || '}', ?2
-         FROM json_each(?1) WHERE value ->> '$.e.idempotencyKey' IS NOT NULL
-         ON CONFLICT (key) DO NOTHING RETURNING key`,
-        rows,
-        nowMs,
-      )) {
-        claimed.add(key);
-      }
-      if (claimed.size > 0) this.keysStoredAt(nowMs);
-    }
+    const claimed = firstWithKey.size > 0 ? this.keys.claimEach(rows, nowMs) : new Set<string>();
     const created = candidates.map((i) => inputs[i]!.idempotencyKey === null || claimed.has(inputs[i]!.idempotencyKey!));
     const createdEvents = events.filter((_, k) => created[k]);
     this.countRun(subjectId, createdEvents, nowMs);
-    this.sql.exec(
-      `INSERT INTO outbox (kind, body) SELECT 'event', value -> '$.e' FROM json_each(?1)
-       WHERE key NOT IN (SELECT value FROM json_each(?2)) ORDER BY key`,
-      rows,
-      JSON.stringify(created.flatMap((yes, k) => (yes ? [] : [k]))),
-    );
-    this.enqueued += createdEvents.length;
+    if (createdEvents.length > 0) {
+      this.outbox.appendEach("event", rows, "$.e", created.flatMap((yes, k) => (yes ? [] : [k])));
+    }
 
     const createdAt = new Map<number, StoredEvent>();
     candidates.forEach((i, k) => {
       if (created[k]) createdAt.set(i, events[k]!);
     });
-    const kept = this.keptResults(inputs.filter((_, i) => !createdAt.has(i)).map((input) => input.idempotencyKey!));
+    const kept = this.keys.heldEach(inputs.filter((_, i) => !createdAt.has(i)).map((input) => input.idempotencyKey!));
     return inputs.map((input, i) => {
       const event = createdAt.get(i);
       if (event) return { status: "created", event };
       // A replay: of an event created earlier in this run, or of one the key held before.
       const first = firstWithKey.get(input.idempotencyKey!)!;
       const earlier = createdAt.get(first);
-      const held = earlier ? { fingerprint: inputs[first]!.fingerprint, event: earlier } : kept.get(input.idempotencyKey!)!;
+      const held: HeldKey = earlier ? { fingerprint: inputs[first]!.fingerprint, event: earlier } : kept.get(input.idempotencyKey!)!;
       return { status: held.fingerprint === input.fingerprint ? "duplicate" : "conflict", event: held.event, decision: held.decision };
     });
   }
@@ -303,28 +229,12 @@ export class LedgerStore {
     }
   }
 
-  /** The fingerprints and results that already-held keys stand for, in one read. */
-  private keptResults(keys: string[]): Map<string, { fingerprint: string } & KeptResult> {
-    const kept = new Map<string, { fingerprint: string } & KeptResult>();
-    if (keys.length === 0) return kept;
-    for (const row of this.sql.exec<{ key: string; fingerprint: string; result: string }>(
-      "SELECT key, fingerprint, result FROM idempotency_keys WHERE key IN (SELECT value FROM json_each(?))",
-      JSON.stringify([...new Set(keys)]),
-    )) {
-      kept.set(row.key, { fingerprint: row.fingerprint, ...(JSON.parse(row.result) as KeptResult) });
-    }
-    return kept;
-  }
-
   /** What a key already stands for: the same event (duplicate) or another one (conflict); null when new. */
   private replay(input: LedgerEventInput): RecordOutcome | null {
     if (input.idempotencyKey === null) return null;
-    const seen = this.sql
-      .exec<{ fingerprint: string; result: string }>("SELECT fingerprint, result FROM idempotency_keys WHERE key = ?", input.idempotencyKey)
-      .toArray()[0];
-    if (!seen) return null;
-    const kept = JSON.parse(seen.result) as KeptResult;
-    return { status: seen.fingerprint === input.fingerprint ? "duplicate" : "conflict", ...kept };
+    const held = this.keys.held(input.idempotencyKey);
+    if (!held) return null;
+    return { status: held.fingerprint === input.fingerprint ? "duplicate" : "conflict", event: held.event, decision: held.decision };
   }
 
   /** Moves the gauge and the period's row; answers the row as it is now. */
@@ -374,25 +284,8 @@ export class LedgerStore {
         threshold,
       ).rowsWritten;
       if (fired === 0) continue;
-      const notification: LedgerNotification = {
-        id: `ntf_${crypto.randomUUID().replaceAll("-", "")}`,
-        subjectId,
-        type: threshold >= 100 ? "entitlement.limit_reached" : "entitlement.threshold_reached",
-        meter,
-        createdAt: nowMs,
-        payload: {
-          subjectId,
-          meter,
-          threshold,
-          used: after / 10_000,
-          limit: entitlement.limitE4 === null ? null : entitlement.limitE4 / 10_000,
-          enforcement: entitlement.enforcement,
-          periodStart: new Date(period.start).toISOString(),
-          periodEnd: new Date(period.end).toISOString(),
-          eventId: event.id,
-        },
-      };
-      this.enqueue("notification", JSON.stringify(notification));
+      const notification = thresholdNotification({ subjectId, meter, period, threshold, usedE4: after, entitlement, eventId: event.id, nowMs });
+      this.outbox.append("notification", JSON.stringify(notification));
     }
   }
 
@@ -423,29 +316,7 @@ export class LedgerStore {
       this.sql.exec("UPDATE counters SET closed_at = ? WHERE meter = ? AND period_start = ?", nowMs, row.meter, row.period_start);
       return this.enqueuePeriod(subjectId, { ...row, closed_at: nowMs }, nowMs, null, kinds[row.meter] ?? "counter");
     });
-    if (closed.length > 0) {
-      const notification: LedgerNotification = {
-        id: `ntf_${crypto.randomUUID().replaceAll("-", "")}`,
-        subjectId,
-        type: "period.closed",
-        meter: null,
-        createdAt: nowMs,
-        payload: {
-          subjectId,
-          periods: closed.map((p) => ({
-            meter: p.meter,
-            periodStart: new Date(p.periodStart).toISOString(),
-            periodEnd: new Date(p.periodEnd).toISOString(),
-            total: p.totalE4 / 10_000,
-            eventCount: p.eventCount,
-            limit: p.limitE4 === null ? null : p.limitE4 / 10_000,
-            ...(p.endValueE4 === null ? {} : { endValue: p.endValueE4 / 10_000 }),
-            ...(p.peakE4 === null ? {} : { peak: p.peakE4 / 10_000 }),
-          })),
-        },
-      };
-      this.enqueue("notification", JSON.stringify(notification));
-    }
+    if (closed.length > 0) this.outbox.append("notification", JSON.stringify(periodsClosedNotification(subjectId, closed, nowMs)));
     return closed;
   }
 
@@ -474,13 +345,8 @@ export class LedgerStore {
       closedAt,
       restatedAt,
     };
-    this.enqueue("period", JSON.stringify(period));
+    this.outbox.append("period", JSON.stringify(period));
     return period;
-  }
-
-  private enqueue(kind: OutboxKind, body: string): void {
-    this.sql.exec("INSERT INTO outbox (kind, body) VALUES (?, ?)", kind, body);
-    this.enqueued += 1;
   }
 
   counters(): CounterSnapshot[] {
@@ -527,66 +393,6 @@ export class LedgerStore {
         gaugeLevelE4,
       );
     }
-  }
-
-  /**
-   * Oldest outbox entries, stopping before `maxBytes` (D1 binds at most 2 MB per value);
-   * `exhausted` when none are left after them.
-   */
-  peekOutbox(maxEntries: number, maxBytes: number, afterSeq = 0): { entries: OutboxEntry[]; exhausted: boolean } {
-    const entries: OutboxEntry[] = [];
-    let bytes = 0;
-    for (const row of this.sql.exec<{ seq: number; kind: OutboxKind; body: string }>(
-      "SELECT seq, kind, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
-      afterSeq,
-      maxEntries,
-    )) {
-      bytes += row.body.length;
-      if (entries.length > 0 && bytes > maxBytes) return { entries, exhausted: false };
-      entries.push(row);
-    }
-    return { entries, exhausted: entries.length < maxEntries };
-  }
-
-  /** Entries queued by this instance so far; a flush compares it before and after its await. */
-  enqueuedCount(): number {
-    return this.enqueued;
-  }
-
-  removeFromOutbox(upToSeq: number): void {
-    this.sql.exec("DELETE FROM outbox WHERE seq <= ?", upToSeq);
-  }
-
-  outboxSize(): number {
-    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
-  }
-
-  idempotencyKeyCount(): number {
-    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM idempotency_keys").one().n;
-  }
-
-  /** Deletes keys past retention, unless the oldest one is not due yet. */
-  purgeIdempotencyKeys(nowMs: number): void {
-    const oldest = this.oldestKeyAt === undefined ? this.readOldestKeyAt() : this.oldestKeyAt;
-    if (oldest === null || oldest + IDEMPOTENCY_RETENTION_MS > nowMs) return;
-    this.sql.exec("DELETE FROM idempotency_keys WHERE created_at < ?", nowMs - IDEMPOTENCY_RETENTION_MS);
-    this.readOldestKeyAt();
-  }
-
-  /** When the oldest key may be purged, or null when there is none. */
-  nextKeyExpiry(): number | null {
-    const oldest = this.oldestKeyAt === undefined ? this.readOldestKeyAt() : this.oldestKeyAt;
-    return oldest === null ? null : oldest + IDEMPOTENCY_RETENTION_MS;
-  }
-
-  /** Keys stored now can only be newer than the oldest one, except in an object that had none. */
-  private keysStoredAt(nowMs: number): void {
-    if (this.oldestKeyAt === null) this.oldestKeyAt = nowMs;
-  }
-
-  private readOldestKeyAt(): number | null {
-    this.oldestKeyAt = this.sql.exec<{ t: number | null }>("SELECT min(created_at) AS t FROM idempotency_keys").one().t;
-    return this.oldestKeyAt;
   }
 
   getMeta(key: string): string | null {

@@ -95,7 +95,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   async recalculate(subjectId: string, kinds: Record<string, MeterKind>): Promise<RecalculationSummary> {
     return this.ctx.blockConcurrencyWhile(async () => {
       this.store.claimSubject(subjectId);
-      while ((await flushOutbox(this.store, this.env)).remaining > 0) {
+      while ((await flushOutbox(this.store.outbox, this.env)).remaining > 0) {
         // drain the outbox so history holds every event this ledger counted
       }
       const now = Date.now();
@@ -134,8 +134,8 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
       config: this.store.config(),
       counters: this.store.counters(),
       gauges: Object.fromEntries(this.store.gaugeMeters().map((m) => [m, this.store.gaugeLevel(m)])),
-      outboxSize: this.store.outboxSize(),
-      idempotencyKeys: this.store.idempotencyKeyCount(),
+      outboxSize: this.store.outbox.size(),
+      idempotencyKeys: this.store.keys.count(),
     };
   }
 
@@ -144,8 +144,8 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
     this.flushing = true;
     let next: number | null = null;
     try {
-      this.store.purgeIdempotencyKeys(Date.now());
-      const { remaining } = await flushOutbox(this.store, this.env);
+      this.store.keys.purge(Date.now());
+      const { remaining } = await flushOutbox(this.store.outbox, this.env);
       if (this.flushFailures() > 0) this.setFlushFailures(0);
       if (remaining > 0) next = Date.now() + FLUSH_DELAY_MS;
     } catch (error) {
@@ -160,7 +160,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
     }
     // Entries written while this flush ran are counted in `remaining`: re-arm for them here;
     // otherwise wake again to purge idempotency keys.
-    const expiry = this.store.nextKeyExpiry();
+    const expiry = this.store.keys.nextExpiry();
     this.alarmAt = next ?? (expiry === null ? null : Math.max(expiry, Date.now() + 1000));
     if (this.alarmAt !== null) await this.ctx.storage.setAlarm(this.alarmAt);
   }

@@ -69,7 +69,7 @@ async function run(steps: Step[], chunks: number[]) {
         outcomes.push(...store.applyAll(subjectId, inputs.slice(at, at + size), NOW));
         at += size;
       }
-      return { subjectId, outcomes, counters: store.counters(), outbox: store.peekOutbox(100_000, 1e9).entries };
+      return { subjectId, outcomes, counters: store.counters(), outbox: store.outbox.peek(100_000, 1e9).entries };
     }),
   );
 }

@@ -81,7 +81,7 @@ describe("ledger store periods", () => {
       });
       const ok = store.apply(subjectId, event("fax", "counter", 3, FEB_10), FEB_10, "consume");
       const denied = store.apply(subjectId, event("fax", "counter", 1, FEB_10), FEB_10, "consume");
-      return { ok: ok.status, denied: denied.status, outbox: store.outboxSize(), keys: store.idempotencyKeyCount() };
+      return { ok: ok.status, denied: denied.status, outbox: store.outbox.size(), keys: store.keys.count() };
     });
     expect(result).toEqual({ ok: "created", denied: "denied", outbox: 1 + 2, keys: 1 });
   });

@@ -1,0 +1,63 @@
+import type { Entitlement } from "../domain/entitlements";
+import type { Period } from "../domain/periods";
+import type { LedgerNotification, PeriodRow } from "./contract";
+
+function notificationId(): string {
+  return `ntf_${crypto.randomUUID().replaceAll("-", "")}`;
+}
+
+/** A threshold (percent of the limit) that an event crossed; 100 and above is the limit itself. */
+export function thresholdNotification(input: {
+  subjectId: string;
+  meter: string;
+  period: Period;
+  threshold: number;
+  usedE4: number;
+  entitlement: Entitlement;
+  eventId: string;
+  nowMs: number;
+}): LedgerNotification {
+  const { subjectId, meter, period, threshold, entitlement } = input;
+  return {
+    id: notificationId(),
+    subjectId,
+    type: threshold >= 100 ? "entitlement.limit_reached" : "entitlement.threshold_reached",
+    meter,
+    createdAt: input.nowMs,
+    payload: {
+      subjectId,
+      meter,
+      threshold,
+      used: input.usedE4 / 10_000,
+      limit: entitlement.limitE4 === null ? null : entitlement.limitE4 / 10_000,
+      enforcement: entitlement.enforcement,
+      periodStart: new Date(period.start).toISOString(),
+      periodEnd: new Date(period.end).toISOString(),
+      eventId: input.eventId,
+    },
+  };
+}
+
+/** The periods one rollover closed for a subject, in one notification. */
+export function periodsClosedNotification(subjectId: string, closed: PeriodRow[], nowMs: number): LedgerNotification {
+  return {
+    id: notificationId(),
+    subjectId,
+    type: "period.closed",
+    meter: null,
+    createdAt: nowMs,
+    payload: {
+      subjectId,
+      periods: closed.map((p) => ({
+        meter: p.meter,
+        periodStart: new Date(p.periodStart).toISOString(),
+        periodEnd: new Date(p.periodEnd).toISOString(),
+        total: p.totalE4 / 10_000,
+        eventCount: p.eventCount,
+        limit: p.limitE4 === null ? null : p.limitE4 / 10_000,
+        ...(p.endValueE4 === null ? {} : { endValue: p.endValueE4 / 10_000 }),
+        ...(p.peakE4 === null ? {} : { peak: p.peakE4 / 10_000 }),
+      })),
+    },
+  };
+}
