@@ -1,4 +1,4 @@
-import type { GroupKey, SummaryPlan, SummaryQuery } from "../domain/summary-plan";
+import { dayPieces, type GroupKey, type SummaryPlan, type SummaryQuery } from "../domain/summary-plan";
 import type { SummaryRow } from "./usage-summary";
 
 type RollupPlan = Extract<SummaryPlan, { source: "rollups" }>;
@@ -27,17 +27,20 @@ interface Source {
  * wanted quarters of each day. Day grain (grouped by subject): both from the subject-day rollups.
  */
 export async function summariseFromRollups(d1: D1Database, query: SummaryQuery, plan: RollupPlan): Promise<SummaryRow[]> {
-  const params: unknown[] = [JSON.stringify(plan.rollups.map((r) => [r.label, r.from, r.to])), JSON.stringify(plan.edges.map((r) => [r.label, r.from, r.to]))];
-  // Each filter value is bound once and shared by every statement, so all of them take the same parameters.
+  // ?1 the rollup ranges (or their day pieces), ?2 the edges, then each filter value once.
+  const params: unknown[] = [null, JSON.stringify(plan.edges.map((r) => [r.label, r.from, r.to]))];
   const bound = new Map<string, string>();
   const bind = (value: string) => {
     if (!bound.has(value)) bound.set(value, `?${params.push(value)}`);
     return bound.get(value)!;
   };
+  const withRanges = (json: string) => [json, ...params.slice(1)];
+  const rollupsJson = JSON.stringify(plan.rollups.map((r) => [r.label, r.from, r.to]));
   const rollup = sourceFor(query, "r", "p.label", bind);
   const events = sourceFor(query, "e", "p.label", bind);
-  const ranges = `rollups(label, lo, hi) AS (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1)),
-    edges(label, lo, hi) AS (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?2))`;
+  // Materialized: otherwise every reference to a range's bound re-reads the JSON, once per row joined.
+  const edges = `edges(label, lo, hi) AS MATERIALIZED (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?2))`;
+  const ranges = `rollups(label, lo, hi) AS MATERIALIZED (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1)), ${edges}`;
   const keyNames = query.groupBy.map((_, i) => `k${i}`);
   const groupClause = keyNames.length > 0 ? `GROUP BY ${keyNames.join(", ")} ORDER BY ${keyNames.join(", ")}` : "";
   const select = (source: Source, extra: string[]) => [...source.keys.map((k, i) => `${k} AS k${i}`), ...extra].join(", ");
@@ -53,7 +56,7 @@ export async function summariseFromRollups(d1: D1Database, query: SummaryQuery, 
           FROM rollups p CROSS JOIN ${subjectDays} r ON r.day >= p.lo AND r.day < p.hi ${where(rollup)}
         UNION ALL ${edgeEvents(["e.subject_id", NET_AMOUNT, "1"])})
       SELECT ${[...keyNames, "sum(t) AS total_e4", "sum(n) AS n", "count(DISTINCT subject_id) AS subjects"].join(", ")} FROM parts ${groupClause}`;
-    const { results } = await d1.prepare(sql).bind(...params).all<Record<string, unknown>>();
+    const { results } = await d1.prepare(sql).bind(...withRanges(rollupsJson)).all<Record<string, unknown>>();
     return results.map((row) => toSummaryRow(query.groupBy, row, row));
   }
 
@@ -64,18 +67,18 @@ export async function summariseFromRollups(d1: D1Database, query: SummaryQuery, 
       UNION ALL ${edgeEvents([NET_AMOUNT, "1"])})
     SELECT ${[...keyNames, "sum(t) AS total_e4", "sum(n) AS n"].join(", ")} FROM parts ${groupClause}`;
   // A subject-day row counts for a range when it had events in one of the range's quarters of that day.
-  const quarters = `(r.lo_q = 0 AND r.hi_q = 96)
-      OR (r.quarters_am & (((1 << max(min(r.hi_q, 48) - min(r.lo_q, 48), 0)) - 1) << min(r.lo_q, 48))) != 0
-      OR (r.quarters_pm & (((1 << max(max(r.hi_q, 48) - max(r.lo_q, 48), 0)) - 1) << (max(r.lo_q, 48) - 48))) != 0`;
-  const quarterRows = sourceFor(query, "r", "r.label", bind);
-  const subjects = `WITH ${ranges}, parts AS (
-      SELECT ${select(quarterRows, ["r.subject_id AS subject_id"])} FROM (
-        SELECT p.label AS label, d.*, max(p.lo - d.day * 96, 0) AS lo_q, min(p.hi - d.day * 96, 96) AS hi_q
-          FROM rollups p CROSS JOIN ${subjectDays} d ON d.day >= p.lo / 96 AND d.day <= (p.hi - 1) / 96) r
-        ${where({ keys: [], conditions: [...quarterRows.conditions, `(${quarters})`] })}
+  const pieces = JSON.stringify(dayPieces(plan.rollups).map((p) => [p.label, p.fromDay, p.toDay, p.am, p.pm]));
+  const subjects = `WITH pieces(label, lo, hi, am, pm) AS MATERIALIZED (
+        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each(?1)), ${edges}, parts AS (
+      SELECT ${select(rollup, ["r.subject_id AS subject_id"])}
+        FROM pieces p CROSS JOIN ${subjectDays} r ON r.day >= p.lo AND r.day < p.hi
+        WHERE ${[...rollup.conditions, "((r.quarters_am & p.am) != 0 OR (r.quarters_pm & p.pm) != 0)"].join(" AND ")}
       UNION ALL ${edgeEvents(["e.subject_id"])})
     SELECT ${[...keyNames, "count(DISTINCT subject_id) AS subjects"].join(", ")} FROM parts ${groupClause}`;
-  const [totalRows, subjectRows] = await d1.batch<Record<string, unknown>>([d1.prepare(totals).bind(...params), d1.prepare(subjects).bind(...params)]);
+  const [totalRows, subjectRows] = await d1.batch<Record<string, unknown>>([
+    d1.prepare(totals).bind(...withRanges(rollupsJson)),
+    d1.prepare(subjects).bind(...withRanges(pieces)),
+  ]);
   const subjectsByKey = new Map(subjectRows!.results.map((row) => [groupId(keyNames, row), row]));
   return totalRows!.results.map((row) => toSummaryRow(query.groupBy, row, subjectsByKey.get(groupId(keyNames, row)) ?? { subjects: 0 }));
 }
@@ -83,7 +86,8 @@ export async function summariseFromRollups(d1: D1Database, query: SummaryQuery, 
 function sourceFor(query: SummaryQuery, alias: "r" | "e", label: string, bind: (value: string) => string): Source {
   const column = (name: string) => {
     const columns = DIMENSION_COLUMNS[name]!;
-    return alias === "r" ? `json_extract(r.${columns.rollup}, '$')` : `e.${columns.event}`;
+    // Grouped as JSON text (the rollups' form) and decoded in toSummaryRow: cheaper than json_extract per row.
+    return alias === "r" ? `r.${columns.rollup}` : `json_quote(e.${columns.event})`;
   };
   const keys = query.groupBy.map((key) => {
     if (key === "meter") return `${alias}.meter`;
@@ -106,9 +110,14 @@ function groupId(keyNames: string[], row: Record<string, unknown>): string {
 
 function toSummaryRow(groupBy: GroupKey[], totals: Record<string, unknown>, subjects: Record<string, unknown>): SummaryRow {
   return {
-    keys: Object.fromEntries(groupBy.map((key, i) => [key, totals[`k${i}`] === null || totals[`k${i}`] === undefined ? null : String(totals[`k${i}`])])),
+    keys: Object.fromEntries(groupBy.map((key, i) => [key, keyValue(key, totals[`k${i}`])])),
     totalE4: Number(totals.total_e4 ?? 0),
     count: Number(totals.n ?? 0),
     subjects: Number(subjects.subjects ?? 0),
   };
+}
+
+function keyValue(key: GroupKey, value: unknown): string | null {
+  const decoded = key.startsWith("dimension.") && typeof value === "string" ? (JSON.parse(value) as unknown) : value;
+  return decoded === null || decoded === undefined ? null : String(decoded);
 }

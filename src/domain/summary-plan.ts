@@ -77,3 +77,56 @@ export function planSummary(query: SummaryQuery): SummaryPlan {
   if (rollups.length === 0) return { source: "events" };
   return { source: "rollups", grain, dimensions: dimensions.length > 0, rollups, edges };
 }
+
+/** Quarters in a UTC day, and in each half of the subject-day rollups' quarter masks. */
+const QUARTERS_PER_DAY = 96;
+const QUARTERS_PER_HALF = 48;
+
+/**
+ * A run of UTC days [fromDay, toDay) of one quarter range, with the quarters of each of those
+ * days that the range covers, as the subject-day rollups mark them (bits 0-47 in `am`, 48-95 in
+ * `pm`). A subject-day row counts for the range when it shares a bit with the piece.
+ */
+export interface DayPiece {
+  label: string | null;
+  fromDay: number;
+  toDay: number;
+  am: number;
+  pm: number;
+}
+
+/** Bits [from, to) of a 48-bit mask; numbers stay exact up to 2^53. */
+function bits(from: number, to: number): number {
+  return to > from ? 2 ** to - 2 ** from : 0;
+}
+
+function pieceOfDay(label: string | null, day: number, fromQuarter: number, toQuarter: number): DayPiece {
+  const half = QUARTERS_PER_HALF;
+  return {
+    label,
+    fromDay: day,
+    toDay: day + 1,
+    am: bits(Math.min(fromQuarter, half), Math.min(toQuarter, half)),
+    pm: bits(Math.max(fromQuarter, half) - half, Math.max(toQuarter, half) - half),
+  };
+}
+
+/**
+ * The day pieces of quarter ranges: a partial first day, the whole days in between (one piece,
+ * however many), a partial last day. Computed once here so the database only ANDs masks.
+ */
+export function dayPieces(ranges: LabelledRange[]): DayPiece[] {
+  const whole = bits(0, QUARTERS_PER_HALF);
+  return ranges.flatMap(({ label, from, to }) => {
+    const firstDay = Math.floor(from / QUARTERS_PER_DAY);
+    const lastDay = Math.floor((to - 1) / QUARTERS_PER_DAY);
+    if (firstDay === lastDay) return [pieceOfDay(label, firstDay, from - firstDay * QUARTERS_PER_DAY, to - firstDay * QUARTERS_PER_DAY)];
+    const pieces: DayPiece[] = [];
+    const wholeFrom = Math.ceil(from / QUARTERS_PER_DAY);
+    const wholeTo = Math.floor(to / QUARTERS_PER_DAY);
+    if (wholeFrom > firstDay) pieces.push(pieceOfDay(label, firstDay, from - firstDay * QUARTERS_PER_DAY, QUARTERS_PER_DAY));
+    if (wholeTo > wholeFrom) pieces.push({ label, fromDay: wholeFrom, toDay: wholeTo, am: whole, pm: whole });
+    if (wholeTo <= lastDay) pieces.push(pieceOfDay(label, lastDay, 0, to - lastDay * QUARTERS_PER_DAY));
+    return pieces;
+  });
+}

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { DAY_MS, planSummary, QUARTER_MS, type SummaryQuery } from "../../src/domain/summary-plan";
+import { DAY_MS, dayPieces, planSummary, QUARTER_MS, type SummaryQuery } from "../../src/domain/summary-plan";
 
 const base: SummaryQuery = { groupBy: ["meter"], dimensions: {}, buckets: null };
 const at = (iso: string) => Date.parse(iso);
@@ -72,5 +72,32 @@ describe("planSummary", () => {
       ),
       { numRuns: 500 },
     );
+  });
+
+  it("cuts quarter ranges into day pieces whose masks hold exactly the range's quarters", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 20 * 96 }), fc.integer({ min: 1, max: 10 * 96 }), (from, width) => {
+        const to = from + width;
+        const pieces = dayPieces([{ label: "x", from, to }]);
+        const covered: number[] = [];
+        for (const p of pieces) {
+          expect(p.toDay).toBeGreaterThan(p.fromDay);
+          for (let day = p.fromDay; day < p.toDay; day++) {
+            for (let q = 0; q < 96; q++) {
+              const mask = q < 48 ? p.am : p.pm;
+              if (Math.floor(mask / 2 ** (q % 48)) % 2 === 1) covered.push(day * 96 + q);
+            }
+          }
+        }
+        expect(covered).toEqual(Array.from({ length: width }, (_, i) => from + i));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("keeps an unbounded range to at most three pieces", () => {
+    const pieces = dayPieces([{ label: null, from: 5, to: Math.floor(Number.MAX_SAFE_INTEGER / QUARTER_MS) }]);
+    expect(pieces).toHaveLength(3);
+    expect(pieces[1]).toMatchObject({ fromDay: 1, am: 2 ** 48 - 1, pm: 2 ** 48 - 1 });
   });
 });
