@@ -1,5 +1,5 @@
 import { exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { TallyClient, TallyError, type Consumed, type Recorded } from "../../src/client";
 import { counterTotal, flushLedger, historyRows, SERVICE_KEY, uniqueSubject } from "../helpers/api";
 
@@ -94,5 +94,17 @@ describe("BufferedRecorder", () => {
     // 1000, not 1400: the re-sent batch carried the keys it was given when queued.
     expect(await counterTotal(subjectId, "api_call")).toBe(1000);
     expect(() => recorder.record({ subjectId, meter: "api_call" })).toThrow("closed");
+  });
+
+  it("flushes a partial batch on its interval, without waiting for size or close", async () => {
+    const subjectId = uniqueSubject("buffered");
+    const { fetcher, calls } = flakyFetch(0);
+    const recorder = client(fetcher).recorder({ maxBatch: 1000, flushIntervalMs: 20 });
+    for (let i = 0; i < 5; i++) recorder.record({ subjectId, meter: "api_call", amount: 1 });
+    await vi.waitFor(() => expect(recorder.pending).toBe(0), { timeout: 5000, interval: 10 });
+    expect(calls).toEqual(["POST /v1/usage/batch → 200"]);
+    expect(await counterTotal(subjectId, "api_call")).toBe(5);
+    await recorder.close();
+    expect(calls).toHaveLength(1);
   });
 });
