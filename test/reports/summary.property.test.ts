@@ -135,6 +135,15 @@ describe("GET /v1/usage/summary", () => {
     expect([...sources].sort()).toEqual(["events", "rollups"]);
   });
 
+  it("answers a summary with no range at all from the rollups, equal to the brute-force sum", async () => {
+    for (const groupBy of ["meter", "dimension.schoolId", "subjectId", "meter,dimension.itemType"]) {
+      const res = await api("GET", `/v1/usage/summary?groupBy=${groupBy}`);
+      expect(res.status, groupBy).toBe(200);
+      const expected = bruteForce({ groupBy: groupBy.split(","), tz: "UTC", from: 0, to: Number.MAX_SAFE_INTEGER });
+      expect(sortRows(res.body.data), groupBy).toEqual(sortRows(expected));
+    }
+  });
+
   it("defaults to the last 30 days for time buckets and refuses bad groupings and zones", async () => {
     const recent = await api("GET", "/v1/usage/summary?groupBy=day");
     expect(recent.status).toBe(200);
