@@ -58,7 +58,13 @@ export default defineConfig(async () => {
         },
         {
           // Real Chromium against `wrangler dev`: `npm run test:browser` (needs Debian's chromium).
-          test: { name: "browser", environment: "node", include: ["test/browser/**/*.test.ts"], testTimeout: 120_000, hookTimeout: 240_000 },
+          test: {
+            name: "browser",
+            environment: "node",
+            include: ["test/browser/**/*.test.ts"],
+            testTimeout: 120_000,
+            hookTimeout: 240_000,
+          },
         },
       ],
     },

@@ -55,12 +55,20 @@ async function main() {
   const monthStart = Date.now() - 29 * 86_400_000;
   execFileSync(
     wrangler,
-    ["d1", "execute", "DB", "--local", "--persist-to", state, "--command",
+    [
+      "d1",
+      "execute",
+      "DB",
+      "--local",
+      "--persist-to",
+      state,
+      "--command",
       `WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ${historySize - 1})
        INSERT INTO usage_events (id, subject_id, meter, unit, amount_e4, operation, occurred_at, received_at, source, dimensions, metadata)
        SELECT 'evt_bench_' || n, 'm-' || (n % 2000), 'bench_summary', 'call', 10000 * (1 + n % 5), 'add',
               ${monthStart} + (n * 2591) % ${28 * 86_400_000}, ${monthStart}, 'bench', json_object('schoolId', 'S' || (n % 20)), '{}'
-       FROM seq`],
+       FROM seq`,
+    ],
     { cwd: root, stdio: "ignore" },
   );
   const worker = await startLocalWorker(state, { logName: "wrangler-dev" });
@@ -73,7 +81,11 @@ async function main() {
 
     // 1. The ceiling: a trivial endpoint through the same server.
     const ceiling = await load(() => fetch(`${base}/healthz`), { concurrency: 32, seconds });
-    figures.push({ name: "ceiling: GET /healthz", value: `${ceiling.rps.toFixed(0)} req/s`, detail: `p50 ${ceiling.p50.toFixed(1)} ms, p99 ${ceiling.p99.toFixed(1)} ms` });
+    figures.push({
+      name: "ceiling: GET /healthz",
+      value: `${ceiling.rps.toFixed(0)} req/s`,
+      detail: `p50 ${ceiling.p50.toFixed(1)} ms, p99 ${ceiling.p99.toFixed(1)} ms`,
+    });
     results.ceiling = ceiling;
 
     // 2. New subjects: each one's first event creates its ledger (a SQLite database). Then single
@@ -85,7 +97,12 @@ async function main() {
     figures.push({ name: "new subjects (first event, batches of 1,000)", value: `${created.toFixed(0)} subjects/s` });
     results.newSubjects = created;
     const single = await load(
-      (i) => fetch(`${base}/v1/usage`, { method: "POST", headers: json, body: JSON.stringify({ subjectId: `s-${i % 1000}`, meter: "api_call", idempotencyKey: `single-${i}` }) }),
+      (i) =>
+        fetch(`${base}/v1/usage`, {
+          method: "POST",
+          headers: json,
+          body: JSON.stringify({ subjectId: `s-${i % 1000}`, meter: "api_call", idempotencyKey: `single-${i}` }),
+        }),
       { concurrency: 32, seconds },
     );
     figures.push({
@@ -107,7 +124,13 @@ async function main() {
         const res = await fetch(`${base}/v1/usage/batch`, {
           method: "POST",
           headers: json,
-          body: JSON.stringify({ events: Array.from({ length: 1000 }, (_, i) => ({ subjectId: `b-${(b * 10 + (i % 10)) % 1000}`, meter: "bench_batch", idempotencyKey: `b${b}-${i}` })) }),
+          body: JSON.stringify({
+            events: Array.from({ length: 1000 }, (_, i) => ({
+              subjectId: `b-${(b * 10 + (i % 10)) % 1000}`,
+              meter: "bench_batch",
+              idempotencyKey: `b${b}-${i}`,
+            })),
+          }),
         });
         if (res.ok) {
           for (const r of ((await res.clone().json()) as { results: { status: string; error?: { code: string } }[] }).results) {
@@ -130,26 +153,85 @@ async function main() {
     results.batch = { events: stored, seconds: batchSeconds, requests: batchLoad.statuses, items: itemStatuses };
 
     // 4. Check and consume: one hot subject, then 1,000 subjects, 200 concurrent callers; and overshoot.
-    await fetch(`${base}/v1/plans/bench`, { method: "PUT", headers: json, body: JSON.stringify({ entitlements: { api_call: { limit: 1e9 }, fax: { limit: 500 } } }) });
+    await fetch(`${base}/v1/plans/bench`, {
+      method: "PUT",
+      headers: json,
+      body: JSON.stringify({ entitlements: { api_call: { limit: 1e9 }, fax: { limit: 500 } } }),
+    });
     for (let i = 0; i < 1000; i += 50) {
-      await Promise.all(Array.from({ length: 50 }, (_, k) => fetch(`${base}/v1/subjects/c-${i + k}`, { method: "PUT", headers: json, body: JSON.stringify({ planId: "bench" }) })));
+      await Promise.all(
+        Array.from({ length: 50 }, (_, k) =>
+          fetch(`${base}/v1/subjects/c-${i + k}`, { method: "PUT", headers: json, body: JSON.stringify({ planId: "bench" }) }),
+        ),
+      );
     }
     const check = (subject: (i: number) => string) => (i: number) =>
-      fetch(`${base}/v1/subjects/${subject(i)}/entitlements/api_call/check`, { method: "POST", headers: json, body: JSON.stringify({ amount: 1 }) });
-    const consume = (subject: (i: number) => string, meter = "api_call") => (i: number) =>
-      fetch(`${base}/v1/subjects/${subject(i)}/entitlements/${meter}/consume`, { method: "POST", headers: json, body: JSON.stringify({ amount: 1, idempotencyKey: `c-${meter}-${i}` }) });
+      fetch(`${base}/v1/subjects/${subject(i)}/entitlements/api_call/check`, {
+        method: "POST",
+        headers: json,
+        body: JSON.stringify({ amount: 1 }),
+      });
+    const consume =
+      (subject: (i: number) => string, meter = "api_call") =>
+      (i: number) =>
+        fetch(`${base}/v1/subjects/${subject(i)}/entitlements/${meter}/consume`, {
+          method: "POST",
+          headers: json,
+          body: JSON.stringify({ amount: 1, idempotencyKey: `c-${meter}-${i}` }),
+        });
     const latency: [string, Awaited<ReturnType<typeof load>>][] = [
-      ["check, one hot subject (200 callers)", await load(check(() => "c-0"), { concurrency: 200, seconds })],
-      ["check, 1,000 subjects (200 callers)", await load(check((i) => `c-${i % 1000}`), { concurrency: 200, seconds })],
-      ["consume, 1,000 subjects (1 caller)", await load(consume((i) => `c-${i % 1000}`), { concurrency: 1, seconds })],
-      ["consume, one hot subject (200 callers)", await load(consume(() => "c-0"), { concurrency: 200, seconds })],
-      ["consume, 1,000 subjects (200 callers)", await load(consume((i) => `c-${i % 1000}`), { concurrency: 200, seconds })],
+      [
+        "check, one hot subject (200 callers)",
+        await load(
+          check(() => "c-0"),
+          { concurrency: 200, seconds },
+        ),
+      ],
+      [
+        "check, 1,000 subjects (200 callers)",
+        await load(
+          check((i) => `c-${i % 1000}`),
+          { concurrency: 200, seconds },
+        ),
+      ],
+      [
+        "consume, 1,000 subjects (1 caller)",
+        await load(
+          consume((i) => `c-${i % 1000}`),
+          { concurrency: 1, seconds },
+        ),
+      ],
+      [
+        "consume, one hot subject (200 callers)",
+        await load(
+          consume(() => "c-0"),
+          { concurrency: 200, seconds },
+        ),
+      ],
+      [
+        "consume, 1,000 subjects (200 callers)",
+        await load(
+          consume((i) => `c-${i % 1000}`),
+          { concurrency: 200, seconds },
+        ),
+      ],
     ];
-    const overshoot = await load(consume(() => "c-7", "fax"), { concurrency: 200, count: 2000 });
+    const overshoot = await load(
+      consume(() => "c-7", "fax"),
+      { concurrency: 200, count: 2000 },
+    );
     for (const [name, r] of latency) {
-      figures.push({ name, value: `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms`, detail: `${r.rps.toFixed(0)} req/s, statuses ${JSON.stringify(r.statuses)}` });
+      figures.push({
+        name,
+        value: `p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms`,
+        detail: `${r.rps.toFixed(0)} req/s, statuses ${JSON.stringify(r.statuses)}`,
+      });
     }
-    figures.push({ name: "zero overshoot (limit 500, 2,000 consumes)", value: `${overshoot.statuses[200] ?? 0} allowed`, detail: `${overshoot.statuses[402] ?? 0} × 402` });
+    figures.push({
+      name: "zero overshoot (limit 500, 2,000 consumes)",
+      value: `${overshoot.statuses[200] ?? 0} allowed`,
+      detail: `${overshoot.statuses[402] ?? 0} × 402`,
+    });
     results.entitlements = { latency: Object.fromEntries(latency), overshoot: overshoot.statuses };
 
     // 5. The queue: enqueue through /v1/usage/async, until the consumer has applied and flushed all.
@@ -160,13 +242,23 @@ async function main() {
         fetch(`${base}/v1/usage/async`, {
           method: "POST",
           headers: json,
-          body: JSON.stringify({ events: Array.from({ length: 1000 }, (_, i) => ({ subjectId: `q-${(b * 10 + (i % 10)) % 500}`, meter: "bench_queue", idempotencyKey: `q${b}-${i}` })) }),
+          body: JSON.stringify({
+            events: Array.from({ length: 1000 }, (_, i) => ({
+              subjectId: `q-${(b * 10 + (i % 10)) % 500}`,
+              meter: "bench_queue",
+              idempotencyKey: `q${b}-${i}`,
+            })),
+          }),
         }),
       { concurrency: 4, count: queued / 1000 },
     );
     const applied = await waitForCount("bench_queue", queued, 180_000);
     const queueSeconds = (performance.now() - queueStart) / 1000;
-    figures.push({ name: "queue ingestion (through the consumer)", value: `${(applied / queueSeconds).toFixed(0)} events/s`, detail: `${applied} events in ${queueSeconds.toFixed(1)} s` });
+    figures.push({
+      name: "queue ingestion (through the consumer)",
+      value: `${(applied / queueSeconds).toFixed(0)} events/s`,
+      detail: `${applied} events in ${queueSeconds.toFixed(1)} s`,
+    });
     results.queue = { events: applied, seconds: queueSeconds };
 
     // 6. The summary over the month of history seeded before start-up.
@@ -174,7 +266,14 @@ async function main() {
     const from = new Date(monthStart - 86_400_000).toISOString();
     const to = new Date(Date.now() + 60_000).toISOString();
     // Ragged from/to (not on a quarter-hour) so every query also reads the edges from the events.
-    const groupings = ["meter", "day", "week&tz=America/New_York", "dimension.schoolId", "day,dimension.schoolId&tz=Asia/Kolkata", "subjectId"];
+    const groupings = [
+      "meter",
+      "day",
+      "week&tz=America/New_York",
+      "dimension.schoolId",
+      "day,dimension.schoolId&tz=Asia/Kolkata",
+      "subjectId",
+    ];
     const timings: number[] = [];
     const byGrouping: Record<string, number[]> = {};
     for (let round = 0; round < 3; round++) {
@@ -185,7 +284,8 @@ async function main() {
         await res.json();
         const ms = performance.now() - t0;
         timings.push(ms);
-        (byGrouping[groupBy] ??= []).push(ms);
+        byGrouping[groupBy] ??= [];
+        byGrouping[groupBy].push(ms);
       }
     }
     timings.sort((a, b) => a - b);

@@ -29,7 +29,15 @@ const scenarios: Record<string, { prepare(base: string): Promise<void>; run(base
   single: {
     prepare: async (base) => void (await createSubjects(base, "s", 1000)),
     run: (base) =>
-      load((i) => fetch(`${base}/v1/usage`, { method: "POST", headers: json, body: JSON.stringify({ subjectId: `s-${i % 1000}`, meter: "api_call", idempotencyKey: `p-${i}` }) }), { concurrency: 32, seconds }),
+      load(
+        (i) =>
+          fetch(`${base}/v1/usage`, {
+            method: "POST",
+            headers: json,
+            body: JSON.stringify({ subjectId: `s-${i % 1000}`, meter: "api_call", idempotencyKey: `p-${i}` }),
+          }),
+        { concurrency: 32, seconds },
+      ),
   },
   batch: {
     prepare: async (base) => {
@@ -42,20 +50,42 @@ const scenarios: Record<string, { prepare(base: string): Promise<void>; run(base
           fetch(`${base}/v1/usage/batch`, {
             method: "POST",
             headers: json,
-            body: JSON.stringify({ events: Array.from({ length: 1000 }, (_, i) => ({ subjectId: `b-${(b * 10 + (i % 10)) % 1000}`, meter: "bench_batch", idempotencyKey: `pb${b}-${i}` })) }),
+            body: JSON.stringify({
+              events: Array.from({ length: 1000 }, (_, i) => ({
+                subjectId: `b-${(b * 10 + (i % 10)) % 1000}`,
+                meter: "bench_batch",
+                idempotencyKey: `pb${b}-${i}`,
+              })),
+            }),
           }),
         { concurrency: 8, seconds },
       ),
   },
   consume: {
     prepare: async (base) => {
-      await fetch(`${base}/v1/plans/bench`, { method: "PUT", headers: json, body: JSON.stringify({ entitlements: { api_call: { limit: 1e9 } } }) });
+      await fetch(`${base}/v1/plans/bench`, {
+        method: "PUT",
+        headers: json,
+        body: JSON.stringify({ entitlements: { api_call: { limit: 1e9 } } }),
+      });
       for (let i = 0; i < 1000; i += 50) {
-        await Promise.all(Array.from({ length: 50 }, (_, k) => fetch(`${base}/v1/subjects/c-${i + k}`, { method: "PUT", headers: json, body: JSON.stringify({ planId: "bench" }) })));
+        await Promise.all(
+          Array.from({ length: 50 }, (_, k) =>
+            fetch(`${base}/v1/subjects/c-${i + k}`, { method: "PUT", headers: json, body: JSON.stringify({ planId: "bench" }) }),
+          ),
+        );
       }
     },
     run: (base) =>
-      load((i) => fetch(`${base}/v1/subjects/c-${i % 1000}/entitlements/api_call/consume`, { method: "POST", headers: json, body: JSON.stringify({ amount: 1, idempotencyKey: `pc-${i}` }) }), { concurrency: 200, seconds }),
+      load(
+        (i) =>
+          fetch(`${base}/v1/subjects/c-${i % 1000}/entitlements/api_call/consume`, {
+            method: "POST",
+            headers: json,
+            body: JSON.stringify({ amount: 1, idempotencyKey: `pc-${i}` }),
+          }),
+        { concurrency: 200, seconds },
+      ),
   },
 };
 
@@ -134,7 +164,9 @@ async function main() {
     devtools.close();
     const file = path.join(root, `bench/results/profile-${values.scenario}.cpuprofile`);
     writeFileSync(file, JSON.stringify(profile));
-    console.log(`${values.scenario}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, statuses ${JSON.stringify(result.statuses)}\n`);
+    console.log(
+      `${values.scenario}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, statuses ${JSON.stringify(result.statuses)}\n`,
+    );
     console.log(summarise(profile));
     console.log(`\nprofile written to ${path.relative(root, file)} (open it in Chrome DevTools → Performance)`);
   } finally {

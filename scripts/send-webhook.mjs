@@ -26,7 +26,10 @@ if (provider === "telnyx") {
   const payload = { fax_id: values.fax, direction: values.direction, status: values.status ?? eventType.replace(/^fax\./, "") };
   if (pages !== undefined) payload.page_count = pages;
   if (values.subject) payload.client_state = Buffer.from(JSON.stringify({ subjectId: values.subject })).toString("base64");
-  body = JSON.stringify({ data: { event_type: eventType, id: randomUUID(), occurred_at: new Date().toISOString(), record_type: "event", payload }, meta: { attempt: 1 } });
+  body = JSON.stringify({
+    data: { event_type: eventType, id: randomUUID(), occurred_at: new Date().toISOString(), record_type: "event", payload },
+    meta: { attempt: 1 },
+  });
   const key = createPrivateKey({ key: Buffer.from(LOCAL_TELNYX_PRIVATE_KEY_PKCS8, "base64"), format: "der", type: "pkcs8" });
   headers["telnyx-timestamp"] = String(now);
   headers["telnyx-signature-ed25519"] = sign(null, Buffer.from(`${now}|${body}`), key).toString("base64");

@@ -69,22 +69,40 @@ function progress(done: number, total: number, started: number) {
 
 async function telnyx(eventType: string, faxId: string, fields: Record<string, unknown>) {
   const body = JSON.stringify({
-    data: { event_type: eventType, id: crypto.randomUUID(), occurred_at: new Date().toISOString(), record_type: "event", payload: { fax_id: faxId, direction: "outbound", ...fields } },
+    data: {
+      event_type: eventType,
+      id: crypto.randomUUID(),
+      occurred_at: new Date().toISOString(),
+      record_type: "event",
+      payload: { fax_id: faxId, direction: "outbound", ...fields },
+    },
     meta: { attempt: 1 },
   });
   const ts = String(Math.floor(Date.now() / 1000));
   const key = createPrivateKey({ key: Buffer.from(LOCAL_TELNYX_PRIVATE_KEY_PKCS8, "base64"), format: "der", type: "pkcs8" });
   const signature = sign(null, Buffer.from(`${ts}|${body}`), key).toString("base64");
-  const res = await fetch(`${opts.url}/webhooks/telnyx`, { method: "POST", headers: { "content-type": "application/json", "telnyx-timestamp": ts, "telnyx-signature-ed25519": signature }, body });
+  const res = await fetch(`${opts.url}/webhooks/telnyx`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "telnyx-timestamp": ts, "telnyx-signature-ed25519": signature },
+    body,
+  });
   if (!res.ok) throw new Error(`telnyx webhook: ${res.status} ${await res.text()}`);
   sent.webhooks += 1;
 }
 
 async function notifyre(faxId: string, subjectId: string, pages: number, status: string) {
   const t = Math.floor(Date.now() / 1000);
-  const body = JSON.stringify({ Event: "fax_sent", Timestamp: t, Payload: { ID: faxId, Reference: subjectId, Pages: pages, Status: status, LastModifiedDateUtc: t } });
+  const body = JSON.stringify({
+    Event: "fax_sent",
+    Timestamp: t,
+    Payload: { ID: faxId, Reference: subjectId, Pages: pages, Status: status, LastModifiedDateUtc: t },
+  });
   const v = createHmac("sha256", LOCAL_NOTIFYRE_SECRET).update(`${t}.${body}`).digest("hex");
-  const res = await fetch(`${opts.url}/webhooks/notifyre`, { method: "POST", headers: { "content-type": "application/json", "Notifyre-Signature": `t=${t},v=${v}` }, body });
+  const res = await fetch(`${opts.url}/webhooks/notifyre`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "Notifyre-Signature": `t=${t},v=${v}` },
+    body,
+  });
   if (!res.ok) throw new Error(`notifyre webhook: ${res.status} ${await res.text()}`);
   sent.webhooks += 1;
 }
@@ -116,9 +134,16 @@ async function fax(subjectId: string) {
 
 async function main() {
   await client.putMeter("pantry_items", { unit: "item", kind: "counter" });
-  await client.putPlan(`${run}-free`, { name: "Free", entitlements: { api_call: { limit: 2000, enforcement: "soft" }, fax: { limit: 50 } } });
-  await client.putPlan(`${run}-pro`, { name: "Pro", entitlements: { api_call: { limit: 50000 }, fax: { limit: 1000 }, storage: { limit: 5e9, period: "none" } } });
-  for (const [i, subjectId] of users.entries()) await client.putSubject(subjectId, { planId: i % 3 === 0 ? `${run}-pro` : `${run}-free`, billingAnchorDay: i % 4 === 0 ? 15 : null });
+  await client.putPlan(`${run}-free`, {
+    name: "Free",
+    entitlements: { api_call: { limit: 2000, enforcement: "soft" }, fax: { limit: 50 } },
+  });
+  await client.putPlan(`${run}-pro`, {
+    name: "Pro",
+    entitlements: { api_call: { limit: 50000 }, fax: { limit: 1000 }, storage: { limit: 5e9, period: "none" } },
+  });
+  for (const [i, subjectId] of users.entries())
+    await client.putSubject(subjectId, { planId: i % 3 === 0 ? `${run}-pro` : `${run}-free`, billingAnchorDay: i % 4 === 0 ? 15 : null });
 
   const recorder = client.recorder({ maxBatch: 500, flushIntervalMs: 500 });
   const started = Date.now();
@@ -142,13 +167,27 @@ async function main() {
     const r = random();
     if (r < 0.6) {
       const amount = int(1, 5);
-      recorder.record({ subjectId: pick(users), meter: "api_call", amount, timestamp: pastTime(), dimensions: { endpoint: pick(endpoints) } });
+      recorder.record({
+        subjectId: pick(users),
+        meter: "api_call",
+        amount,
+        timestamp: pastTime(),
+        dimensions: { endpoint: pick(endpoints) },
+      });
       count("api_call", amount);
       sent.events += 1;
       await tick(1);
     } else if (r < 0.78) {
       const items = int(1, 8);
-      recorder.record({ LogID: `${run}-${done}`, PantryID: pick(pantries), SchoolID: pick(schools), DateTimeOfUse: pastTime(), NumberOfItemsTaken: items, ItemType: pick(itemTypes), UserID: pick(users) });
+      recorder.record({
+        LogID: `${run}-${done}`,
+        PantryID: pick(pantries),
+        SchoolID: pick(schools),
+        DateTimeOfUse: pastTime(),
+        NumberOfItemsTaken: items,
+        ItemType: pick(itemTypes),
+        UserID: pick(users),
+      });
       count("pantry_items", items);
       sent.events += 1;
       await tick(1);
@@ -199,14 +238,20 @@ async function main() {
     await new Promise((r) => setTimeout(r, 1000));
   }
 
-  console.log(`\nrun ${run}: ${done} events in ${seconds.toFixed(1)} s (${(done / seconds).toFixed(0)}/s) over ${users.length} subjects and ${pantries.length} pantries`);
-  console.log(`sent: ${sent.events} recorded, ${sent.queued} queued, ${sent.webhooks} webhooks (${sent.duplicates} duplicate deliveries), ${sent.gaugeMoves} gauge moves`);
+  console.log(
+    `\nrun ${run}: ${done} events in ${seconds.toFixed(1)} s (${(done / seconds).toFixed(0)}/s) over ${users.length} subjects and ${pantries.length} pantries`,
+  );
+  console.log(
+    `sent: ${sent.events} recorded, ${sent.queued} queued, ${sent.webhooks} webhooks (${sent.duplicates} duplicate deliveries), ${sent.gaugeMoves} gauge moves`,
+  );
   console.log("meter          sent         tally");
   let ok = true;
   for (const meter of Object.keys(expected).sort()) {
     const match = actual[meter] === expected[meter];
     ok &&= match;
-    console.log(`${meter.padEnd(14)} ${String(expected[meter]).padStart(12)} ${String(actual[meter] ?? 0).padStart(13)} ${match ? "✓" : "✗ MISMATCH"}`);
+    console.log(
+      `${meter.padEnd(14)} ${String(expected[meter]).padStart(12)} ${String(actual[meter] ?? 0).padStart(13)} ${match ? "✓" : "✗ MISMATCH"}`,
+    );
   }
   if (!ok) {
     console.error("The service's totals differ from what was sent.");

@@ -44,11 +44,27 @@ export async function startLocalWorker(state: string, opts: { inspector?: boolea
   const server = spawn(
     wrangler,
     [
-      "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--show-interactive-dev-session=false",
-      "--log-level", "error", "--var", `SERVICE_API_KEY:${KEY}`, "--var", "JWT_SECRET:bench-jwt-secret",
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--persist-to",
+      state,
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "error",
+      "--var",
+      `SERVICE_API_KEY:${KEY}`,
+      "--var",
+      "JWT_SECRET:bench-jwt-secret",
       ...(inspectorPort === null ? [] : ["--inspector-port", String(inspectorPort)]),
     ],
-    { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SERVICE_API_KEY: KEY, JWT_SECRET: "bench-jwt-secret", TELNYX_PUBLIC_KEY: "", NOTIFYRE_WEBHOOK_SECRET: "x" } },
+    {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, SERVICE_API_KEY: KEY, JWT_SECRET: "bench-jwt-secret", TELNYX_PUBLIC_KEY: "", NOTIFYRE_WEBHOOK_SECRET: "x" },
+    },
   );
   // The dev server's own output, for when a run goes wrong.
   mkdirSync(path.join(root, "bench/results"), { recursive: true });
@@ -58,7 +74,13 @@ export async function startLocalWorker(state: string, opts: { inspector?: boolea
   const base = `http://127.0.0.1:${port}`;
   const worker = { base, server, inspectorPort, stop: () => void server.kill("SIGTERM") };
   for (let i = 0; i < 120; i++) {
-    if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) return worker;
+    if (
+      await fetch(`${base}/healthz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return worker;
     await new Promise((r) => setTimeout(r, 500));
   }
   worker.stop();
@@ -90,7 +112,14 @@ export async function load(make: (i: number) => Promise<Response>, opts: { concu
   );
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / seconds, p50: percentile(latencies, 50), p99: percentile(latencies, 99), requests: latencies.length, statuses, seconds };
+  return {
+    rps: latencies.length / seconds,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    requests: latencies.length,
+    statuses,
+    seconds,
+  };
 }
 
 /** Gives `count` subjects named `<prefix>-N` their first event (one batch per 1,000); answers subjects/s. */

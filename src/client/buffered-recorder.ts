@@ -28,7 +28,10 @@ export class BufferedRecorder {
 
   record(event: UsageEventInput): void {
     if (this.closed) throw new Error("recorder is closed");
-    const keyed = "subjectId" in event || "entitlementKey" in event ? { ...event, idempotencyKey: event.idempotencyKey ?? `client:${crypto.randomUUID()}` } : event;
+    const keyed =
+      "subjectId" in event || "entitlementKey" in event
+        ? { ...event, idempotencyKey: event.idempotencyKey ?? `client:${crypto.randomUUID()}` }
+        : event;
     this.queue.push(keyed);
     if (this.queue.length >= this.maxBatch()) this.flushInBackground();
     else if (!this.timer) this.timer = setInterval(() => this.flushInBackground(), this.options.flushIntervalMs ?? 1000);
@@ -66,7 +69,9 @@ export class BufferedRecorder {
       this.queue = [...again, ...this.queue.slice(batch.length)];
       const rejected = result.results.filter((r) => r.status === "rejected" && r.error?.code !== "LEDGER_UNAVAILABLE");
       if (rejected.length > 0) {
-        this.options.onRejected?.(rejected.map((r) => ({ event: batch[r.index]!, code: r.error?.code ?? "REJECTED", message: r.error?.message ?? "" })));
+        this.options.onRejected?.(
+          rejected.map((r) => ({ event: batch[r.index]!, code: r.error?.code ?? "REJECTED", message: r.error?.message ?? "" })),
+        );
       }
       if (again.length > 0) throw new Error(`${again.length} events wait for their ledger; they stay queued`);
     }

@@ -28,11 +28,16 @@ async function scanSubjects(env: Env, task: Extract<TaskMessage, { task: "scan-s
   const activeSince = task.job === "reconcile" ? task.asOf - ACTIVE_WINDOW_MS : undefined;
   const ids = await subjectIdsPage(env.DB, task.after, SCAN_PAGE, activeSince);
   const messages = ids.map((subjectId) => ({
-    body: task.job === "close-periods" ? { task: "close-periods", subjectId, asOf: task.asOf } : { task: "reconcile", subjectId, runId: task.runId },
+    body:
+      task.job === "close-periods"
+        ? { task: "close-periods", subjectId, asOf: task.asOf }
+        : { task: "reconcile", subjectId, runId: task.runId },
   }));
   for (let i = 0; i < messages.length; i += 100) await env.USAGE_QUEUE.sendBatch(messages.slice(i, i + 100));
   if (task.job === "reconcile" && ids.length > 0) {
-    await env.DB.prepare("UPDATE reconciliation_runs SET subjects_queued = subjects_queued + ? WHERE run_id = ?").bind(ids.length, task.runId).run();
+    await env.DB.prepare("UPDATE reconciliation_runs SET subjects_queued = subjects_queued + ? WHERE run_id = ?")
+      .bind(ids.length, task.runId)
+      .run();
   }
   if (ids.length === SCAN_PAGE) await env.USAGE_QUEUE.send({ ...task, after: ids[ids.length - 1]! });
   log("info", "cron.scan_page", { job: task.job, runId: task.runId, subjects: ids.length, more: ids.length === SCAN_PAGE });

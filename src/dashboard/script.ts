@@ -1,5 +1,5 @@
 /** The dashboard's browser code: plain DOM, no framework, no CDN. Written without template literals. */
-export const DASHBOARD_JS = String.raw`
+export const DASHBOARD_JS = `
 (function () {
   "use strict";
   var $ = function (s) { return document.querySelector(s); };

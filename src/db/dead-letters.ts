@@ -16,9 +16,7 @@ export interface NewDeadLetter {
 /** One statement per dead letter, to go into a D1 batch. */
 export function insertDeadLetterStatement(d1: D1Database, letter: NewDeadLetter, nowMs: number): D1PreparedStatement {
   return d1
-    .prepare(
-      "INSERT INTO dead_letters (id, queue, message_id, reason, detail, attempts, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
+    .prepare("INSERT INTO dead_letters (id, queue, message_id, reason, detail, attempts, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
     .bind(
       `dl_${crypto.randomUUID().replaceAll("-", "")}`,
       letter.queue,
@@ -35,7 +33,11 @@ export async function listDeadLetters(db: DrizzleD1Database, limit: number, befo
   return db
     .select()
     .from(deadLetters)
-    .where(before ? or(lt(deadLetters.createdAt, before.at), and(eq(deadLetters.createdAt, before.at), lt(deadLetters.id, before.id))) : undefined)
+    .where(
+      before
+        ? or(lt(deadLetters.createdAt, before.at), and(eq(deadLetters.createdAt, before.at), lt(deadLetters.id, before.id)))
+        : undefined,
+    )
     .orderBy(desc(deadLetters.createdAt), desc(deadLetters.id))
     .limit(limit);
 }

@@ -19,7 +19,18 @@ export async function recordFaxEvent(d1: D1Database, event: FaxEvent, nowMs: num
       `INSERT INTO webhook_receipts (provider, event_id, event_type, fax_id, direction, status, page_count, failure_reason, occurred_at, received_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     )
-    .bind(event.provider, event.eventId, event.eventType, event.faxId, event.direction, event.status, event.pageCount, event.failureReason, event.occurredAt, nowMs);
+    .bind(
+      event.provider,
+      event.eventId,
+      event.eventType,
+      event.faxId,
+      event.direction,
+      event.status,
+      event.pageCount,
+      event.failureReason,
+      event.occurredAt,
+      nowMs,
+    );
   if (event.faxId === null) return (await receipt.run()).meta.changes > 0;
   const registry = d1
     .prepare(
@@ -34,7 +45,18 @@ export async function recordFaxEvent(d1: D1Database, event: FaxEvent, nowMs: num
          status_at = CASE WHEN ${TAKES_STATUS} THEN excluded.status_at ELSE faxes.status_at END,
          updated_at = excluded.updated_at`,
     )
-    .bind(event.provider, event.faxId, event.subjectHint, event.direction, event.status, event.pageCount, event.failureReason, event.occurredAt, nowMs, nowMs);
+    .bind(
+      event.provider,
+      event.faxId,
+      event.subjectHint,
+      event.direction,
+      event.status,
+      event.pageCount,
+      event.failureReason,
+      event.occurredAt,
+      nowMs,
+      nowMs,
+    );
   const [stored] = await d1.batch([receipt, registry]);
   return (stored?.meta.changes ?? 0) > 0;
 }
@@ -42,12 +64,22 @@ export async function recordFaxEvent(d1: D1Database, event: FaxEvent, nowMs: num
 export type FaxRow = typeof faxes.$inferSelect;
 
 export async function findFax(db: DrizzleD1Database, provider: FaxProvider, faxId: string): Promise<FaxRow | null> {
-  const [row] = await db.select().from(faxes).where(and(eq(faxes.provider, provider), eq(faxes.faxId, faxId))).limit(1);
+  const [row] = await db
+    .select()
+    .from(faxes)
+    .where(and(eq(faxes.provider, provider), eq(faxes.faxId, faxId)))
+    .limit(1);
   return row ?? null;
 }
 
 /** Names the fax's subject unless it already has one; answers the row as it stands. */
-export async function registerFax(db: DrizzleD1Database, provider: FaxProvider, faxId: string, subjectId: string, nowMs: number): Promise<FaxRow> {
+export async function registerFax(
+  db: DrizzleD1Database,
+  provider: FaxProvider,
+  faxId: string,
+  subjectId: string,
+  nowMs: number,
+): Promise<FaxRow> {
   await db
     .insert(faxes)
     .values({ provider, faxId, subjectId, createdAt: nowMs, updatedAt: nowMs })
@@ -68,7 +100,12 @@ export interface ParkedEvent {
   billedSubjectId: string | null;
 }
 
-export async function park(db: DrizzleD1Database, event: FaxEvent & { faxId: string; pageCount: number }, metadata: Record<string, JsonValue>, nowMs: number) {
+export async function park(
+  db: DrizzleD1Database,
+  event: FaxEvent & { faxId: string; pageCount: number },
+  metadata: Record<string, JsonValue>,
+  nowMs: number,
+) {
   await db
     .insert(unattributedEvents)
     .values({
@@ -109,7 +146,10 @@ export async function listUnattributed(db: DrizzleD1Database, limit: number, aft
       and(
         isNull(unattributedEvents.billedAt),
         after
-          ? or(gt(unattributedEvents.parkedAt, after.parkedAt), and(eq(unattributedEvents.parkedAt, after.parkedAt), gt(unattributedEvents.faxId, after.faxId)))
+          ? or(
+              gt(unattributedEvents.parkedAt, after.parkedAt),
+              and(eq(unattributedEvents.parkedAt, after.parkedAt), gt(unattributedEvents.faxId, after.faxId)),
+            )
           : undefined,
       ),
     )

@@ -25,12 +25,7 @@ export async function insertMeter(db: DrizzleD1Database, meter: Meter): Promise<
   return inserted.length === 1;
 }
 
-export async function updateMeterDescription(
-  db: DrizzleD1Database,
-  key: string,
-  description: string | null,
-  nowMs: number,
-): Promise<void> {
+export async function updateMeterDescription(db: DrizzleD1Database, key: string, description: string | null, nowMs: number): Promise<void> {
   await db.update(meters).set({ description, updatedAt: nowMs }).where(eq(meters.key, key));
 }
 

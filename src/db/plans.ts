@@ -25,7 +25,10 @@ export async function upsertPlan(db: DrizzleD1Database, plan: Omit<Plan, "create
   const [row] = await db
     .insert(plans)
     .values({ id: plan.id, name: plan.name, entitlements: JSON.stringify(plan.entitlements), createdAt: nowMs, updatedAt: plan.updatedAt })
-    .onConflictDoUpdate({ target: plans.id, set: { name: plan.name, entitlements: JSON.stringify(plan.entitlements), updatedAt: plan.updatedAt } })
+    .onConflictDoUpdate({
+      target: plans.id,
+      set: { name: plan.name, entitlements: JSON.stringify(plan.entitlements), updatedAt: plan.updatedAt },
+    })
     .returning();
   return toPlan(row!);
 }

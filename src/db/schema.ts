@@ -28,7 +28,9 @@ export const usageEvents = sqliteTable(
     unit: text("unit").notNull(),
     amountE4: integer("amount_e4").notNull(),
     /** add for counters; gauges also remove and set. */
-    operation: text("operation", { enum: ["add", "remove", "set"] }).notNull().default("add"),
+    operation: text("operation", { enum: ["add", "remove", "set"] })
+      .notNull()
+      .default("add"),
     occurredAt: integer("occurred_at").notNull(),
     receivedAt: integer("received_at").notNull(),
     source: text("source").notNull(),

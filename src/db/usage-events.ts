@@ -96,7 +96,10 @@ export async function listHistory(
   const conditions = historyConditions(filter);
   if (after) {
     conditions.push(
-      or(beyond(usageEvents.occurredAt, after.occurredAt), and(eq(usageEvents.occurredAt, after.occurredAt), beyond(usageEvents.id, after.id)))!,
+      or(
+        beyond(usageEvents.occurredAt, after.occurredAt),
+        and(eq(usageEvents.occurredAt, after.occurredAt), beyond(usageEvents.id, after.id)),
+      )!,
     );
   }
   const rows = await db

@@ -56,7 +56,10 @@ export async function summariseFromRollups(d1: D1Database, query: SummaryQuery, 
           FROM rollups p CROSS JOIN ${subjectDays} r ON r.day >= p.lo AND r.day < p.hi ${where(rollup)}
         UNION ALL ${edgeEvents(["e.subject_id", NET_AMOUNT, "1"])})
       SELECT ${[...keyNames, "sum(t) AS total_e4", "sum(n) AS n", "count(DISTINCT subject_id) AS subjects"].join(", ")} FROM parts ${groupClause}`;
-    const { results } = await d1.prepare(sql).bind(...withRanges(rollupsJson)).all<Record<string, unknown>>();
+    const { results } = await d1
+      .prepare(sql)
+      .bind(...withRanges(rollupsJson))
+      .all<Record<string, unknown>>();
     return results.map((row) => toSummaryRow(query.groupBy, row, row));
   }
 

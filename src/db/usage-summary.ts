@@ -1,6 +1,6 @@
 import { and, sql, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { planSummary, type GroupKey, type SummaryQuery } from "../domain/summary-plan";
+import { planSummary, type SummaryQuery } from "../domain/summary-plan";
 import type { BucketUnit, OffsetSegment } from "../domain/time-buckets";
 import { dimensionColumn, historyConditions } from "./usage-events";
 import { summariseFromRollups } from "./usage-rollups";
@@ -35,7 +35,8 @@ async function summariseFromEvents(d1: D1Database, query: SummaryQuery, offsets:
   const selected: { name: string; expr: SQL }[] = groupBy.map((key) => {
     if (key === "meter") return { name: key, expr: sql`${usageEvents.meter}` };
     if (key === "subjectId") return { name: key, expr: sql`${usageEvents.subjectId}` };
-    if (key === "day" || key === "week" || key === "month") return { name: key, expr: bucketLabel(key, offsets ?? [{ untilMs: null, offsetMs: 0 }]) };
+    if (key === "day" || key === "week" || key === "month")
+      return { name: key, expr: bucketLabel(key, offsets ?? [{ untilMs: null, offsetMs: 0 }]) };
     return { name: key, expr: dimensionColumn(key.slice("dimension.".length)) };
   });
   const from = sql`${usageEvents}`;
@@ -48,11 +49,11 @@ async function summariseFromEvents(d1: D1Database, query: SummaryQuery, offsets:
     ${groups.length > 0 ? sql`GROUP BY ${sql.join(groups, sql`, `)} ORDER BY ${sql.join(groups, sql`, `)}` : sql``}`;
   const rows = await drizzle(d1).all<Record<string, string | number | null>>(statement);
   return rows.map((r) => ({
-      keys: Object.fromEntries(selected.map((s, i) => [s.name, r[`k${i}`] === null || r[`k${i}`] === undefined ? null : String(r[`k${i}`])])),
-      totalE4: Number(r.total_e4 ?? 0),
-      count: Number(r.n),
-      subjects: Number(r.subjects),
-    }));
+    keys: Object.fromEntries(selected.map((s, i) => [s.name, r[`k${i}`] === null || r[`k${i}`] === undefined ? null : String(r[`k${i}`])])),
+    totalE4: Number(r.total_e4 ?? 0),
+    count: Number(r.n),
+    subjects: Number(r.subjects),
+  }));
 }
 
 /** The local date (YYYY-MM-DD) a bucket starts on: the day, the Monday of its week, or the 1st. */

@@ -22,10 +22,13 @@ export async function findEndpoint(db: DrizzleD1Database, id: string): Promise<W
 
 export async function saveEndpoint(db: DrizzleD1Database, endpoint: WebhookEndpoint): Promise<void> {
   const values = { ...endpoint, events: JSON.stringify(endpoint.events) };
-  await db.insert(webhookEndpoints).values(values).onConflictDoUpdate({
-    target: webhookEndpoints.id,
-    set: { url: values.url, events: values.events, description: values.description, secret: values.secret, updatedAt: values.updatedAt },
-  });
+  await db
+    .insert(webhookEndpoints)
+    .values(values)
+    .onConflictDoUpdate({
+      target: webhookEndpoints.id,
+      set: { url: values.url, events: values.events, description: values.description, secret: values.secret, updatedAt: values.updatedAt },
+    });
 }
 
 export async function deleteEndpoint(db: DrizzleD1Database, id: string): Promise<boolean> {
@@ -74,7 +77,12 @@ export async function listDeliveries(db: DrizzleD1Database, endpointId: string, 
     .where(
       and(
         eq(webhookDeliveries.endpointId, endpointId),
-        before ? or(lt(webhookDeliveries.createdAt, before.at), and(eq(webhookDeliveries.createdAt, before.at), lt(webhookDeliveries.id, before.id))) : undefined,
+        before
+          ? or(
+              lt(webhookDeliveries.createdAt, before.at),
+              and(eq(webhookDeliveries.createdAt, before.at), lt(webhookDeliveries.id, before.id)),
+            )
+          : undefined,
       ),
     )
     .orderBy(desc(webhookDeliveries.createdAt), desc(webhookDeliveries.id))

@@ -37,12 +37,7 @@ export type Resolution =
   | { ok: true; event: ResolvedEvent }
   | { ok: false; code: Extract<ErrorCode, "UNKNOWN_METER" | "UNIT_MISMATCH" | "TIMESTAMP_OUT_OF_RANGE" | "NOT_A_GAUGE">; message: string };
 
-export function resolveEvent(
-  draft: EventDraft,
-  fingerprint: string,
-  meter: MeterDefinition | undefined,
-  nowMs: number,
-): Resolution {
+export function resolveEvent(draft: EventDraft, fingerprint: string, meter: MeterDefinition | undefined, nowMs: number): Resolution {
   if (!meter) {
     return { ok: false, code: "UNKNOWN_METER", message: `Meter '${draft.meter}' is not defined. Define it with PUT /v1/meters/{key}.` };
   }

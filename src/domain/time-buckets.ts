@@ -38,8 +38,19 @@ export function isTimeZone(value: string): boolean {
 
 /** Wall-clock fields of an instant in a time zone. */
 function localParts(atMs: number, timeZone: string) {
-  const parts = Object.fromEntries(formatter(timeZone).formatToParts(atMs).map((p) => [p.type, p.value]));
-  return { y: Number(parts.year), m: Number(parts.month), d: Number(parts.day), h: Number(parts.hour), min: Number(parts.minute), s: Number(parts.second) };
+  const parts = Object.fromEntries(
+    formatter(timeZone)
+      .formatToParts(atMs)
+      .map((p) => [p.type, p.value]),
+  );
+  return {
+    y: Number(parts.year),
+    m: Number(parts.month),
+    d: Number(parts.day),
+    h: Number(parts.hour),
+    min: Number(parts.minute),
+    s: Number(parts.second),
+  };
 }
 
 /** How far the zone's wall clock is ahead of UTC at that instant, in ms. */
@@ -93,7 +104,6 @@ export function bucketsBetween(fromMs: number, toMs: number, unit: BucketUnit, t
   }
   return buckets;
 }
-
 
 /** Where a zone's UTC offset holds: `offsetMs` applies to instants before `untilMs` (the last segment has no end). */
 export interface OffsetSegment {

@@ -12,16 +12,10 @@ export const SubjectId = z
   .min(1)
   .max(200)
   .regex(/^[^\s/\\\p{Cc}]+$/u, "must not contain whitespace, slashes or control characters");
-export const MeterKey = z
-  .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "letters, digits, '_', '.', '-'; at most 64 characters");
+export const MeterKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "letters, digits, '_', '.', '-'; at most 64 characters");
 export const Unit = z.string().min(1).max(32);
 export const IdempotencyKey = z.string().min(1).max(256);
-export const Amount = z
-  .number()
-  .min(0)
-  .max(MAX_AMOUNT)
-  .refine(hasAtMostFourDecimals, "must have at most 4 decimal places");
+export const Amount = z.number().min(0).max(MAX_AMOUNT).refine(hasAtMostFourDecimals, "must have at most 4 decimal places");
 export const DimensionName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "letters, digits and '_'");
 export const Dimensions = z
   .record(DimensionName, z.string().max(256))
@@ -44,7 +38,14 @@ export const CanonicalEventInput = z.strictObject({
 });
 
 // Legacy producers send numbers as strings now and then (NUMERIC columns, form posts).
-const LegacyAmount = z.union([Amount, z.string().regex(/^\d+(\.\d{1,4})?$/).transform(Number).pipe(Amount)]);
+const LegacyAmount = z.union([
+  Amount,
+  z
+    .string()
+    .regex(/^\d+(\.\d{1,4})?$/)
+    .transform(Number)
+    .pipe(Amount),
+]);
 const LegacyId = z.union([z.string().min(1).max(200), z.number().int().nonnegative()]).transform(String);
 // Seed databases wrote `2024-01-15 10:30:00` (UTC, no zone) as well as ISO-8601.
 const LegacyTimestamp = z
@@ -82,12 +83,7 @@ export const SeedPantryLogInput = z.object({
   UserID: LegacyId.optional(),
 });
 
-export const UsageEventInput = z.union([
-  CanonicalEventInput,
-  SeedRecordUsageInput,
-  SeedUsageMessageInput,
-  SeedPantryLogInput,
-]);
+export const UsageEventInput = z.union([CanonicalEventInput, SeedRecordUsageInput, SeedUsageMessageInput, SeedPantryLogInput]);
 export type UsageEventInput = z.infer<typeof UsageEventInput>;
 
 /** An event in canonical form, before it is checked against meters and the clock. */

@@ -56,7 +56,14 @@ export function errorResponse(c: Context<AppEnv>, error: DomainError): Response 
 export function handleError(err: Error, c: Context<AppEnv>): Response {
   if (err instanceof DomainError) return errorResponse(c, err);
   if (err instanceof HTTPException && err.status < 500) {
-    const code = err.status === 400 ? "INVALID_JSON" : err.status === 413 ? "PAYLOAD_TOO_LARGE" : err.status === 401 ? "UNAUTHORIZED" : "VALIDATION_FAILED";
+    const code =
+      err.status === 400
+        ? "INVALID_JSON"
+        : err.status === 413
+          ? "PAYLOAD_TOO_LARGE"
+          : err.status === 401
+            ? "UNAUTHORIZED"
+            : "VALIDATION_FAILED";
     return errorResponse(c, new DomainError(code, err.message || "Bad request"));
   }
   log("error", "request.failed", { requestId: c.get("requestId"), path: c.req.path, error: String(err), stack: err.stack });

@@ -35,7 +35,10 @@ export function requestLog(): MiddlewareHandler<AppEnv> {
 export function corsForAllowedOrigins(): MiddlewareHandler<AppEnv> {
   return cors({
     origin: (origin, c) => {
-      const allowed = String(c.env.ALLOWED_ORIGINS ?? "").split(",").map((o) => o.trim()).filter(Boolean);
+      const allowed = String(c.env.ALLOWED_ORIGINS ?? "")
+        .split(",")
+        .map((o) => o.trim())
+        .filter(Boolean);
       return allowed.includes(origin) ? origin : null;
     },
     allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id"],

@@ -37,7 +37,7 @@ const MIGRATIONS = [
 export function migrateLedgerSchema(sql: SqlStorage): void {
   sql.exec(SCHEMA);
   const stored = sql.exec<{ value: string }>("SELECT value FROM ledger_meta WHERE key = 'schema_version'").toArray()[0]?.value;
-  MIGRATIONS.slice(Number(stored ?? "1") - 1).forEach((statement) => sql.exec(statement));
+  for (const statement of MIGRATIONS.slice(Number(stored ?? "1") - 1)) sql.exec(statement);
   sql.exec(
     "INSERT INTO ledger_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     String(MIGRATIONS.length + 1),

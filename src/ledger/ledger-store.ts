@@ -172,7 +172,12 @@ export class LedgerStore {
     const createdEvents = events.filter((_, k) => created[k]);
     this.countRun(subjectId, createdEvents, nowMs);
     if (createdEvents.length > 0) {
-      this.outbox.appendEach("event", rows, "$.e", created.flatMap((yes, k) => (yes ? [] : [k])));
+      this.outbox.appendEach(
+        "event",
+        rows,
+        "$.e",
+        created.flatMap((yes, k) => (yes ? [] : [k])),
+      );
     }
 
     const createdAt = new Map<number, StoredEvent>();
@@ -284,7 +289,16 @@ export class LedgerStore {
         threshold,
       ).rowsWritten;
       if (fired === 0) continue;
-      const notification = thresholdNotification({ subjectId, meter, period, threshold, usedE4: after, entitlement, eventId: event.id, nowMs });
+      const notification = thresholdNotification({
+        subjectId,
+        meter,
+        period,
+        threshold,
+        usedE4: after,
+        entitlement,
+        eventId: event.id,
+        nowMs,
+      });
       this.outbox.append("notification", JSON.stringify(notification));
     }
   }
@@ -370,7 +384,10 @@ export class LedgerStore {
   }
 
   gaugeMeters(): string[] {
-    return this.sql.exec<{ meter: string }>("SELECT meter FROM gauges").toArray().map((r) => r.meter);
+    return this.sql
+      .exec<{ meter: string }>("SELECT meter FROM gauges")
+      .toArray()
+      .map((r) => r.meter);
   }
 
   /** Replaces one period's counter (recalculation); a gauge's level too when given. */
@@ -400,11 +417,7 @@ export class LedgerStore {
   }
 
   setMeta(key: string, value: string): void {
-    this.sql.exec(
-      "INSERT INTO ledger_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-      key,
-      value,
-    );
+    this.sql.exec("INSERT INTO ledger_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
   }
 }
 

@@ -58,7 +58,10 @@ export async function recordUsage(env: Env, drafts: EventDraft[], source: string
       groups.slice(i, i + LEDGER_CONCURRENCY).map(async ([subjectId, items]) => {
         let outcomes: RecordOutcome[];
         try {
-          outcomes = await ledgerFor(env, subjectId).record(subjectId, items.map((item) => item.input));
+          outcomes = await ledgerFor(env, subjectId).record(
+            subjectId,
+            items.map((item) => item.input),
+          );
         } catch (error) {
           log("error", "ledger.record_failed", { subjectId, events: items.length, error: String(error) });
           for (const { index } of items) results[index] = ledgerUnavailable(index);

@@ -1,11 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import {
-  decide,
-  mergeConfiguration,
-  type Decision,
-  type LedgerConfiguration,
-  type SubjectConfig,
-} from "../domain/entitlements";
+import { decide, mergeConfiguration, type Decision, type LedgerConfiguration, type SubjectConfig } from "../domain/entitlements";
 import type { MeterKind } from "../domain/event-rules";
 import { log } from "../http/log";
 import type {
@@ -57,12 +51,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
     return outcome!;
   }
 
-  async check(
-    subjectId: string,
-    meter: string,
-    kind: MeterKind,
-    amountE4: number,
-  ): Promise<EntitlementSnapshot & { decision: Decision }> {
+  async check(subjectId: string, meter: string, kind: MeterKind, amountE4: number): Promise<EntitlementSnapshot & { decision: Decision }> {
     this.assertSubject(subjectId);
     const snapshot = this.snapshot(meter, kind, Date.now());
     return { ...snapshot, decision: decide(snapshot.usedE4, amountE4, this.store.entitlementOf(meter)) };
@@ -82,7 +71,10 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
     const now = Date.now();
     const meters = new Set([
       ...Object.keys(this.store.config().entitlements),
-      ...this.store.counters().filter((c) => c.periodStart <= now && now < c.periodEnd).map((c) => c.meter),
+      ...this.store
+        .counters()
+        .filter((c) => c.periodStart <= now && now < c.periodEnd)
+        .map((c) => c.meter),
       ...this.store.gaugeMeters(),
     ]);
     return [...meters].sort().map((meter) => this.snapshot(meter, kinds[meter] ?? "counter", now));
@@ -99,14 +91,14 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
         // drain the outbox so history holds every event this ledger counted
       }
       const now = Date.now();
-      const counted = this.store.counters().filter((c) => c.periodStart <= now && now < c.periodEnd).map((c) => c.meter);
-      const history = await currentHistoryTotals(
-        this.env.DB,
-        subjectId,
-        kinds,
-        (meter) => this.store.periodOf(meter, now),
-        [...counted, ...this.store.gaugeMeters()],
-      );
+      const counted = this.store
+        .counters()
+        .filter((c) => c.periodStart <= now && now < c.periodEnd)
+        .map((c) => c.meter);
+      const history = await currentHistoryTotals(this.env.DB, subjectId, kinds, (meter) => this.store.periodOf(meter, now), [
+        ...counted,
+        ...this.store.gaugeMeters(),
+      ]);
       return this.ctx.storage.transactionSync(() => ({
         meters: history.map((h) => {
           const period = this.store.periodOf(h.meter, now);

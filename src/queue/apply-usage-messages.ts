@@ -42,9 +42,14 @@ export async function applyUsageMessages(env: Env, messages: UsageMessage[]): Pr
     valid.push({ index, draft: { ...draft, idempotencyKey: draft.idempotencyKey ?? `queue:${message.id}` }, mode: split.mode });
   });
 
-  let prepared;
+  let prepared: Awaited<ReturnType<typeof prepareEvents>>;
   try {
-    prepared = await prepareEvents(env, valid.map((v) => v.draft), QUEUE_SOURCE, Date.now());
+    prepared = await prepareEvents(
+      env,
+      valid.map((v) => v.draft),
+      QUEUE_SOURCE,
+      Date.now(),
+    );
   } catch (error) {
     for (const { index } of valid) outcomes[index] = { kind: "retry", detail: `meters unavailable: ${String(error)}` };
     return outcomes;
@@ -66,7 +71,10 @@ export async function applyUsageMessages(env: Env, messages: UsageMessage[]): Pr
     [...bySubject].map(async ([subjectId, items]) => {
       let results: RecordOutcome[];
       try {
-        results = await ledgerFor(env, subjectId).record(subjectId, items.map((i) => i.input));
+        results = await ledgerFor(env, subjectId).record(
+          subjectId,
+          items.map((i) => i.input),
+        );
       } catch (error) {
         log("warn", "queue.ledger_unavailable", { subjectId, messages: items.length, error: String(error) });
         for (const { index } of items) outcomes[index] = { kind: "retry", detail: `ledger unavailable: ${String(error)}` };
@@ -87,7 +95,11 @@ function toOutcome(result: RecordOutcome): MessageOutcome {
     case "duplicate":
       return { kind: "duplicate", eventId: result.event.id };
     case "denied":
-      return { kind: "dead", reason: "LIMIT_EXCEEDED", detail: `hard limit ${(result.decision.limitE4 ?? 0) / 10_000} reached (used ${result.decision.usedE4 / 10_000})` };
+      return {
+        kind: "dead",
+        reason: "LIMIT_EXCEEDED",
+        detail: `hard limit ${(result.decision.limitE4 ?? 0) / 10_000} reached (used ${result.decision.usedE4 / 10_000})`,
+      };
     case "conflict":
       return { kind: "dead", reason: "IDEMPOTENCY_CONFLICT", detail: `key already used for event ${result.event.id}` };
   }

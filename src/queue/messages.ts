@@ -6,7 +6,13 @@ import { SubjectId } from "../domain/usage-event";
  * a scan walks one page of subjects and enqueues one task each, plus the next page.
  */
 export const TaskMessage = z.discriminatedUnion("task", [
-  z.object({ task: z.literal("scan-subjects"), job: z.enum(["close-periods", "reconcile"]), after: z.string(), asOf: z.number(), runId: z.string() }),
+  z.object({
+    task: z.literal("scan-subjects"),
+    job: z.enum(["close-periods", "reconcile"]),
+    after: z.string(),
+    asOf: z.number(),
+    runId: z.string(),
+  }),
   z.object({ task: z.literal("close-periods"), subjectId: SubjectId, asOf: z.number() }),
   z.object({ task: z.literal("reconcile"), subjectId: SubjectId, runId: z.string() }),
 ]);

@@ -60,7 +60,12 @@ async function deliver(env: Env, notification: Notification, endpointId: string)
   const deliveryId = `${notification.id}:${endpointId}`;
   const endpoint = await findEndpoint(drizzle(env.DB), endpointId);
   if (!endpoint) {
-    await recordAttempt(env.DB, deliveryId, { status: "failed", statusCode: null, error: "endpoint deleted", countAttempt: false }, Date.now());
+    await recordAttempt(
+      env.DB,
+      deliveryId,
+      { status: "failed", statusCode: null, error: "endpoint deleted", countAttempt: false },
+      Date.now(),
+    );
     return true;
   }
   const result = await sendWebhook(endpoint, notification);
@@ -70,7 +75,12 @@ async function deliver(env: Env, notification: Notification, endpointId: string)
     { status: result.ok ? "succeeded" : "pending", statusCode: result.statusCode, error: result.error, countAttempt: true },
     Date.now(),
   );
-  log(result.ok ? "info" : "warn", "notify.delivery", { deliveryId, type: notification.type, statusCode: result.statusCode, error: result.error });
+  log(result.ok ? "info" : "warn", "notify.delivery", {
+    deliveryId,
+    type: notification.type,
+    statusCode: result.statusCode,
+    error: result.error,
+  });
   return result.ok;
 }
 

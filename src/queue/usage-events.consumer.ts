@@ -15,7 +15,10 @@ export const USAGE_QUEUE_NAME = "usage-events";
 export async function consumeUsageEvents(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const usage = batch.messages.filter((m) => !isTaskMessage(m.body));
   const tasks = batch.messages.filter((m) => isTaskMessage(m.body));
-  const outcomes = await applyUsageMessages(env, usage.map((m) => ({ id: m.id, body: m.body })));
+  const outcomes = await applyUsageMessages(
+    env,
+    usage.map((m) => ({ id: m.id, body: m.body })),
+  );
   const counts = { applied: 0, duplicate: 0, dead: 0, retried: 0, tasks: tasks.length };
 
   const dead: { message: Message<unknown>; reason: string; detail: string }[] = [];
@@ -62,7 +65,11 @@ async function keepDeadLetters(
   try {
     await env.DB.batch(
       dead.map(({ message, reason, detail }) =>
-        insertDeadLetterStatement(env.DB, { queue: USAGE_QUEUE_NAME, messageId: message.id, reason, detail, attempts: message.attempts, body: message.body }, now),
+        insertDeadLetterStatement(
+          env.DB,
+          { queue: USAGE_QUEUE_NAME, messageId: message.id, reason, detail, attempts: message.attempts, body: message.body },
+          now,
+        ),
       ),
     );
     for (const { message } of dead) message.ack();

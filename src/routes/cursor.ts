@@ -7,7 +7,10 @@ export interface Cursor {
 }
 
 export function encodeCursor(cursor: Cursor): string {
-  return btoa(JSON.stringify([cursor.at, cursor.id])).replaceAll("+", "-").replaceAll("/", "_").replaceAll("=", "");
+  return btoa(JSON.stringify([cursor.at, cursor.id]))
+    .replaceAll("+", "-")
+    .replaceAll("/", "_")
+    .replaceAll("=", "");
 }
 
 export function decodeCursor(raw: string): Cursor {

@@ -30,7 +30,10 @@ const list = createRoute({
   summary: "Queue messages that could not be applied, newest first",
   security: bearerAuth,
   request: { query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }) },
-  responses: { 200: json(z.object({ data: z.array(DeadLetterSchema), nextCursor: z.string().nullable() }), "One page"), ...errorResponses() },
+  responses: {
+    200: json(z.object({ data: z.array(DeadLetterSchema), nextCursor: z.string().nullable() }), "One page"),
+    ...errorResponses(),
+  },
 });
 
 const replay = createRoute({
@@ -46,7 +49,12 @@ const replay = createRoute({
     200: json(
       z.object({
         deadLetter: DeadLetterSchema,
-        result: z.object({ status: z.enum(["applied", "duplicate", "rejected"]), eventId: z.string().optional(), reason: z.string().optional(), detail: z.string().optional() }),
+        result: z.object({
+          status: z.enum(["applied", "duplicate", "rejected"]),
+          eventId: z.string().optional(),
+          reason: z.string().optional(),
+          detail: z.string().optional(),
+        }),
       }),
       "Replayed",
     ),
@@ -61,7 +69,10 @@ export function registerDeadLetterRoutes(app: OpenAPIHono<AppEnv>): void {
     const rows = await listDeadLetters(drizzle(c.env.DB), limit + 1, cursor === undefined ? undefined : decodeCursor(cursor));
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return c.json({ data: page.map(toPublic), nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null }, 200);
+    return c.json(
+      { data: page.map(toPublic), nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null },
+      200,
+    );
   });
 
   app.openapi(replay, async (c) => {

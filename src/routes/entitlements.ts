@@ -85,7 +85,12 @@ const consumeRoute = createRoute({
   request: { params: meterParams, headers: IdempotencyHeaderSchema, ...jsonBody(ConsumeInput) },
   responses: {
     200: json(ConsumedSchema, "Allowed and recorded"),
-    402: json(z.object({ error: z.object({ code: z.literal("LIMIT_EXCEEDED"), message: z.string(), requestId: z.string(), details: DecisionSchema }) }), "Denied; nothing recorded"),
+    402: json(
+      z.object({
+        error: z.object({ code: z.literal("LIMIT_EXCEEDED"), message: z.string(), requestId: z.string(), details: DecisionSchema }),
+      }),
+      "Denied; nothing recorded",
+    ),
     ...errorResponses(409, 413, 415, 422, 503),
   },
 });
@@ -117,12 +122,23 @@ export function registerEntitlementRoutes(app: OpenAPIHono<AppEnv>): void {
     const { subjectId, meter } = c.req.valid("param");
     const body = c.req.valid("json");
     const idempotencyKey = body.idempotencyKey ?? c.req.valid("header")["idempotency-key"];
-    const draft = { subjectId, meter, amount: body.amount, idempotencyKey, dimensions: body.dimensions ?? {}, metadata: (body.metadata ?? {}) as never };
+    const draft = {
+      subjectId,
+      meter,
+      amount: body.amount,
+      idempotencyKey,
+      dimensions: body.dimensions ?? {},
+      metadata: (body.metadata ?? {}) as never,
+    };
     const [prepared] = await prepareEvents(c.env, [draft], "consume", Date.now());
     if (!prepared!.ok) throw new DomainError(prepared!.rejection.error.code, prepared!.rejection.error.message);
     const outcome = await callLedger(() => ledgerFor(c.env, subjectId).consume(subjectId, prepared!.input));
     if (outcome.status === "denied") {
-      throw new DomainError("LIMIT_EXCEEDED", `Consuming ${body.amount} of '${meter}' would pass the hard limit.`, publicDecision(outcome.decision));
+      throw new DomainError(
+        "LIMIT_EXCEEDED",
+        `Consuming ${body.amount} of '${meter}' would pass the hard limit.`,
+        publicDecision(outcome.decision),
+      );
     }
     if (outcome.status === "conflict" || !outcome.decision) {
       throw new DomainError("IDEMPOTENCY_CONFLICT", `idempotencyKey was already used for a different event (${outcome.event.id}).`);

@@ -95,7 +95,10 @@ export function registerFaxRoutes(app: OpenAPIHono<AppEnv>): void {
     const rows = await listUnattributed(drizzle(c.env.DB), limit + 1, after && { parkedAt: after.at, faxId: after.id });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return c.json({ data: page.map(toPublic), nextCursor: rows.length > limit && last ? encodeCursor({ at: last.parkedAt, id: last.faxId }) : null }, 200);
+    return c.json(
+      { data: page.map(toPublic), nextCursor: rows.length > limit && last ? encodeCursor({ at: last.parkedAt, id: last.faxId }) : null },
+      200,
+    );
   });
 }
 

@@ -58,7 +58,17 @@ async function move(c: Context<AppEnv>, operation: GaugeOperation, body: Move) {
   const idempotencyKey = body.idempotencyKey ?? c.req.header("idempotency-key");
   const [result] = await recordUsage(
     c.env,
-    [{ subjectId, meter, amount: body.amount, operation, idempotencyKey, dimensions: body.dimensions ?? {}, metadata: (body.metadata ?? {}) as never }],
+    [
+      {
+        subjectId,
+        meter,
+        amount: body.amount,
+        operation,
+        idempotencyKey,
+        dimensions: body.dimensions ?? {},
+        metadata: (body.metadata ?? {}) as never,
+      },
+    ],
     "gauge",
   );
   if (result!.status === "rejected") throw new DomainError(result!.error.code, result!.error.message);

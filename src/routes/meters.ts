@@ -58,7 +58,14 @@ export function registerMeterRoutes(app: OpenAPIHono<AppEnv>): void {
     const input = c.req.valid("json");
     const db = drizzle(c.env.DB);
     const now = Date.now();
-    const created: Meter = { key, unit: input.unit, kind: input.kind, description: input.description ?? null, createdAt: now, updatedAt: now };
+    const created: Meter = {
+      key,
+      unit: input.unit,
+      kind: input.kind,
+      description: input.description ?? null,
+      createdAt: now,
+      updatedAt: now,
+    };
     if (await insertMeter(db, created)) {
       forgetMeterCatalog();
       return c.json({ meter: toPublicMeter(created) }, 201);

@@ -9,7 +9,14 @@ import { decodeCursor, encodeCursor } from "./cursor";
 import { bearerAuth, errorResponses, json } from "./schemas";
 
 const NotificationSchema = z
-  .object({ id: z.string(), type: z.string(), subjectId: z.string(), meter: z.string().nullable(), payload: z.unknown(), createdAt: z.string() })
+  .object({
+    id: z.string(),
+    type: z.string(),
+    subjectId: z.string(),
+    meter: z.string().nullable(),
+    payload: z.unknown(),
+    createdAt: z.string(),
+  })
   .openapi("Notification");
 
 const list = createRoute({
@@ -27,7 +34,10 @@ const list = createRoute({
       cursor: z.string().max(500).optional(),
     }),
   },
-  responses: { 200: json(z.object({ data: z.array(NotificationSchema), nextCursor: z.string().nullable() }), "One page"), ...errorResponses() },
+  responses: {
+    200: json(z.object({ data: z.array(NotificationSchema), nextCursor: z.string().nullable() }), "One page"),
+    ...errorResponses(),
+  },
 });
 
 export function registerNotificationRoutes(app: OpenAPIHono<AppEnv>): void {
@@ -42,7 +52,9 @@ export function registerNotificationRoutes(app: OpenAPIHono<AppEnv>): void {
         and(
           q.subjectId === undefined ? undefined : eq(notifications.subjectId, q.subjectId),
           q.type === undefined ? undefined : eq(notifications.type, q.type),
-          before ? or(lt(notifications.createdAt, before.at), and(eq(notifications.createdAt, before.at), lt(notifications.id, before.id))) : undefined,
+          before
+            ? or(lt(notifications.createdAt, before.at), and(eq(notifications.createdAt, before.at), lt(notifications.id, before.id)))
+            : undefined,
         ),
       )
       .orderBy(desc(notifications.createdAt), desc(notifications.id))
@@ -51,7 +63,14 @@ export function registerNotificationRoutes(app: OpenAPIHono<AppEnv>): void {
     const last = page[page.length - 1];
     return c.json(
       {
-        data: page.map((n) => ({ id: n.id, type: n.type, subjectId: n.subjectId, meter: n.meter, payload: JSON.parse(n.payload) as unknown, createdAt: new Date(n.createdAt).toISOString() })),
+        data: page.map((n) => ({
+          id: n.id,
+          type: n.type,
+          subjectId: n.subjectId,
+          meter: n.meter,
+          payload: JSON.parse(n.payload) as unknown,
+          createdAt: new Date(n.createdAt).toISOString(),
+        })),
         nextCursor: rows.length > q.limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null,
       },
       200,

@@ -29,7 +29,8 @@ const list = createRoute({
   path: "/v1/periods",
   tags: ["periods"],
   summary: "Closed-period rollups",
-  description: "Written by the monthly rollover (and restated when a late event lands in a closed period). `from`/`to` bound the period start. A user token must pass its own subjectId.",
+  description:
+    "Written by the monthly rollover (and restated when a late event lands in a closed period). `from`/`to` bound the period start. A user token must pass its own subjectId.",
   security: bearerAuth,
   request: {
     query: z.object({
@@ -41,7 +42,10 @@ const list = createRoute({
       cursor: z.string().max(500).optional(),
     }),
   },
-  responses: { 200: json(z.object({ data: z.array(PeriodSchema), nextCursor: z.string().nullable() }), "Oldest period first"), ...errorResponses() },
+  responses: {
+    200: json(z.object({ data: z.array(PeriodSchema), nextCursor: z.string().nullable() }), "Oldest period first"),
+    ...errorResponses(),
+  },
 });
 
 export function registerPeriodRoutes(app: OpenAPIHono<AppEnv>): void {
@@ -51,13 +55,19 @@ export function registerPeriodRoutes(app: OpenAPIHono<AppEnv>): void {
     const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
     const rows = await listPeriods(
       drizzle(c.env.DB),
-      { subjectId: q.subjectId, meter: q.meter, from: q.from === undefined ? undefined : Date.parse(q.from), to: q.to === undefined ? undefined : Date.parse(q.to) },
+      {
+        subjectId: q.subjectId,
+        meter: q.meter,
+        from: q.from === undefined ? undefined : Date.parse(q.from),
+        to: q.to === undefined ? undefined : Date.parse(q.to),
+      },
       q.limit + 1,
       after && { periodStart: after.at, key: after.id },
     );
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
-    const nextCursor = rows.length > q.limit && last ? encodeCursor({ at: last.periodStart, id: JSON.stringify([last.subjectId, last.meter]) }) : null;
+    const nextCursor =
+      rows.length > q.limit && last ? encodeCursor({ at: last.periodStart, id: JSON.stringify([last.subjectId, last.meter]) }) : null;
     return c.json({ data: page.map(toPublic), nextCursor }, 200);
   });
 }

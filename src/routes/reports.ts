@@ -92,8 +92,12 @@ export function registerReportRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(exportRoute, async (c) => {
     const q = c.req.valid("query");
     requireSubjectAccess(c, q.subjectId);
-    const columns = (q.dimensions ?? "").split(",").map((d) => d.trim()).filter(Boolean);
-    for (const name of columns) if (!DimensionName.safeParse(name).success) throw invalid("dimensions", `'${name}' is not a dimension name`);
+    const columns = (q.dimensions ?? "")
+      .split(",")
+      .map((d) => d.trim())
+      .filter(Boolean);
+    for (const name of columns)
+      if (!DimensionName.safeParse(name).success) throw invalid("dimensions", `'${name}' is not a dimension name`);
     return new Response(streamHistoryCsv(drizzle(c.env.DB), historyFilter(c, q), columns), {
       headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="usage.csv"' },
     }) as never;
@@ -101,12 +105,17 @@ export function registerReportRoutes(app: OpenAPIHono<AppEnv>): void {
 }
 
 function parseGroupBy(c: Context<AppEnv>): GroupKey[] {
-  const raw = (c.req.queries("groupBy") ?? []).flatMap((v) => v.split(",")).map((v) => v.trim()).filter(Boolean);
+  const raw = (c.req.queries("groupBy") ?? [])
+    .flatMap((v) => v.split(","))
+    .map((v) => v.trim())
+    .filter(Boolean);
   const keys = [...new Set(raw)];
   if (keys.length > 6) throw invalid("groupBy", "at most 6 keys");
   for (const key of keys) {
     const ok =
-      key === "meter" || key === "subjectId" || (TIME_UNITS as string[]).includes(key) ||
+      key === "meter" ||
+      key === "subjectId" ||
+      (TIME_UNITS as string[]).includes(key) ||
       (key.startsWith("dimension.") && DimensionName.safeParse(key.slice("dimension.".length)).success);
     if (!ok) throw invalid("groupBy", `'${key}' is not meter, subjectId, day, week, month or dimension.<name>`);
   }

@@ -1,11 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ERROR_CODES } from "../domain/errors";
-import {
-  CanonicalEventInput,
-  SeedPantryLogInput,
-  SeedRecordUsageInput,
-  SeedUsageMessageInput,
-} from "../domain/usage-event";
+import { CanonicalEventInput, SeedPantryLogInput, SeedRecordUsageInput, SeedUsageMessageInput } from "../domain/usage-event";
 
 /** Response and shared request shapes, named once for the OpenAPI document. */
 export const ErrorEnvelopeSchema = z
@@ -44,9 +39,7 @@ export const EventInputSchema = z
   ])
   .openapi("AnyUsageEventInput");
 
-export const BatchInputSchema = z
-  .object({ events: z.array(EventInputSchema).min(1).max(1000) })
-  .openapi("UsageBatchInput");
+export const BatchInputSchema = z.object({ events: z.array(EventInputSchema).min(1).max(1000) }).openapi("UsageBatchInput");
 
 export const IdempotencyHeaderSchema = z.object({
   "idempotency-key": z
@@ -78,9 +71,7 @@ export function errorResponses(...statuses: number[]) {
     422: "UNKNOWN_METER, UNIT_MISMATCH or TIMESTAMP_OUT_OF_RANGE",
     503: "Ledger unavailable; retry with the same idempotency key",
   };
-  return Object.fromEntries(
-    [400, 401, 403, ...statuses].map((s) => [s, json(ErrorEnvelopeSchema, descriptions[s] ?? "Error")]),
-  );
+  return Object.fromEntries([400, 401, 403, ...statuses].map((s) => [s, json(ErrorEnvelopeSchema, descriptions[s] ?? "Error")]));
 }
 
 export const bearerAuth = [{ bearerAuth: [] }];

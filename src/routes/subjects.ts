@@ -55,7 +55,8 @@ const recalculate = createRoute({
   path: "/v1/subjects/{subjectId}/recalculate",
   tags: ["subjects"],
   summary: "Rebuild current-period counters from history",
-  description: "Flushes the ledger's pending events, then sets each current-period counter and gauge level to what D1 history says. Safe to repeat.",
+  description:
+    "Flushes the ledger's pending events, then sets each current-period counter and gauge level to what D1 history says. Safe to repeat.",
   security: bearerAuth,
   request: { params },
   responses: {

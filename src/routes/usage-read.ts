@@ -18,11 +18,10 @@ const HistoryQuerySchema = z.object({
   cursor: z.string().max(500).optional().openapi({ description: "nextCursor of the previous page" }),
 });
 
-const DIMENSION_DOC = "Filter by dimension with `dimension.<name>=<value>`, e.g. `dimension.schoolId=S1` (repeatable with different names).";
+const DIMENSION_DOC =
+  "Filter by dimension with `dimension.<name>=<value>`, e.g. `dimension.schoolId=S1` (repeatable with different names).";
 
-export const HistoryPageSchema = z
-  .object({ data: z.array(EventSchema), nextCursor: z.string().nullable() })
-  .openapi("UsagePage");
+export const HistoryPageSchema = z.object({ data: z.array(EventSchema), nextCursor: z.string().nullable() }).openapi("UsagePage");
 
 const listUsage = createRoute({
   method: "get",
@@ -65,7 +64,8 @@ export function registerUsageReadRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(listMyUsage, async (c) => {
     const principal = c.get("principal");
-    if (principal.kind !== "user") throw new DomainError("FORBIDDEN", "/v1/me needs a user token; use /v1/usage?subjectId= with the service key.");
+    if (principal.kind !== "user")
+      throw new DomainError("FORBIDDEN", "/v1/me needs a user token; use /v1/usage?subjectId= with the service key.");
     return c.json(await historyPage(c, { ...c.req.valid("query"), subjectId: principal.subjectId }), 200);
   });
 

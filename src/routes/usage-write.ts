@@ -16,9 +16,7 @@ import {
   jsonBody,
 } from "./schemas";
 
-export const RecordedSchema = z
-  .object({ event: EventSchema, status: z.enum(["created", "duplicate"]) })
-  .openapi("RecordedUsage");
+export const RecordedSchema = z.object({ event: EventSchema, status: z.enum(["created", "duplicate"]) }).openapi("RecordedUsage");
 
 export const BatchResultSchema = z
   .object({
@@ -70,7 +68,10 @@ const recordAsync = createRoute({
     "Validated, then sent through the usage-events queue and applied within seconds. Events without an idempotency key get one now, so queue redeliveries count once. Events that break a rule when applied (unknown meter, unit, time window) become dead letters (GET /v1/dead-letters).",
   security: bearerAuth,
   request: { headers: IdempotencyHeaderSchema, ...jsonBody(BatchInputSchema) },
-  responses: { 202: json(z.object({ enqueued: z.number().int() }).openapi("Enqueued"), "Accepted for the queue"), ...errorResponses(413, 415) },
+  responses: {
+    202: json(z.object({ enqueued: z.number().int() }).openapi("Enqueued"), "Accepted for the queue"),
+    ...errorResponses(413, 415),
+  },
 });
 
 /** Queue messages: ≤ 100 per sendBatch and ≤ 256 KB in all; stay below with a margin. */

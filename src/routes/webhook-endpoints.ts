@@ -1,6 +1,13 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { drizzle } from "drizzle-orm/d1";
-import { deleteEndpoint, findEndpoint, listDeliveries, saveEndpoint, type DeliveryRow, type WebhookEndpoint } from "../db/webhook-endpoints";
+import {
+  deleteEndpoint,
+  findEndpoint,
+  listDeliveries,
+  saveEndpoint,
+  type DeliveryRow,
+  type WebhookEndpoint,
+} from "../db/webhook-endpoints";
 import { DomainError } from "../domain/errors";
 import { NOTIFICATION_TYPES } from "../domain/notifications";
 import { newWebhookSecret } from "../domain/standard-webhooks";
@@ -88,8 +95,14 @@ const deliveries = createRoute({
   tags: ["notifications"],
   summary: "Delivery log, newest first",
   security: bearerAuth,
-  request: { params, query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }) },
-  responses: { 200: json(z.object({ data: z.array(DeliverySchema), nextCursor: z.string().nullable() }), "One page"), ...errorResponses(404) },
+  request: {
+    params,
+    query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }),
+  },
+  responses: {
+    200: json(z.object({ data: z.array(DeliverySchema), nextCursor: z.string().nullable() }), "One page"),
+    ...errorResponses(404),
+  },
 });
 
 export function registerWebhookEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
@@ -123,7 +136,8 @@ export function registerWebhookEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(remove, async (c) => {
     requireService(c);
-    if (!(await deleteEndpoint(drizzle(c.env.DB), c.req.valid("param").id))) throw new DomainError("NOT_FOUND", "No such webhook endpoint.");
+    if (!(await deleteEndpoint(drizzle(c.env.DB), c.req.valid("param").id)))
+      throw new DomainError("NOT_FOUND", "No such webhook endpoint.");
     return c.json({ deleted: true as const }, 200);
   });
 
@@ -136,7 +150,13 @@ export function registerWebhookEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
     const rows = await listDeliveries(db, id, limit + 1, cursor === undefined ? undefined : decodeCursor(cursor));
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    return c.json({ data: page.map(toPublicDelivery), nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null }, 200);
+    return c.json(
+      {
+        data: page.map(toPublicDelivery),
+        nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null,
+      },
+      200,
+    );
   });
 }
 

@@ -31,23 +31,35 @@ function webhookRoute(provider: "telnyx" | "notifyre", description: string) {
 
 const telnyx = webhookRoute(
   "telnyx",
-  "Ed25519 signature over `${telnyx-timestamp}|${rawBody}` with TELNYX_PUBLIC_KEY. Bills `fax.delivered` (outbound) on meter `fax` with key `telnyx:<fax_id>`; the subject comes from `client_state` (base64 of {\"subjectId\":…}) or the fax registry.",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the signed string's layout, as the docs write it
+  'Ed25519 signature over `${telnyx-timestamp}|${rawBody}` with TELNYX_PUBLIC_KEY. Bills `fax.delivered` (outbound) on meter `fax` with key `telnyx:<fax_id>`; the subject comes from `client_state` (base64 of {"subjectId":…}) or the fax registry.',
 );
 const notifyre = webhookRoute(
   "notifyre",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the signed string's layout, as the docs write it
   "`Notifyre-Signature: t=…,v=…`, HMAC-SHA256 of `${t}.${rawBody}` with NOTIFYRE_WEBHOOK_SECRET. Bills `fax_sent` with a successful status on meter `fax` with key `notifyre:<ID>`; the subject is `Payload.Reference` or the fax registry.",
 );
 
 export function registerWebhookRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(telnyx, async (c) => {
     const raw = await c.req.text();
-    const check = await verifyTelnyxSignature({ rawBody: raw, headers: c.req.raw.headers, publicKeyBase64: c.env.TELNYX_PUBLIC_KEY, nowMs: Date.now() });
+    const check = await verifyTelnyxSignature({
+      rawBody: raw,
+      headers: c.req.raw.headers,
+      publicKeyBase64: c.env.TELNYX_PUBLIC_KEY,
+      nowMs: Date.now(),
+    });
     return c.json(await handle(c, check, raw, parseTelnyxEvent), 200);
   });
 
   app.openapi(notifyre, async (c) => {
     const raw = await c.req.text();
-    const check = await verifyNotifyreSignature({ rawBody: raw, headers: c.req.raw.headers, secret: c.env.NOTIFYRE_WEBHOOK_SECRET, nowMs: Date.now() });
+    const check = await verifyNotifyreSignature({
+      rawBody: raw,
+      headers: c.req.raw.headers,
+      secret: c.env.NOTIFYRE_WEBHOOK_SECRET,
+      nowMs: Date.now(),
+    });
     return c.json(await handle(c, check, raw, parseNotifyreEvent), 200);
   });
 }
@@ -74,6 +86,12 @@ async function handle(
     return { received: true, outcome: "ignored" };
   }
   const outcome = await handleFaxEvent(c.env, event);
-  log("info", "webhook.handled", { requestId: c.get("requestId"), provider: event.provider, eventType: event.eventType, faxId: event.faxId, outcome });
+  log("info", "webhook.handled", {
+    requestId: c.get("requestId"),
+    provider: event.provider,
+    eventType: event.eventType,
+    faxId: event.faxId,
+    outcome,
+  });
   return { received: true, outcome };
 }

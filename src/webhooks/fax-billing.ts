@@ -20,7 +20,8 @@ export async function handleFaxEvent(env: Env, event: FaxEvent, nowMs = Date.now
   const db = drizzle(env.DB);
   const billable = { ...event, faxId: event.faxId, pageCount: event.pageCount };
   const subjectId = event.subjectHint ?? (await findFax(db, event.provider, event.faxId))?.subjectId ?? null;
-  if (subjectId !== null) return bill(env, subjectId, billable.provider, billable.faxId, billable.pageCount, billable.occurredAt, faxUsageMetadata(event), nowMs);
+  if (subjectId !== null)
+    return bill(env, subjectId, billable.provider, billable.faxId, billable.pageCount, billable.occurredAt, faxUsageMetadata(event), nowMs);
 
   await park(db, billable, faxUsageMetadata(event), nowMs);
   // The fax may have been registered while this event was parking; whoever comes second bills it.
@@ -43,7 +44,16 @@ export async function registerAndBill(env: Env, provider: FaxProvider, faxId: st
 async function billParked(env: Env, db: DrizzleD1Database, fax: FaxRow, nowMs: number): Promise<FaxOutcome> {
   const parked = await findParked(db, fax.provider, fax.faxId);
   if (!parked || parked.billedAt !== null || !fax.subjectId) return "recorded";
-  const outcome = await bill(env, fax.subjectId, parked.provider, parked.faxId, parked.pageCount, parked.occurredAt, parked.metadata, nowMs);
+  const outcome = await bill(
+    env,
+    fax.subjectId,
+    parked.provider,
+    parked.faxId,
+    parked.pageCount,
+    parked.occurredAt,
+    parked.metadata,
+    nowMs,
+  );
   await markBilled(db, parked.provider, parked.faxId, fax.subjectId, nowMs);
   return outcome;
 }

@@ -1,12 +1,4 @@
-import {
-  bytesOf,
-  checkWindow,
-  concat,
-  DEFAULT_TOLERANCE_SECONDS,
-  fail,
-  parseUnixSeconds,
-  type SignatureCheck,
-} from "./telnyx-signature";
+import { bytesOf, checkWindow, concat, DEFAULT_TOLERANCE_SECONDS, fail, parseUnixSeconds, type SignatureCheck } from "./telnyx-signature";
 
 export interface NotifyreSignatureInput {
   /** The body exactly as received; re-serialised JSON will not verify. */

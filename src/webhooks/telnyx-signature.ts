@@ -66,9 +66,7 @@ export function parseUnixSeconds(value: string): number | null {
 /** Refuses stale and far-future timestamps alike: a replayed or pre-signed delivery is not fresh. */
 export function checkWindow(timestampSeconds: number, nowMs: number, toleranceSeconds: number): SignatureCheck | null {
   const drift = Math.abs(Math.floor(nowMs / 1000) - timestampSeconds);
-  return drift > toleranceSeconds
-    ? fail("TIMESTAMP_OUT_OF_TOLERANCE", `The timestamp is more than ${toleranceSeconds} s from now.`)
-    : null;
+  return drift > toleranceSeconds ? fail("TIMESTAMP_OUT_OF_TOLERANCE", `The timestamp is more than ${toleranceSeconds} s from now.`) : null;
 }
 
 /**

@@ -55,17 +55,24 @@ beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install chromium (or set CHROMIUM_PATH).`);
   await run(process.execPath, ["scripts/prepare-dev.mjs"]);
   secrets = Object.fromEntries(
-    readFileSync(path.join(root, ".dev.vars"), "utf8").split("\n").filter((l) => /^[A-Z_]+=/.test(l)).map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1).trim()]),
+    readFileSync(path.join(root, ".dev.vars"), "utf8")
+      .split("\n")
+      .filter((l) => /^[A-Z_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1).trim()]),
   );
   const state = mkdtempSync(path.join(tmpdir(), "tally-browser-"));
   const wrangler = path.join(root, "node_modules/.bin/wrangler");
   await run(wrangler, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state]);
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
-  server = spawn(wrangler, ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--show-interactive-dev-session=false"], {
-    cwd: root,
-    stdio: "ignore",
-  });
+  server = spawn(
+    wrangler,
+    ["dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--show-interactive-dev-session=false"],
+    {
+      cwd: root,
+      stdio: "ignore",
+    },
+  );
   for (let i = 0; i < 120; i++) {
     try {
       if ((await fetch(`${base}/healthz`)).ok) break;
@@ -95,7 +102,16 @@ beforeAll(async () => {
   }
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
 }, 180_000);
 
@@ -107,7 +123,11 @@ afterAll(async () => {
 describe("traffic simulator against wrangler dev", () => {
   it("sends webhooks, batches, gauge moves and queued events, and the service's totals match", async () => {
     const output = await new Promise<{ code: number | null; text: string }>((resolve) => {
-      const child = spawn(path.join(root, "node_modules/.bin/tsx"), ["scripts/simulate.ts", "--url", base, "--key", secrets.SERVICE_API_KEY!, "--events", "1500", "--subjects", "12", "--seed", "5"], { cwd: root });
+      const child = spawn(
+        path.join(root, "node_modules/.bin/tsx"),
+        ["scripts/simulate.ts", "--url", base, "--key", secrets.SERVICE_API_KEY!, "--events", "1500", "--subjects", "12", "--seed", "5"],
+        { cwd: root },
+      );
       let text = "";
       child.stdout.on("data", (chunk: Buffer) => (text += chunk.toString()));
       child.stderr.on("data", (chunk: Buffer) => (text += chunk.toString()));

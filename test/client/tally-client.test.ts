@@ -49,7 +49,9 @@ describe("TallyClient", () => {
 
   it("does not retry what the server refused, and throws its error envelope", async () => {
     const { fetcher, calls } = flakyFetch(0);
-    const error = await client(fetcher).record({ subjectId: "x", meter: "no_such_meter" }).catch((e: unknown) => e);
+    const error = await client(fetcher)
+      .record({ subjectId: "x", meter: "no_such_meter" })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TallyError);
     expect(error).toMatchObject({ status: 422, code: "UNKNOWN_METER" });
     expect(calls).toHaveLength(1);

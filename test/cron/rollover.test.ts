@@ -32,13 +32,19 @@ async function settle(subjects: string[], expectedRows: number) {
 
 describe("monthly rollover", () => {
   it("closes every subject's month — busy, idle and gauges — once, and restates a closed month on a late event", async () => {
-    await api("PUT", "/v1/plans/rollover-plan", { body: { entitlements: { fax: { limit: 100 }, storage: { limit: 50, period: "none" } } } });
+    await api("PUT", "/v1/plans/rollover-plan", {
+      body: { entitlements: { fax: { limit: 100 }, storage: { limit: 50, period: "none" } } },
+    });
     const busy = Array.from({ length: 12 }, () => uniqueSubject("busy"));
     const idle = uniqueSubject("idle");
     const gauge = uniqueSubject("gauge");
     await api("PUT", `/v1/subjects/${idle}`, { body: { planId: "rollover-plan" } });
     await api("POST", "/v1/usage/batch", {
-      body: { events: busy.flatMap((subjectId, i) => [1, 2].map((k) => ({ subjectId, meter: "fax", amount: i + k, idempotencyKey: `${i}-${k}` }))) },
+      body: {
+        events: busy.flatMap((subjectId, i) =>
+          [1, 2].map((k) => ({ subjectId, meter: "fax", amount: i + k, idempotencyKey: `${i}-${k}` })),
+        ),
+      },
     });
     await api("POST", `/v1/subjects/${gauge}/meters/storage/increment`, { body: { amount: 30 } });
     await api("POST", `/v1/subjects/${gauge}/meters/storage/decrement`, { body: { amount: 10 } });
@@ -69,17 +75,39 @@ describe("monthly rollover", () => {
     // So does a consume, which the ledger applies one event at a time.
     await api("POST", `/v1/subjects/${busy[2]}/entitlements/fax/consume`, { body: { amount: 1 } });
     await flushLedger(busy[2]!);
-    expect((await periodRows([busy[2]!]))[0]).toMatchObject({ total_e4: (3 + 4 + 1) * 10_000, event_count: 3, restated_at: expect.any(Number) });
+    expect((await periodRows([busy[2]!]))[0]).toMatchObject({
+      total_e4: (3 + 4 + 1) * 10_000,
+      event_count: 3,
+      restated_at: expect.any(Number),
+    });
 
     const periods = await api("GET", `/v1/periods?subjectId=${gauge}`);
     expect(periods.body.data).toEqual([
-      expect.objectContaining({ subjectId: gauge, meter: "storage", total: 20, endValue: 20, peak: 30, periodStart: new Date(thisMonth).toISOString() }),
+      expect.objectContaining({
+        subjectId: gauge,
+        meter: "storage",
+        total: 20,
+        endValue: 20,
+        peak: 30,
+        periodStart: new Date(thisMonth).toISOString(),
+      }),
     ]);
-    const { results: notes } = await env.DB.prepare("SELECT payload FROM notifications WHERE type = 'period.closed' AND subject_id = ?").bind(busy[1]).all<{ payload: string }>();
+    const { results: notes } = await env.DB.prepare("SELECT payload FROM notifications WHERE type = 'period.closed' AND subject_id = ?")
+      .bind(busy[1])
+      .all<{ payload: string }>();
     expect(notes).toHaveLength(1);
     expect(JSON.parse(notes[0]!.payload)).toEqual({
       subjectId: busy[1],
-      periods: [{ meter: "fax", periodStart: new Date(thisMonth).toISOString(), periodEnd: new Date(nextMonth).toISOString(), total: 2 + 3, eventCount: 2, limit: null }],
+      periods: [
+        {
+          meter: "fax",
+          periodStart: new Date(thisMonth).toISOString(),
+          periodEnd: new Date(nextMonth).toISOString(),
+          total: 2 + 3,
+          eventCount: 2,
+          limit: null,
+        },
+      ],
     });
   });
 });
@@ -87,7 +115,9 @@ describe("monthly rollover", () => {
 describe("daily reconciliation", () => {
   it("repairs a corrupted counter and reports it; a clean run reports zero drift", async () => {
     const subjects = Array.from({ length: 3 }, () => uniqueSubject("rec"));
-    await api("POST", "/v1/usage/batch", { body: { events: subjects.map((subjectId, i) => ({ subjectId, meter: "api_call", amount: i + 1, idempotencyKey: "k" })) } });
+    await api("POST", "/v1/usage/batch", {
+      body: { events: subjects.map((subjectId, i) => ({ subjectId, meter: "api_call", amount: i + 1, idempotencyKey: "k" })) },
+    });
     for (const s of subjects) await flushLedger(s);
     await runInDurableObject(env.LEDGER.getByName(subjects[1]!), (_i, state) => {
       state.storage.sql.exec("UPDATE counters SET total_e4 = total_e4 + 50000");
@@ -95,7 +125,10 @@ describe("daily reconciliation", () => {
 
     const day1 = Date.now();
     await runCron("0 3 * * *", day1);
-    const run = (id: number) => env.DB.prepare("SELECT * FROM reconciliation_runs WHERE run_id = ?").bind(`reconcile-${new Date(id).toISOString()}`).first<Record<string, number>>();
+    const run = (id: number) =>
+      env.DB.prepare("SELECT * FROM reconciliation_runs WHERE run_id = ?")
+        .bind(`reconcile-${new Date(id).toISOString()}`)
+        .first<Record<string, number>>();
     await expect.poll(async () => (await run(day1))?.subjects_checked, { timeout: 15_000, interval: 200 }).toBeGreaterThanOrEqual(3);
     expect(await run(day1)).toMatchObject({ subjects_drifted: 1, counters_repaired: 1 });
     const repaired = await api("GET", `/v1/subjects/${subjects[1]}/entitlements`);

@@ -58,7 +58,10 @@ describe("crossedThresholds", () => {
 describe("effectiveEntitlements", () => {
   it("lays overrides over the plan meter by meter", () => {
     const result = effectiveEntitlements(
-      { fax: { limit: 10, period: "month", enforcement: "hard" }, api_call: { limit: 5, period: "day", enforcement: "soft", thresholds: [100, 50] } },
+      {
+        fax: { limit: 10, period: "month", enforcement: "hard" },
+        api_call: { limit: 5, period: "day", enforcement: "soft", thresholds: [100, 50] },
+      },
       { fax: { limit: 20 }, storage: { limit: 1 } },
     );
     expect(result).toEqual({
@@ -70,7 +73,12 @@ describe("effectiveEntitlements", () => {
 });
 
 describe("mergeConfiguration", () => {
-  const subject = (version: number, planId: string | null = "p"): SubjectSettings => ({ planId, billingAnchorDay: null, overrides: {}, version });
+  const subject = (version: number, planId: string | null = "p"): SubjectSettings => ({
+    planId,
+    billingAnchorDay: null,
+    overrides: {},
+    version,
+  });
   const plan = (version: number, limit: number, id = "p"): PlanSnapshot => ({
     id,
     entitlements: { fax: { limit, period: "month", enforcement: "hard" } },

@@ -13,7 +13,12 @@ export interface TestMessage {
 export async function deliver(queue: string, messages: TestMessage[]) {
   const batch = createMessageBatch(
     queue,
-    messages.map((m) => ({ id: m.id ?? `msg-${++seq}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: m.attempts ?? 1, body: m.body })),
+    messages.map((m) => ({
+      id: m.id ?? `msg-${++seq}-${crypto.randomUUID()}`,
+      timestamp: new Date(),
+      attempts: m.attempts ?? 1,
+      body: m.body,
+    })),
   );
   // The runtime's result does not report delays, so note what each retry asked for on the way through.
   const delays: Record<string, number | undefined> = {};

@@ -43,7 +43,15 @@ export async function sendNotifyre(
 let faxSeq = 0;
 export function telnyxFax(
   eventType: string,
-  fields: { faxId?: string; eventId?: string; pages?: number | null; subjectId?: string; direction?: string; occurredAt?: string; failureReason?: string } = {},
+  fields: {
+    faxId?: string;
+    eventId?: string;
+    pages?: number | null;
+    subjectId?: string;
+    direction?: string;
+    occurredAt?: string;
+    failureReason?: string;
+  } = {},
 ) {
   faxSeq += 1;
   const payload: Record<string, unknown> = {
@@ -70,10 +78,7 @@ export function telnyxFax(
   };
 }
 
-export function notifyreFax(
-  event: string,
-  fields: { id?: string; pages?: number | null; status?: string; reference?: string } = {},
-) {
+export function notifyreFax(event: string, fields: { id?: string; pages?: number | null; status?: string; reference?: string } = {}) {
   faxSeq += 1;
   const payload: Record<string, unknown> = {
     ID: fields.id ?? `nf-${faxSeq}-${crypto.randomUUID()}`,

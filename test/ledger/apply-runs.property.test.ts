@@ -80,7 +80,11 @@ function normalise({ subjectId, outcomes, counters, outbox }: Awaited<ReturnType
   outcomes.forEach((o, i) => {
     if (o.status === "created") origin.set(o.event.id, i);
   });
-  const replaced = (text: string) => text.replace(/evt_[0-9a-f]{32}/g, (id) => `event#${origin.get(id)}`).replace(/ntf_[0-9a-f]{32}/g, "ntf").replaceAll(subjectId, "subject");
+  const replaced = (text: string) =>
+    text
+      .replace(/evt_[0-9a-f]{32}/g, (id) => `event#${origin.get(id)}`)
+      .replace(/ntf_[0-9a-f]{32}/g, "ntf")
+      .replaceAll(subjectId, "subject");
   return {
     outcomes: outcomes.map((o) => ({
       status: o.status,

@@ -5,9 +5,7 @@ import { api, counterTotal, flushLedger, historyRows, ledger, uniqueSubject } fr
 
 /** Makes D1 itself refuse history writes, the way an outage would. */
 async function breakHistoryWrites(): Promise<void> {
-  await env.DB.exec(
-    "CREATE TRIGGER fail_history_writes BEFORE INSERT ON usage_events BEGIN SELECT RAISE(ABORT, 'injected outage'); END;",
-  );
+  await env.DB.exec("CREATE TRIGGER fail_history_writes BEFORE INSERT ON usage_events BEGIN SELECT RAISE(ABORT, 'injected outage'); END;");
 }
 
 async function repairHistoryWrites(): Promise<void> {

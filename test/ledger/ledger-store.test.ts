@@ -61,10 +61,16 @@ describe("ledger store periods", () => {
 
   it("follows the subject's anchor day (31st → end of February)", async () => {
     const starts = await withStore((store, subjectId) => {
-      const config = { planId: null, billingAnchorDay: 31, entitlements: effectiveEntitlements({ fax: { limit: 10, period: "month", enforcement: "hard" } }, {}) };
+      const config = {
+        planId: null,
+        billingAnchorDay: 31,
+        entitlements: effectiveEntitlements({ fax: { limit: 10, period: "month", enforcement: "hard" } }, {}),
+      };
       store.setConfiguration({ subject: null, plan: null }, config);
       for (const at of [JAN_31, FEB_10, MAR_1]) store.apply(subjectId, event("fax", "counter", 1, at), at);
-      return store.counters().map((c) => [new Date(c.periodStart).toISOString().slice(0, 10), new Date(c.periodEnd).toISOString().slice(0, 10)]);
+      return store
+        .counters()
+        .map((c) => [new Date(c.periodStart).toISOString().slice(0, 10), new Date(c.periodEnd).toISOString().slice(0, 10)]);
     });
     expect(starts).toEqual([
       ["2025-01-31", "2025-02-28"],
@@ -74,11 +80,14 @@ describe("ledger store periods", () => {
 
   it("denies a consume over a hard limit without writing anything", async () => {
     const result = await withStore((store, subjectId) => {
-      store.setConfiguration({ subject: null, plan: null }, {
-        planId: null,
-        billingAnchorDay: null,
-        entitlements: effectiveEntitlements({ fax: { limit: 3, period: "month", enforcement: "hard" } }, {}),
-      });
+      store.setConfiguration(
+        { subject: null, plan: null },
+        {
+          planId: null,
+          billingAnchorDay: null,
+          entitlements: effectiveEntitlements({ fax: { limit: 3, period: "month", enforcement: "hard" } }, {}),
+        },
+      );
       const ok = store.apply(subjectId, event("fax", "counter", 3, FEB_10), FEB_10, "consume");
       const denied = store.apply(subjectId, event("fax", "counter", 1, FEB_10), FEB_10, "consume");
       return { ok: ok.status, denied: denied.status, outbox: store.outbox.size(), keys: store.keys.count() };

@@ -43,23 +43,36 @@ describe("outbound notifications", () => {
     const payloadA = new Webhook(secretA).verify(a!.body, a!.headers) as { type: string; data: Record<string, unknown> };
     new Webhook(secretB).verify(b!.body, b!.headers);
     expect(() => new Webhook(secretB).verify(a!.body, a!.headers)).toThrow();
-    expect(payloadA).toMatchObject({ type: "entitlement.threshold_reached", data: { subjectId, meter: "api_call", threshold: 50, limit: 10 } });
+    expect(payloadA).toMatchObject({
+      type: "entitlement.threshold_reached",
+      data: { subjectId, meter: "api_call", threshold: 50, limit: 10 },
+    });
     expect(a!.headers["webhook-id"]).toBe(b!.headers["webhook-id"]);
     await new Promise((r) => setTimeout(r, 1500));
     expect(await receivedAt("ok-a")).toHaveLength(1);
     expect(await receivedAt("ok-c")).toHaveLength(0);
 
     const log = await api("GET", "/v1/webhook-endpoints/ep-a/deliveries");
-    expect(log.body.data).toEqual([expect.objectContaining({ eventType: "entitlement.threshold_reached", status: "succeeded", attempts: 1, lastStatusCode: 200 })]);
+    expect(log.body.data).toEqual([
+      expect.objectContaining({ eventType: "entitlement.threshold_reached", status: "succeeded", attempts: 1, lastStatusCode: 200 }),
+    ]);
   });
 
   it("retries an endpoint that fails twice and delivers on the third attempt", async () => {
     await subscribe("ep-flaky", "flaky-1", ["entitlement.limit_reached"]);
-    const notification = { id: "ntf_flaky_1", type: "entitlement.limit_reached", subjectId: "s", createdAt: Date.now(), payload: { meter: "fax" } };
+    const notification = {
+      id: "ntf_flaky_1",
+      type: "entitlement.limit_reached",
+      subjectId: "s",
+      createdAt: Date.now(),
+      payload: { meter: "fax" },
+    };
     const message = { id: "m-flaky", body: { kind: "deliver", notification, endpointId: "ep-flaky" } };
     await env.DB.prepare(
       "INSERT INTO webhook_deliveries (id, endpoint_id, notification_id, event_type, status, created_at, updated_at) VALUES (?, 'ep-flaky', ?, ?, 'pending', 0, 0)",
-    ).bind("ntf_flaky_1:ep-flaky", notification.id, notification.type).run();
+    )
+      .bind("ntf_flaky_1:ep-flaky", notification.id, notification.type)
+      .run();
 
     const delays: (number | undefined)[] = [];
     for (const attempts of [1, 2, 3]) {
@@ -83,23 +96,43 @@ describe("outbound notifications", () => {
     const message = { id: "m-down", body: { kind: "deliver", notification, endpointId: "ep-down" } };
     await env.DB.prepare(
       "INSERT INTO webhook_deliveries (id, endpoint_id, notification_id, event_type, status, created_at, updated_at) VALUES (?, 'ep-down', ?, ?, 'pending', 0, 0)",
-    ).bind("ntf_down_1:ep-down", notification.id, notification.type).run();
+    )
+      .bind("ntf_down_1:ep-down", notification.id, notification.type)
+      .run();
     for (const attempts of [1, 2]) await deliver("notifications", [{ ...message, attempts }]);
     const { result } = await deliver("notifications-dlq", [{ ...message, attempts: 9 }]);
     expect(result.ackAll).toBe(true);
     const log = await api("GET", "/v1/webhook-endpoints/ep-down/deliveries");
-    expect(log.body.data[0]).toMatchObject({ status: "failed", attempts: 2, lastStatusCode: 503, lastError: "retries exhausted; last: HTTP 503" });
+    expect(log.body.data[0]).toMatchObject({
+      status: "failed",
+      attempts: 2,
+      lastStatusCode: 503,
+      lastError: "retries exhausted; last: HTTP 503",
+    });
   });
 
   it("send usage.recorded once per flush with the flushed events", async () => {
     const secret = await subscribe("ep-usage", "ok-usage", ["usage.recorded"]);
     const subjectId = uniqueSubject("inv");
     await api("POST", "/v1/usage/batch", {
-      body: { events: [1, 2, 3].map((n) => ({ subjectId, meter: "pantry_items", amount: n, dimensions: { pantryId: "P1", itemType: "canned" }, idempotencyKey: `p${n}` })) },
+      body: {
+        events: [1, 2, 3].map((n) => ({
+          subjectId,
+          meter: "pantry_items",
+          amount: n,
+          dimensions: { pantryId: "P1", itemType: "canned" },
+          idempotencyKey: `p${n}`,
+        })),
+      },
     });
-    await expect.poll(async () => (await receivedAt("ok-usage")).filter((r) => r.body.includes(subjectId)).length, { timeout: 15_000, interval: 200 }).toBe(1);
+    await expect
+      .poll(async () => (await receivedAt("ok-usage")).filter((r) => r.body.includes(subjectId)).length, { timeout: 15_000, interval: 200 })
+      .toBe(1);
     const mine = (await receivedAt("ok-usage")).find((r) => r.body.includes(subjectId))!;
-    const payload = new Webhook(secret).verify(mine.body, mine.headers) as { type: string; data: { subjectId: string; events: { amount: number }[] } };
+    const payload = new Webhook(secret).verify(mine.body, mine.headers) as {
+      type: string;
+      data: { subjectId: string; events: { amount: number }[] };
+    };
     expect(payload.type).toBe("usage.recorded");
     expect(payload.data.subjectId).toBe(subjectId);
     expect(payload.data.events.map((e) => e.amount)).toEqual([1, 2, 3]);
@@ -109,10 +142,14 @@ describe("outbound notifications", () => {
     await subscribe("ep-crud", "ok-crud", ["period.closed"]);
     const read = await api("GET", "/v1/webhook-endpoints/ep-crud");
     expect(read.body.endpoint.secret).toBeUndefined();
-    const update = await api("PUT", "/v1/webhook-endpoints/ep-crud", { body: { url: `${env.TEST_RECEIVER_URL}/hook/ok-crud`, events: ["usage.recorded"] } });
+    const update = await api("PUT", "/v1/webhook-endpoints/ep-crud", {
+      body: { url: `${env.TEST_RECEIVER_URL}/hook/ok-crud`, events: ["usage.recorded"] },
+    });
     expect(update.status).toBe(200);
     expect(update.body.endpoint.secret).toBeUndefined();
-    const rotated = await api("PUT", "/v1/webhook-endpoints/ep-crud", { body: { url: `${env.TEST_RECEIVER_URL}/hook/ok-crud`, events: ["usage.recorded"], rotateSecret: true } });
+    const rotated = await api("PUT", "/v1/webhook-endpoints/ep-crud", {
+      body: { url: `${env.TEST_RECEIVER_URL}/hook/ok-crud`, events: ["usage.recorded"], rotateSecret: true },
+    });
     expect(rotated.body.endpoint.secret).toMatch(/^whsec_/);
     expect((await api("PUT", "/v1/webhook-endpoints/ep-bad", { body: { url: "ftp://x", events: ["usage.recorded"] } })).status).toBe(400);
     expect((await api("PUT", "/v1/webhook-endpoints/ep-bad", { body: { url: "https://x.test", events: ["nope"] } })).status).toBe(400);

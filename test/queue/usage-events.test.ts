@@ -6,7 +6,9 @@ import { deadLetters, deliver } from "../helpers/queue";
 
 /** Distinct receivedAt values of a subject's history: one per ledger call, since a call stamps all its events alike. */
 async function ledgerCallsFor(subjectId: string): Promise<number> {
-  const row = await env.DB.prepare("SELECT count(DISTINCT received_at) AS n FROM usage_events WHERE subject_id = ?").bind(subjectId).first<{ n: number }>();
+  const row = await env.DB.prepare("SELECT count(DISTINCT received_at) AS n FROM usage_events WHERE subject_id = ?")
+    .bind(subjectId)
+    .first<{ n: number }>();
   return row!.n;
 }
 
@@ -55,7 +57,9 @@ describe("usage-events consumer", () => {
     const broken = uniqueSubject("q");
     await api("POST", "/v1/usage", { body: { subjectId: broken, meter: "fax" } });
     // A ledger that fails every call, as an unavailable one would: its storage lost a table.
-    await runInDurableObject(env.LEDGER.getByName(broken), (_i, state) => state.storage.sql.exec("ALTER TABLE counters RENAME TO counters_gone"));
+    await runInDurableObject(env.LEDGER.getByName(broken), (_i, state) =>
+      state.storage.sql.exec("ALTER TABLE counters RENAME TO counters_gone"),
+    );
 
     const { result, delays } = await deliver("usage-events", [
       { id: "valid", body: { subjectId: ok, meter: "fax", amount: 1, idempotencyKey: "v1" } },
@@ -76,7 +80,9 @@ describe("usage-events consumer", () => {
     expect(await counterTotal(limited, "fax")).toBe(1);
 
     // The ledger comes back; the retried messages are applied once.
-    await runInDurableObject(env.LEDGER.getByName(broken), (_i, state) => state.storage.sql.exec("ALTER TABLE counters_gone RENAME TO counters"));
+    await runInDurableObject(env.LEDGER.getByName(broken), (_i, state) =>
+      state.storage.sql.exec("ALTER TABLE counters_gone RENAME TO counters"),
+    );
     const retried = await deliver("usage-events", [
       { id: "transient-1", body: { subjectId: broken, meter: "fax", idempotencyKey: "t1" }, attempts: 2 },
       { id: "transient-3", body: { subjectId: broken, meter: "fax", idempotencyKey: "t3" }, attempts: 4 },
@@ -87,11 +93,18 @@ describe("usage-events consumer", () => {
 
   it("keeps messages that exhausted their retries from the dead-letter queue, and replays them once", async () => {
     const subjectId = uniqueSubject("q");
-    const { result } = await deliver("usage-events-dlq", [{ id: "gave-up", body: { subjectId, meter: "fax", amount: 4, idempotencyKey: "g1" }, attempts: 6 }]);
+    const { result } = await deliver("usage-events-dlq", [
+      { id: "gave-up", body: { subjectId, meter: "fax", amount: 4, idempotencyKey: "g1" }, attempts: 6 },
+    ]);
     expect(result.ackAll).toBe(true);
     const list = await api("GET", "/v1/dead-letters");
     const letter = list.body.data.find((d: { messageId: string }) => d.messageId === "gave-up");
-    expect(letter).toMatchObject({ reason: "RETRIES_EXHAUSTED", attempts: 6, body: { subjectId, meter: "fax", amount: 4 }, replayedAt: null });
+    expect(letter).toMatchObject({
+      reason: "RETRIES_EXHAUSTED",
+      attempts: 6,
+      body: { subjectId, meter: "fax", amount: 4 },
+      replayedAt: null,
+    });
 
     const first = await api("POST", `/v1/dead-letters/${letter.id}/replay`);
     expect(first.status).toBe(200);
@@ -107,7 +120,10 @@ describe("usage-events consumer", () => {
   it("replays a refused message as rejected again until the cause is fixed", async () => {
     await deliver("usage-events", [{ id: "needs-meter", body: { subjectId: uniqueSubject("q"), meter: "later_meter", amount: 1 } }]);
     const letter = (await api("GET", "/v1/dead-letters")).body.data.find((d: { messageId: string }) => d.messageId === "needs-meter");
-    expect((await api("POST", `/v1/dead-letters/${letter.id}/replay`)).body.result).toMatchObject({ status: "rejected", reason: "UNKNOWN_METER" });
+    expect((await api("POST", `/v1/dead-letters/${letter.id}/replay`)).body.result).toMatchObject({
+      status: "rejected",
+      reason: "UNKNOWN_METER",
+    });
     await api("PUT", "/v1/meters/later_meter", { body: { unit: "thing" } });
     expect((await api("POST", `/v1/dead-letters/${letter.id}/replay`)).body.result.status).toBe("applied");
   });

@@ -27,7 +27,9 @@ function event(i: number, subjectId: string, tricky = false): StoredEvent {
 }
 
 async function exportText(query: string): Promise<{ text: string; chunks: number; type: string | null; status: number }> {
-  const res = await exports.default.fetch(new Request(`http://tally.test/v1/usage/export.csv?${query}`, { headers: { authorization: `Bearer ${SERVICE_KEY}` } }));
+  const res = await exports.default.fetch(
+    new Request(`http://tally.test/v1/usage/export.csv?${query}`, { headers: { authorization: `Bearer ${SERVICE_KEY}` } }),
+  );
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let text = "";
@@ -57,9 +59,19 @@ describe("GET /v1/usage/export.csv", () => {
     for (const i of [0, 1, 4_999, 50_000, 99_999]) {
       const e = all[i]!;
       expect(rows[i + 1]).toEqual([
-        e.id, e.subjectId, "api_call", "call", String(e.amountE4 / 10_000), "add",
-        new Date(e.occurredAt).toISOString(), new Date(e.receivedAt).toISOString(), "test", e.idempotencyKey ?? "",
-        e.dimensions.schoolId!, JSON.stringify(e.dimensions), "{}",
+        e.id,
+        e.subjectId,
+        "api_call",
+        "call",
+        String(e.amountE4 / 10_000),
+        "add",
+        new Date(e.occurredAt).toISOString(),
+        new Date(e.receivedAt).toISOString(),
+        "test",
+        e.idempotencyKey ?? "",
+        e.dimensions.schoolId!,
+        JSON.stringify(e.dimensions),
+        "{}",
       ]);
     }
     expect(new Set(rows.slice(1).map((r) => r[0])).size).toBe(100_000);
@@ -70,7 +82,12 @@ describe("GET /v1/usage/export.csv", () => {
     const { text } = await exportText("subjectId=csv-tricky&dimensions=schoolId,itemType&dimension.itemType=line1%0Aline2");
     const rows = parseCsv(text);
     expect(rows, text).toHaveLength(2);
-    expect(rows[1]!.slice(10)).toEqual(['North, "Annex"', "line1\nline2", JSON.stringify(event(1, "x", true).dimensions), JSON.stringify({ note: 'says "hi", twice\r\n' })]);
+    expect(rows[1]!.slice(10)).toEqual([
+      'North, "Annex"',
+      "line1\nline2",
+      JSON.stringify(event(1, "x", true).dimensions),
+      JSON.stringify({ note: 'says "hi", twice\r\n' }),
+    ]);
     expect(text).toContain('"North, ""Annex"""');
   });
 

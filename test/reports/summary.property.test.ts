@@ -70,7 +70,15 @@ beforeAll(async () => {
   }
 });
 
-function bruteForce(query: { groupBy: string[]; tz: string; from: number; to: number; subjectId?: string; meter?: string; schoolId?: string }) {
+function bruteForce(query: {
+  groupBy: string[];
+  tz: string;
+  from: number;
+  to: number;
+  subjectId?: string;
+  meter?: string;
+  schoolId?: string;
+}) {
   const groups = new Map<string, { keys: Record<string, string | null>; total: number; count: number; subjects: Set<string> }>();
   for (const e of events) {
     if (e.occurredAt < query.from || e.occurredAt >= query.to) continue;
@@ -100,9 +108,9 @@ describe("GET /v1/usage/summary", () => {
   const sources = new Set<string>();
   it("equals a brute-force sum over the raw events for random groupings, filters and zones (property)", async () => {
     const query = fc.record({
-      groupBy: fc.subarray(["meter", "subjectId", "dimension.schoolId", "dimension.itemType"]).chain((keys) =>
-        fc.constantFrom<string | null>(null, "day", "week", "month").map((unit) => (unit ? [...keys, unit] : keys)),
-      ),
+      groupBy: fc
+        .subarray(["meter", "subjectId", "dimension.schoolId", "dimension.itemType"])
+        .chain((keys) => fc.constantFrom<string | null>(null, "day", "week", "month").map((unit) => (unit ? [...keys, unit] : keys))),
       tz: fc.constantFrom(...ZONES),
       fromDay: fc.integer({ min: 0, max: 40 }),
       fromMinute: fc.integer({ min: 0, max: 24 * 60 - 1 }),
@@ -120,7 +128,9 @@ describe("GET /v1/usage/summary", () => {
         const unit = q.groupBy.find((k): k is BucketUnit => ["day", "week", "month"].includes(k));
         const dimensions: Record<string, string> = q.schoolId ? { schoolId: q.schoolId } : {};
         const buckets = unit ? bucketsBetween(from, to, unit, q.tz) : null;
-        sources.add(planSummary({ groupBy: q.groupBy as GroupKey[], subjectId: q.subjectId, meter: q.meter, from, to, dimensions, buckets }).source);
+        sources.add(
+          planSummary({ groupBy: q.groupBy as GroupKey[], subjectId: q.subjectId, meter: q.meter, from, to, dimensions, buckets }).source,
+        );
         const params = new URLSearchParams({ tz: q.tz, from: new Date(from).toISOString(), to: new Date(to).toISOString() });
         if (q.groupBy.length > 0) params.set("groupBy", q.groupBy.join(","));
         if (q.subjectId) params.set("subjectId", q.subjectId);
@@ -148,7 +158,13 @@ describe("GET /v1/usage/summary", () => {
     const recent = await api("GET", "/v1/usage/summary?groupBy=day");
     expect(recent.status).toBe(200);
     expect(Date.parse(recent.body.to) - Date.parse(recent.body.from)).toBe(30 * DAY);
-    for (const q of ["groupBy=day,week", "groupBy=colour", "groupBy=dimension.bad-name", "tz=Mars/Olympus", "groupBy=day&from=2000-01-01T00:00:00Z&to=2026-01-01T00:00:00Z"]) {
+    for (const q of [
+      "groupBy=day,week",
+      "groupBy=colour",
+      "groupBy=dimension.bad-name",
+      "tz=Mars/Olympus",
+      "groupBy=day&from=2000-01-01T00:00:00Z&to=2026-01-01T00:00:00Z",
+    ]) {
       const res = await api("GET", `/v1/usage/summary?${q}`);
       expect(res.status, q).toBe(400);
       expect(res.body.error.code).toBe("VALIDATION_FAILED");

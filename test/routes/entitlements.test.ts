@@ -33,7 +33,10 @@ describe("check and consume", () => {
     expect(responses.filter((r) => r.status === 200)).toHaveLength(100);
     const denied = responses.filter((r) => r.status === 402);
     expect(denied).toHaveLength(900);
-    expect(denied[0]!.body.error).toMatchObject({ code: "LIMIT_EXCEEDED", details: { allowed: false, used: 100, limit: 100, remaining: 0 } });
+    expect(denied[0]!.body.error).toMatchObject({
+      code: "LIMIT_EXCEEDED",
+      details: { allowed: false, used: 100, limit: 100, remaining: 0 },
+    });
     expect(await counterTotal(subjectId, "api_call")).toBe(100);
     await flushLedger(subjectId);
     expect(await historyRows(subjectId)).toBe(100);

@@ -36,7 +36,15 @@ describe("legacy event shapes", () => {
   it("records a seed pantry log on the pantry, with school, item type and user as dimensions", async () => {
     const pantry = Math.floor(Math.random() * 1e9);
     const when = recent.toISOString().replace("T", " ").slice(0, 19);
-    const body = { LogID: 77, PantryID: pantry, SchoolID: 12, DateTimeOfUse: when, NumberOfItemsTaken: 3, ItemType: "canned", UserID: "u9" };
+    const body = {
+      LogID: 77,
+      PantryID: pantry,
+      SchoolID: 12,
+      DateTimeOfUse: when,
+      NumberOfItemsTaken: 3,
+      ItemType: "canned",
+      UserID: "u9",
+    };
     const res = await api("POST", "/v1/usage/batch", { body: { events: [body, body] } });
     expect(res.body.results.map((r: { status: string }) => r.status)).toEqual(["created", "duplicate"]);
     await flushLedger(String(pantry));

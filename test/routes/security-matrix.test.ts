@@ -152,7 +152,13 @@ describeRouteMatrix([
       expect(second.body.fax).toEqual(first.body.fax);
     },
   },
-  { name: "/v1/webhooks/unattributed", method: "GET", path: "/v1/webhooks/unattributed", invalidPath: "/v1/webhooks/unattributed?limit=0", ok: 200 },
+  {
+    name: "/v1/webhooks/unattributed",
+    method: "GET",
+    path: "/v1/webhooks/unattributed",
+    invalidPath: "/v1/webhooks/unattributed?limit=0",
+    ok: 200,
+  },
   {
     name: "/v1/usage/async",
     method: "POST",
@@ -196,7 +202,13 @@ describeRouteMatrix([
     ok: 201,
     replay: (_first, second) => expect(second.status).toBe(200),
   },
-  { name: "/v1/webhook-endpoints/{id}", method: "GET", path: "/v1/webhook-endpoints/matrix-endpoint", invalidPath: "/v1/webhook-endpoints/-x", ok: 200 },
+  {
+    name: "/v1/webhook-endpoints/{id}",
+    method: "GET",
+    path: "/v1/webhook-endpoints/matrix-endpoint",
+    invalidPath: "/v1/webhook-endpoints/-x",
+    ok: 200,
+  },
   {
     name: "/v1/webhook-endpoints/{id}/deliveries",
     method: "GET",

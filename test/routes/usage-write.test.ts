@@ -96,9 +96,7 @@ describe("POST /v1/usage", () => {
   it("names the field paths of validation failures", async () => {
     const res = await api("POST", "/v1/usage", { body: { subjectId: "u1", meter: "fax", amount: "two" } });
     expect(res.status).toBe(400);
-    expect(res.body.error.details.issues).toEqual(
-      expect.arrayContaining([expect.objectContaining({ path: "amount" })]),
-    );
+    expect(res.body.error.details.issues).toEqual(expect.arrayContaining([expect.objectContaining({ path: "amount" })]));
   });
 
   it("answers 413 over 1 MB, 415 for non-JSON and 400 for broken JSON", async () => {
@@ -138,9 +136,7 @@ describe("POST /v1/usage/batch", () => {
       expect(await counterTotal(subjectId, "api_call")).toBe(mine.reduce((s, e) => s + e.amount, 0));
       await flushLedger(subjectId);
     }
-    const { n } = (await env.DB.prepare(
-      `SELECT count(*) AS n FROM usage_events WHERE subject_id IN (${subjects.map(() => "?").join(",")})`,
-    )
+    const { n } = (await env.DB.prepare(`SELECT count(*) AS n FROM usage_events WHERE subject_id IN (${subjects.map(() => "?").join(",")})`)
       .bind(...subjects)
       .first<{ n: number }>())!;
     expect(n).toBe(1000);
@@ -174,7 +170,12 @@ describe("POST /v1/usage/batch", () => {
   it("refuses a malformed item, an empty batch and more than 1000 events whole", async () => {
     const subjectId = uniqueSubject();
     const malformed = await api("POST", "/v1/usage/batch", {
-      body: { events: [{ subjectId, meter: "fax" }, { subjectId, meter: "fax", amount: -3 }] },
+      body: {
+        events: [
+          { subjectId, meter: "fax" },
+          { subjectId, meter: "fax", amount: -3 },
+        ],
+      },
     });
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.details.issues[0].path).toBe("events.1.amount");
@@ -186,7 +187,12 @@ describe("POST /v1/usage/batch", () => {
 
   it("makes keyless events of a batch idempotent with the Idempotency-Key header", async () => {
     const subjectId = uniqueSubject();
-    const body = { events: [{ subjectId, meter: "fax" }, { subjectId, meter: "fax", amount: 2 }] };
+    const body = {
+      events: [
+        { subjectId, meter: "fax" },
+        { subjectId, meter: "fax", amount: 2 },
+      ],
+    };
     const headers = { "idempotency-key": "upload-7" };
     await api("POST", "/v1/usage/batch", { body, headers });
     const again = await api("POST", "/v1/usage/batch", { body, headers });

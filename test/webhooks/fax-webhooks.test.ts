@@ -98,7 +98,9 @@ describe("Telnyx webhooks", () => {
     const res = await sendTelnyx(failed);
     expect(res.body).toEqual({ received: true, outcome: "recorded" });
     expect(await fax("telnyx", faxIdOf(failed))).toMatchObject({ status: "failed", failure_reason: "user_busy", page_count: null });
-    const receipt = await env.DB.prepare("SELECT page_count, failure_reason FROM webhook_receipts WHERE fax_id = ?").bind(faxIdOf(failed)).first();
+    const receipt = await env.DB.prepare("SELECT page_count, failure_reason FROM webhook_receipts WHERE fax_id = ?")
+      .bind(faxIdOf(failed))
+      .first();
     expect(receipt).toEqual({ page_count: null, failure_reason: "user_busy" });
     expect(await counterTotal(subjectId, "fax")).toBe(0);
   });
@@ -106,7 +108,11 @@ describe("Telnyx webhooks", () => {
   it("accept inbound and unknown events, recording inbound pages and billing nothing", async () => {
     const subjectId = uniqueSubject();
     const received = telnyxFax("fax.received", { pages: 6, direction: "inbound", subjectId });
-    for (const delivery of [telnyxFax("fax.receiving.started", { direction: "inbound" }), received, telnyxFax("fax.email.delivered", { subjectId })]) {
+    for (const delivery of [
+      telnyxFax("fax.receiving.started", { direction: "inbound" }),
+      received,
+      telnyxFax("fax.email.delivered", { subjectId }),
+    ]) {
       const res = await sendTelnyx(delivery);
       expect(res.status).toBe(200);
       expect(res.body.outcome).toBe("recorded");

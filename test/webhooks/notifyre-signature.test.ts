@@ -44,9 +44,13 @@ describe("verifyNotifyreSignature: published vector (Notifyre SDK)", () => {
   });
 
   it("refuses the SDK's non-matching signature, another secret and a shifted t", async () => {
-    expect(await vectorCheck(vector.body, `t=1634001867,v=${vector.nonmatching_v_from_sdk_test}`)).toMatchObject({ code: "SIGNATURE_INVALID" });
+    expect(await vectorCheck(vector.body, `t=1634001867,v=${vector.nonmatching_v_from_sdk_test}`)).toMatchObject({
+      code: "SIGNATURE_INVALID",
+    });
     expect(await vectorCheck(vector.body, vector.header, `${vector.secret}x`)).toMatchObject({ code: "SIGNATURE_INVALID" });
-    expect(await vectorCheck(vector.body, vector.header.replace("t=1634001867", "t=1634001868"))).toMatchObject({ code: "SIGNATURE_INVALID" });
+    expect(await vectorCheck(vector.body, vector.header.replace("t=1634001867", "t=1634001868"))).toMatchObject({
+      code: "SIGNATURE_INVALID",
+    });
   });
 });
 

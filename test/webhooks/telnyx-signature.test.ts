@@ -75,7 +75,10 @@ describe("verifyTelnyxSignature: published vector", () => {
   });
 
   it("refuses the vector's tampered body and altered timestamp", async () => {
-    expect(await vectorCheck(vector.body.replace('"page_count":2', '"page_count":3'))).toMatchObject({ ok: false, code: "SIGNATURE_INVALID" });
+    expect(await vectorCheck(vector.body.replace('"page_count":2', '"page_count":3'))).toMatchObject({
+      ok: false,
+      code: "SIGNATURE_INVALID",
+    });
     expect(await vectorCheck(vector.body, "1700000001")).toMatchObject({ ok: false, code: "SIGNATURE_INVALID" });
   });
 
@@ -183,7 +186,7 @@ describe("verifyTelnyxSignature: generated key", () => {
       signature.replace(/=+$/, ""), // unpadded
       vector.signature_b64.replace(/\+/g, "-").replace(/\//g, "_"), // base64url (the vector has a "+")
       `${signature.slice(0, 40)} ${signature.slice(40)}`, // embedded whitespace
-      signature.slice(0, -3) + "x==", // non-zero trailing bits: decodes, but not canonical
+      `${signature.slice(0, -3)}x==`, // non-zero trailing bits: decodes, but not canonical
       toBase64(bytes.subarray(0, 63)),
       toBase64(concatBytes(bytes, new Uint8Array([0]))),
       "====",
@@ -206,13 +209,16 @@ describe("verifyTelnyxSignature: generated key", () => {
   });
 
   it("refuses an SPKI-encoded key: only the raw 32 bytes are accepted", async () => {
-    const spki = (await crypto.subtle.exportKey("spki", (await crypto.subtle.importKey(
-      "raw",
-      Uint8Array.from(atob(key.publicKeyBase64), (c) => c.charCodeAt(0)),
-      { name: "Ed25519" },
-      true,
-      ["verify"],
-    )))) as ArrayBuffer;
+    const spki = (await crypto.subtle.exportKey(
+      "spki",
+      await crypto.subtle.importKey(
+        "raw",
+        Uint8Array.from(atob(key.publicKeyBase64), (c) => c.charCodeAt(0)),
+        { name: "Ed25519" },
+        true,
+        ["verify"],
+      ),
+    )) as ArrayBuffer;
     expect(await check({ publicKeyBase64: toBase64(new Uint8Array(spki)) })).toMatchObject({ code: "WEBHOOK_NOT_CONFIGURED" });
   });
 });
