@@ -52,21 +52,36 @@ export interface SubjectConfig {
 
 export const UNLIMITED: Entitlement = { limitE4: null, period: "month", enforcement: "soft", thresholds: [] };
 
+/** What the configuration gives a meter; meters it does not name (including `constructor` and the like) are unlimited. */
+export function entitlementOf(config: SubjectConfig, meter: string): Entitlement {
+  return Object.hasOwn(config.entitlements, meter) ? config.entitlements[meter]! : UNLIMITED;
+}
+
 /** The plan's entitlements with the subject's overrides laid over them, meter by meter. */
 export function effectiveEntitlements(
   plan: Record<string, EntitlementInput> | null,
   overrides: Record<string, EntitlementOverride>,
 ): Record<string, Entitlement> {
   const meters = new Set([...Object.keys(plan ?? {}), ...Object.keys(overrides)]);
+  const own = <T>(record: Record<string, T> | null, key: string): T | undefined =>
+    record && Object.hasOwn(record, key) ? record[key] : undefined;
   const result: Record<string, Entitlement> = {};
   for (const meter of meters) {
-    const merged = { limit: null, period: "month", enforcement: "hard", ...plan?.[meter], ...stripUndefined(overrides[meter] ?? {}) };
-    result[meter] = {
+    const merged = {
+      limit: null,
+      period: "month",
+      enforcement: "hard",
+      ...own(plan, meter),
+      ...stripUndefined(own(overrides, meter) ?? {}),
+    };
+    const entitlement: Entitlement = {
       limitE4: merged.limit === null ? null : Math.round(merged.limit * 10_000),
       period: merged.period as PeriodKind,
       enforcement: merged.enforcement as "hard" | "soft",
       thresholds: [...new Set(merged.thresholds ?? DEFAULT_THRESHOLDS)].sort((a, b) => a - b),
     };
+    // defineProperty: a meter named like a prototype member must stay a plain own property.
+    Object.defineProperty(result, meter, { enumerable: true, writable: true, configurable: true, value: entitlement });
   }
   return result;
 }
@@ -102,6 +117,13 @@ export function crossedThresholds(beforeE4: number, afterE4: number, entitlement
     const mark = (limitE4 * t) / 100;
     return beforeE4 < mark && afterE4 >= mark;
   });
+}
+
+/** Thresholds (percent) that a level of `usedE4` has reached. */
+export function reachedThresholds(usedE4: number, entitlement: Entitlement): number[] {
+  const { limitE4 } = entitlement;
+  if (limitE4 === null || limitE4 === 0) return [];
+  return entitlement.thresholds.filter((t) => usedE4 >= (limitE4 * t) / 100);
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -5,6 +5,8 @@ export const NOTIFICATION_TYPES = [
   "entitlement.threshold_reached",
   "entitlement.limit_reached",
   "period.closed",
+  "period.restated",
+  "usage.voided",
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 

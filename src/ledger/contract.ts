@@ -1,5 +1,6 @@
 import type { Decision, LedgerConfiguration, SubjectConfig } from "../domain/entitlements";
 import type { MeterKind, ResolvedEvent } from "../domain/event-rules";
+import type { NotificationType } from "../domain/notifications";
 import type { JsonValue, StoredEvent } from "../domain/stored-event";
 
 /** One event sent to a subject's ledger. */
@@ -37,7 +38,7 @@ export type RecordOutcome =
 export interface LedgerNotification {
   id: string;
   subjectId: string;
-  type: "entitlement.threshold_reached" | "entitlement.limit_reached" | "period.closed";
+  type: Exclude<NotificationType, "usage.recorded">;
   meter: string | null;
   createdAt: number;
   payload: Record<string, JsonValue>;
@@ -52,13 +53,9 @@ export interface EntitlementSnapshot {
   remainingE4: number | null;
   enforcement: "hard" | "soft" | null;
   period: "month" | "day" | "none";
-  periodStart: number;
-  periodEnd: number;
-}
-
-export interface RecalculationInput {
-  /** Current-period history totals per meter, read from D1 after the ledger's outbox was flushed. */
-  meters: { meter: string; kind: MeterKind; periodStart: number; totalE4: number; eventCount: number; levelE4?: number }[];
+  /** Null for all-time meters. */
+  periodStart: number | null;
+  periodEnd: number | null;
 }
 
 /**
@@ -77,7 +74,8 @@ export interface LedgerRpc {
 }
 
 export interface RecalculationSummary {
-  meters: { meter: string; periodStart: number; beforeE4: number; afterE4: number }[];
+  /** Per meter: usage in its current window (null start: all time) before and after. */
+  meters: { meter: string; periodStart: number | null; beforeE4: number; afterE4: number }[];
 }
 
 export interface CounterSnapshot {

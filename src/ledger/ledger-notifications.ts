@@ -1,23 +1,27 @@
 import type { Entitlement } from "../domain/entitlements";
-import type { Period } from "../domain/periods";
+import { type UsageWindow, windowBounds } from "../domain/usage-window";
+import type { ClosedPeriod } from "./closed-periods";
 import type { LedgerNotification, PeriodRow } from "./contract";
 
 function notificationId(): string {
   return `ntf_${crypto.randomUUID().replaceAll("-", "")}`;
 }
 
-/** A threshold (percent of the limit) that an event crossed; 100 and above is the limit itself. */
+/**
+ * A threshold (percent of the limit) that usage reached; 100 and above is the limit itself.
+ * `eventId` names the event that crossed it, or is null when a configuration change did.
+ */
 export function thresholdNotification(input: {
   subjectId: string;
   meter: string;
-  period: Period;
+  window: UsageWindow;
   threshold: number;
   usedE4: number;
   entitlement: Entitlement;
-  eventId: string;
+  eventId: string | null;
   nowMs: number;
 }): LedgerNotification {
-  const { subjectId, meter, period, threshold, entitlement } = input;
+  const { subjectId, meter, window, threshold, entitlement } = input;
   return {
     id: notificationId(),
     subjectId,
@@ -31,8 +35,7 @@ export function thresholdNotification(input: {
       used: input.usedE4 / 10_000,
       limit: entitlement.limitE4 === null ? null : entitlement.limitE4 / 10_000,
       enforcement: entitlement.enforcement,
-      periodStart: new Date(period.start).toISOString(),
-      periodEnd: new Date(period.end).toISOString(),
+      ...windowBounds(window),
       eventId: input.eventId,
     },
   };
@@ -58,6 +61,32 @@ export function periodsClosedNotification(subjectId: string, closed: PeriodRow[]
         ...(p.endValueE4 === null ? {} : { endValue: p.endValueE4 / 10_000 }),
         ...(p.peakE4 === null ? {} : { peak: p.peakE4 / 10_000 }),
       })),
+    },
+  };
+}
+
+/** A closed period whose totals changed: a late event, a void or a recalculation landed in it. */
+export function periodRestatedNotification(
+  subjectId: string,
+  before: ClosedPeriod,
+  after: ClosedPeriod,
+  nowMs: number,
+): LedgerNotification {
+  return {
+    id: notificationId(),
+    subjectId,
+    type: "period.restated",
+    meter: after.meter,
+    createdAt: nowMs,
+    payload: {
+      subjectId,
+      meter: after.meter,
+      periodStart: new Date(after.start).toISOString(),
+      periodEnd: new Date(after.end).toISOString(),
+      before: before.totalE4 / 10_000,
+      after: after.totalE4 / 10_000,
+      eventCountBefore: before.eventCount,
+      eventCountAfter: after.eventCount,
     },
   };
 }

@@ -1,40 +1,46 @@
 import {
   crossedThresholds,
   decide,
-  UNLIMITED,
   type Decision,
   type Entitlement,
+  entitlementOf,
   type LedgerConfiguration,
+  mergeConfiguration,
+  reachedThresholds,
   type SubjectConfig,
 } from "../domain/entitlements";
-import { periodContaining, type Period } from "../domain/periods";
+import type { MeterKind } from "../domain/event-rules";
+import { periodContaining } from "../domain/periods";
 import type { StoredEvent } from "../domain/stored-event";
+import { DAY_MS, dayOf, type UsageWindow, windowAt } from "../domain/usage-window";
+import { type ClosedPeriod, ClosedPeriods } from "./closed-periods";
 import type { CounterSnapshot, LedgerEventInput, PeriodRow, RecordOutcome } from "./contract";
-import { IdempotencyKeys, type HeldKey } from "./idempotency-keys";
+import { type HeldKey, IdempotencyKeys } from "./idempotency-keys";
+import { periodRestatedNotification, periodsClosedNotification, thresholdNotification } from "./ledger-notifications";
 import { migrateLedgerSchema } from "./ledger-schema";
-import { periodsClosedNotification, thresholdNotification } from "./ledger-notifications";
 import { Outbox } from "./outbox";
+import { UsageDays } from "./usage-days";
 
 export type ApplyMode = "record" | "consume";
 
-type CounterRow = {
-  meter: string;
-  period_start: number;
-  period_end: number;
-  total_e4: number;
-  event_count: number;
-  peak_e4: number;
-  closed_at: number | null;
-};
+/** How many periods one meter may close in one call; the rest close on the next. */
+const MAX_PERIODS_CLOSED_PER_CALL = 400;
 
 /**
- * The subject's SQLite storage: configuration, period counters, gauge levels and fired
- * thresholds, with its idempotency keys and its outbox to D1. Everything here is synchronous so
- * that one caller's transaction holds every check and write together.
+ * The subject's SQLite storage: configuration, usage per meter and day, gauge levels, closed
+ * periods and fired thresholds, with its idempotency keys and its outbox to D1. Everything here
+ * is synchronous so that one caller's transaction holds every check and write together.
+ *
+ * Usage is stored by the UTC day of each event's own timestamp and never by period: which period
+ * a day belongs to is worked out from the configuration when it is asked (`windowAt`). So a plan,
+ * period kind or anchor day change takes effect at once and exactly: `used` for any period is the
+ * sum of the days in it, whatever the configuration was when the events came in.
  */
 export class LedgerStore {
   readonly keys: IdempotencyKeys;
   readonly outbox: Outbox;
+  readonly days: UsageDays;
+  readonly closed: ClosedPeriods;
   /** Read on every event; storage stays the source of truth. */
   private cachedConfig: SubjectConfig | null = null;
   private boundSubject: string | null = null;
@@ -42,6 +48,8 @@ export class LedgerStore {
   constructor(private readonly sql: SqlStorage) {
     this.keys = new IdempotencyKeys(sql);
     this.outbox = new Outbox(sql);
+    this.days = new UsageDays(sql);
+    this.closed = new ClosedPeriods(sql);
   }
 
   migrate(): void {
@@ -74,6 +82,18 @@ export class LedgerStore {
     return raw ? (JSON.parse(raw) as LedgerConfiguration) : { subject: null, plan: null };
   }
 
+  /**
+   * Takes a plan or subject change, in the caller's transaction. Nothing is recounted: usage is
+   * kept per day and periods are derived from the configuration when asked, so `used` follows the
+   * new configuration at once. Thresholds that usage already reaches under new limits notify now.
+   */
+  configure(subjectId: string, update: Partial<LedgerConfiguration>, nowMs: number): SubjectConfig {
+    const { configuration, config } = mergeConfiguration(this.configuration(), update);
+    this.setConfiguration(configuration, config);
+    this.fireReachedThresholds(subjectId, nowMs);
+    return config;
+  }
+
   /** Keeps the pushed settings and the effective config derived from them. */
   setConfiguration(configuration: LedgerConfiguration, config: SubjectConfig): void {
     this.setMeta("configuration", JSON.stringify(configuration));
@@ -82,21 +102,32 @@ export class LedgerStore {
   }
 
   entitlementOf(meter: string): Entitlement {
-    return this.config().entitlements[meter] ?? UNLIMITED;
+    return entitlementOf(this.config(), meter);
   }
 
-  periodOf(meter: string, atMs: number): Period {
-    return periodContaining(atMs, this.entitlementOf(meter).period, this.config().billingAnchorDay ?? undefined);
+  /** Whether the configuration names the meter (limited or not); unnamed meters are unlimited monthly counters. */
+  isEntitled(meter: string): boolean {
+    return Object.hasOwn(this.config().entitlements, meter);
   }
 
-  /** The current usage that limits compare against: the period's total, or a gauge's level. */
-  usedE4(meter: string, kind: "counter" | "gauge", period: Period): number {
-    if (kind === "gauge") return this.gaugeLevel(meter);
-    return (
-      this.sql
-        .exec<{ total_e4: number }>("SELECT total_e4 FROM counters WHERE meter = ? AND period_start = ?", meter, period.start)
-        .toArray()[0]?.total_e4 ?? 0
-    );
+  /**
+   * The window an instant's usage of a meter counts in: the configured period around it, or the
+   * closed period that holds it (see `windowAt`). `lastClosedEnd` may be passed when already read.
+   */
+  windowAt(meter: string, atMs: number, lastClosedEnd?: number | null): UsageWindow {
+    const { period } = this.entitlementOf(meter);
+    const anchor = this.config().billingAnchorDay;
+    if (period === "none") return windowAt(atMs, period, anchor, { containing: null, closedBefore: null, closedAfter: null });
+    // Most events are newer than every closed period: then no closed period can hold or follow them.
+    if (lastClosedEnd !== undefined && (lastClosedEnd === null || atMs >= lastClosedEnd)) {
+      return windowAt(atMs, period, anchor, { containing: null, closedBefore: lastClosedEnd, closedAfter: null });
+    }
+    return windowAt(atMs, period, anchor, this.closed.around(meter, atMs));
+  }
+
+  /** The current usage that limits compare against: the window's total, or a gauge's level. */
+  usedE4(meter: string, kind: MeterKind, window: UsageWindow): number {
+    return kind === "gauge" ? this.gaugeLevel(meter) : this.days.sum(meter, window).totalE4;
   }
 
   /**
@@ -130,9 +161,9 @@ export class LedgerStore {
     if (seen) return seen;
 
     const entitlement = this.entitlementOf(input.meter);
-    const period = this.periodOf(input.meter, input.occurredAt);
-    const before = this.usedE4(input.meter, input.kind, period);
-    const after = nextLevel(before, input);
+    const window = this.windowAt(input.meter, input.occurredAt);
+    const before = this.usedE4(input.meter, input.kind, window);
+    const after = input.kind === "gauge" ? nextLevel(before, input) : before + input.amountE4;
     let decision: Decision | undefined;
     if (mode === "consume") {
       decision = decide(before, after - before, entitlement);
@@ -140,10 +171,19 @@ export class LedgerStore {
     }
 
     const event = newEvent(subjectId, input, nowMs);
-    const row = this.count(input, period, after);
-    // A late event for a period the rollover already closed sends the period's new totals to D1.
-    if (row.closed_at !== null) this.enqueuePeriod(subjectId, row, row.closed_at, nowMs);
-    this.fireThresholds(subjectId, input.meter, period, before, after, entitlement, event, nowMs);
+    const closedBefore = this.closedHolding(input.meter, input.occurredAt);
+    if (input.kind === "gauge") {
+      this.sql.exec(
+        "INSERT INTO gauges (meter, level_e4) VALUES (?, ?) ON CONFLICT (meter) DO UPDATE SET level_e4 = excluded.level_e4",
+        input.meter,
+        after,
+      );
+      this.days.addGaugeMove(input.meter, dayOf(input.occurredAt), after - before, after);
+    } else {
+      this.days.addCounts(input.meter, dayOf(input.occurredAt), input.amountE4, 1, input.amountE4);
+    }
+    if (closedBefore) this.restateClosed(subjectId, closedBefore, input.kind, nowMs);
+    this.fireThresholds(subjectId, input.meter, window, before, after, entitlement, event.id, nowMs);
     if (input.idempotencyKey !== null) this.keys.keep(input.idempotencyKey, input.fingerprint, { event, decision }, nowMs);
     this.outbox.append("event", JSON.stringify(event));
     return { status: "created", event, decision };
@@ -151,7 +191,7 @@ export class LedgerStore {
 
   /**
    * Plain records on counters, set-based: one statement claims the new keys, one upsert per
-   * (meter, period) counts, one statement queues the events. A key seen before, or repeated in the
+   * (meter, day) counts, one statement queues the events. A key seen before, or repeated in the
    * run, answers as a replay of the event that holds it. Thresholds are walked event by event, so
    * the notification names the event that crossed.
    */
@@ -196,40 +236,49 @@ export class LedgerStore {
     });
   }
 
-  /** Counts created counter events: one upsert per (meter, period), then the thresholds each event crossed. */
+  /**
+   * Counts created counter events: one upsert per (meter, day); then, per window, the thresholds
+   * each event crossed (limited meters only) and the restatement of a closed period they landed in.
+   */
   private countRun(subjectId: string, events: StoredEvent[], nowMs: number): void {
-    const groups = new Map<string, { meter: string; period: Period; events: StoredEvent[] }>();
+    const lastClosedEnds = new Map<string, number | null>();
+    const windows = new Map<string, { meter: string; window: UsageWindow; events: StoredEvent[] }>();
+    const days = new Map<string, { meter: string; day: number; totalE4: number; count: number; peakE4: number }>();
     for (const event of events) {
-      const period = this.periodOf(event.meter, event.occurredAt);
-      const id = `${event.meter}\u0000${period.start}`;
-      const group = groups.get(id) ?? { meter: event.meter, period, events: [] };
+      if (!lastClosedEnds.has(event.meter)) lastClosedEnds.set(event.meter, this.closed.lastEnd(event.meter));
+      const window = this.windowAt(event.meter, event.occurredAt, lastClosedEnds.get(event.meter));
+      const windowId = `${event.meter}\u0000${window.start}`;
+      const group = windows.get(windowId) ?? { meter: event.meter, window, events: [] };
       group.events.push(event);
-      groups.set(id, group);
+      windows.set(windowId, group);
+      const day = dayOf(event.occurredAt);
+      const dayId = `${event.meter}\u0000${day}`;
+      const sum = days.get(dayId) ?? { meter: event.meter, day, totalE4: 0, count: 0, peakE4: 0 };
+      sum.totalE4 += event.amountE4;
+      sum.count += 1;
+      sum.peakE4 = Math.max(sum.peakE4, event.amountE4);
+      days.set(dayId, sum);
     }
-    for (const { meter, period, events: grouped } of groups.values()) {
-      const sum = grouped.reduce((s, e) => s + e.amountE4, 0);
-      const peak = grouped.reduce((m, e) => Math.max(m, e.amountE4), 0);
-      const row = this.sql
-        .exec<CounterRow>(
-          `INSERT INTO counters (meter, period_start, period_end, total_e4, event_count, peak_e4) VALUES (?, ?, ?, ?, ?, ?)
-           ON CONFLICT (meter, period_start) DO UPDATE SET total_e4 = total_e4 + excluded.total_e4,
-             event_count = event_count + excluded.event_count, peak_e4 = max(peak_e4, excluded.peak_e4)
-           RETURNING *`,
-          meter,
-          period.start,
-          period.end,
-          sum,
-          grouped.length,
-          peak,
-        )
-        .one();
-      if (row.closed_at !== null) this.enqueuePeriod(subjectId, row, row.closed_at, nowMs, "counter");
+
+    const before = new Map<string, number>();
+    for (const [id, { meter, window }] of windows) {
+      const lastEnd = lastClosedEnds.get(meter) ?? null;
+      const inClosed = window.kind === "bounded" && lastEnd !== null && window.start < lastEnd;
+      if (this.entitlementOf(meter).limitE4 !== null || inClosed) before.set(id, this.days.sum(meter, window).totalE4);
+    }
+    for (const { meter, day, totalE4, count, peakE4 } of days.values()) this.days.addCounts(meter, day, totalE4, count, peakE4);
+
+    for (const [id, { meter, window, events: grouped }] of windows) {
+      const level = before.get(id);
+      if (level === undefined) continue;
+      const closedPeriod = window.kind === "bounded" ? this.closedHolding(meter, window.start) : null;
+      if (closedPeriod) this.restateClosed(subjectId, closedPeriod, "counter", nowMs);
       const entitlement = this.entitlementOf(meter);
       if (entitlement.limitE4 === null) continue;
-      let level = row.total_e4 - sum;
+      let used = level;
       for (const event of grouped) {
-        this.fireThresholds(subjectId, meter, period, level, level + event.amountE4, entitlement, event, nowMs);
-        level += event.amountE4;
+        this.fireThresholds(subjectId, meter, window, used, used + event.amountE4, entitlement, event.id, nowMs);
+        used += event.amountE4;
       }
     }
   }
@@ -242,145 +291,191 @@ export class LedgerStore {
     return { status: held.fingerprint === input.fingerprint ? "duplicate" : "conflict", event: held.event, decision: held.decision };
   }
 
-  /** Moves the gauge and the period's row; answers the row as it is now. */
-  private count(input: LedgerEventInput, period: Period, after: number): CounterRow {
-    const isGauge = input.kind === "gauge";
-    if (isGauge) {
-      this.sql.exec(
-        "INSERT INTO gauges (meter, level_e4) VALUES (?, ?) ON CONFLICT (meter) DO UPDATE SET level_e4 = excluded.level_e4",
-        input.meter,
-        after,
-      );
-    }
-    // A gauge's period row holds its level at the end (total) and its peak; a counter's, its sum.
-    return this.sql
-      .exec<CounterRow>(
-        `INSERT INTO counters (meter, period_start, period_end, total_e4, event_count, peak_e4) VALUES (?, ?, ?, ?, 1, ?)
-         ON CONFLICT (meter, period_start) DO UPDATE SET
-           total_e4 = CASE WHEN ?6 THEN excluded.total_e4 ELSE total_e4 + excluded.total_e4 END,
-           event_count = event_count + 1,
-           peak_e4 = max(peak_e4, excluded.peak_e4)
-         RETURNING *`,
-        input.meter,
-        period.start,
-        period.end,
-        isGauge ? after : input.amountE4,
-        isGauge ? after : input.amountE4,
-        isGauge ? 1 : 0,
-      )
-      .one();
+  /** The closed period holding an instant of a meter, if any. */
+  private closedHolding(meter: string, atMs: number): ClosedPeriod | null {
+    const lastEnd = this.closed.lastEnd(meter);
+    if (lastEnd === null || atMs >= lastEnd) return null;
+    return this.closed.around(meter, atMs).containing;
   }
 
+  /**
+   * Notifies each threshold a move crossed, once per meter, window and limit (a new limit has new
+   * marks). `eventId` is null when a configuration change, not an event, brought usage there.
+   */
   private fireThresholds(
     subjectId: string,
     meter: string,
-    period: Period,
+    window: UsageWindow,
     before: number,
     after: number,
     entitlement: Entitlement,
-    event: StoredEvent,
+    eventId: string | null,
     nowMs: number,
   ): void {
-    for (const threshold of crossedThresholds(before, after, entitlement)) {
+    const crossed = eventId === null ? reachedThresholds(after, entitlement) : crossedThresholds(before, after, entitlement);
+    for (const threshold of crossed) {
       const fired = this.sql.exec(
-        "INSERT INTO fired_thresholds (meter, period_start, threshold) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO fired_thresholds (meter, period_start, limit_e4, threshold) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
         meter,
-        period.start,
+        window.start ?? 0,
+        entitlement.limitE4,
         threshold,
       ).rowsWritten;
       if (fired === 0) continue;
-      const notification = thresholdNotification({
-        subjectId,
-        meter,
-        period,
-        threshold,
-        usedE4: after,
-        entitlement,
-        eventId: event.id,
-        nowMs,
-      });
+      const notification = thresholdNotification({ subjectId, meter, window, threshold, usedE4: after, entitlement, eventId, nowMs });
       this.outbox.append("notification", JSON.stringify(notification));
     }
   }
 
   /**
-   * Closes every period that ended by `asOfMs`, and writes a row for each entitled or gauge meter
-   * that saw no traffic in the period before `asOfMs` (idle subjects are closed too). Periods
-   * closed before are left alone, so running it again changes nothing.
+   * After a configuration change: notifies the thresholds that usage in each limited meter's
+   * current window has reached under the new limits and not yet notified.
    */
-  closePeriods(subjectId: string, asOfMs: number, kinds: Record<string, "counter" | "gauge">, nowMs: number): PeriodRow[] {
-    const idleMeters = new Set([...Object.keys(this.config().entitlements), ...this.gaugeMeters()]);
-    for (const meter of idleMeters) {
-      const period = this.periodOf(meter, asOfMs - 1);
-      if (period.end > asOfMs || this.counterRow(meter, period.start)) continue;
-      const level = (kinds[meter] ?? "counter") === "gauge" ? this.gaugeLevel(meter) : 0;
-      this.sql.exec(
-        "INSERT INTO counters (meter, period_start, period_end, total_e4, event_count, peak_e4) VALUES (?, ?, ?, ?, 0, ?)",
-        meter,
-        period.start,
-        period.end,
-        level,
-        level,
-      );
+  fireReachedThresholds(subjectId: string, nowMs: number): void {
+    const gauges = new Set(this.gaugeMeters());
+    for (const [meter, entitlement] of Object.entries(this.config().entitlements)) {
+      if (entitlement.limitE4 === null) continue;
+      const window = this.windowAt(meter, nowMs);
+      const used = this.usedE4(meter, gauges.has(meter) ? "gauge" : "counter", window);
+      this.fireThresholds(subjectId, meter, window, used, used, entitlement, null, nowMs);
     }
-    const open = this.sql
-      .exec<CounterRow>("SELECT * FROM counters WHERE closed_at IS NULL AND period_end <= ? ORDER BY meter, period_start", asOfMs)
-      .toArray();
-    const closed = open.map((row) => {
-      this.sql.exec("UPDATE counters SET closed_at = ? WHERE meter = ? AND period_start = ?", nowMs, row.meter, row.period_start);
-      return this.enqueuePeriod(subjectId, { ...row, closed_at: nowMs }, nowMs, null, kinds[row.meter] ?? "counter");
-    });
+  }
+
+  /**
+   * Closes, per meter, every period that ended by `asOfMs` and is not closed yet, in order and
+   * without gaps from where the last closing stopped (or the first usage), so every instant ends
+   * up in exactly one closed period. Entitled and gauge meters close every period, idle ones
+   * included (a counter at 0, a gauge at its carried level); other meters only periods with usage.
+   * All-time meters never close. Running it again changes nothing.
+   */
+  closePeriods(subjectId: string, asOfMs: number, kinds: Record<string, MeterKind>, nowMs: number): PeriodRow[] {
+    const gauges = new Set(this.gaugeMeters());
+    const meters = new Set([...Object.keys(this.config().entitlements), ...gauges, ...this.days.meters()]);
+    const closed: PeriodRow[] = [];
+    for (const meter of [...meters].sort()) {
+      const kind: MeterKind = gauges.has(meter) || kindOf(kinds, meter) === "gauge" ? "gauge" : "counter";
+      closed.push(...this.closeMeter(subjectId, meter, kind, asOfMs, nowMs));
+    }
     if (closed.length > 0) this.outbox.append("notification", JSON.stringify(periodsClosedNotification(subjectId, closed, nowMs)));
     return closed;
   }
 
-  private counterRow(meter: string, periodStart: number): CounterRow | undefined {
-    return this.sql.exec<CounterRow>("SELECT * FROM counters WHERE meter = ? AND period_start = ?", meter, periodStart).toArray()[0];
+  private closeMeter(subjectId: string, meter: string, kind: MeterKind, asOfMs: number, nowMs: number): PeriodRow[] {
+    const entitlement = this.entitlementOf(meter);
+    if (entitlement.period === "none") return [];
+    const everyPeriod = this.isEntitled(meter) || kind === "gauge";
+    const rows: PeriodRow[] = [];
+    let budget = MAX_PERIODS_CLOSED_PER_CALL;
+    // The open stretches between closed periods: before the first (late usage), between, after the last.
+    for (const gap of this.openGaps(meter)) {
+      const firstDay = this.days.firstDayFrom(meter, gap.start === null ? Number.MIN_SAFE_INTEGER : Math.ceil(gap.start / DAY_MS));
+      const starts = firstDay !== null && (gap.end === null || firstDay * DAY_MS < gap.end) ? [firstDay * DAY_MS] : [];
+      if (gap.end === null && everyPeriod) starts.push(gap.start ?? this.lastEndedPeriodStart(meter, asOfMs));
+      if (starts.length === 0) continue;
+      let cursor = Math.min(...starts);
+      while (budget > 0 && (gap.end === null || cursor < gap.end)) {
+        const window = this.windowAt(meter, cursor);
+        if (window.kind !== "bounded" || window.end > asOfMs) break;
+        const period = this.measure(meter, kind, window.start, window.end);
+        if (everyPeriod || period.eventCount > 0) {
+          const row: ClosedPeriod = { ...period, limitE4: entitlement.limitE4, closedAt: nowMs, restatedAt: null };
+          this.closed.insert(row);
+          rows.push(this.enqueuePeriod(subjectId, row, kind));
+          budget -= 1;
+        }
+        cursor = window.end;
+      }
+    }
+    return rows;
   }
 
-  private enqueuePeriod(
-    subjectId: string,
-    row: CounterRow,
-    closedAt: number,
-    restatedAt: number | null,
-    kind: "counter" | "gauge" = this.gaugeMeters().includes(row.meter) ? "gauge" : "counter",
-  ): PeriodRow {
-    const limitE4 = this.entitlementOf(row.meter).limitE4;
-    const period: PeriodRow = {
+  /** The stretches of time no closed period of the meter covers, in order; null is unbounded. */
+  private openGaps(meter: string): { start: number | null; end: number | null }[] {
+    const gaps: { start: number | null; end: number | null }[] = [];
+    let start: number | null = null;
+    for (const span of this.closed.spans(meter)) {
+      if (start === null || span.start > start) gaps.push({ start, end: span.start });
+      start = span.end;
+    }
+    gaps.push({ start, end: null });
+    return gaps;
+  }
+
+  /** Where the latest configured period that ended by `asOfMs` starts (the first closing of an idle meter). */
+  private lastEndedPeriodStart(meter: string, asOfMs: number): number {
+    const { period } = this.entitlementOf(meter);
+    const anchor = this.config().billingAnchorDay ?? 1;
+    const kind = period === "none" ? "month" : period;
+    const current = periodContaining(asOfMs - 1, kind, anchor);
+    return current.end <= asOfMs ? current.start : periodContaining(current.start - 1, kind, anchor).start;
+  }
+
+  /** A meter's totals over `[start, end)` as a period row holds them. */
+  private measure(meter: string, kind: MeterKind, start: number, end: number): Omit<ClosedPeriod, "limitE4" | "closedAt" | "restatedAt"> {
+    const window: UsageWindow = { kind: "bounded", start, end };
+    if (kind === "gauge") {
+      const span = this.days.gaugeSpan(meter, Math.ceil(start / DAY_MS), Math.ceil(end / DAY_MS));
+      return { meter, start, end, totalE4: span.endValueE4, eventCount: span.eventCount, endValueE4: span.endValueE4, peakE4: span.peakE4 };
+    }
+    const { totalE4, eventCount } = this.days.sum(meter, window);
+    return { meter, start, end, totalE4, eventCount, endValueE4: null, peakE4: null };
+  }
+
+  /** Re-measures a closed period after usage in it changed; sends the new row and a period.restated when it did change. */
+  restateClosed(subjectId: string, period: ClosedPeriod, kind: MeterKind, nowMs: number): void {
+    const now = this.measure(period.meter, kind, period.start, period.end);
+    if (now.totalE4 === period.totalE4 && now.eventCount === period.eventCount && now.peakE4 === period.peakE4) return;
+    const restated: ClosedPeriod = { ...period, ...now, restatedAt: nowMs };
+    this.closed.restate(restated);
+    this.enqueuePeriod(subjectId, restated, kind);
+    this.outbox.append("notification", JSON.stringify(periodRestatedNotification(subjectId, period, restated, nowMs)));
+  }
+
+  /** Restates every closed period of a meter that shares a day with `[fromMs, toMs)` (recalculation, voids). */
+  restateClosedBetween(subjectId: string, meter: string, kind: MeterKind, fromMs: number, toMs: number, nowMs: number): void {
+    for (const period of this.closed.overlapping(meter, fromMs, toMs)) this.restateClosed(subjectId, period, kind, nowMs);
+  }
+
+  private enqueuePeriod(subjectId: string, period: ClosedPeriod, kind: MeterKind): PeriodRow {
+    const row: PeriodRow = {
       subjectId,
-      meter: row.meter,
-      periodStart: row.period_start,
-      periodEnd: row.period_end,
-      totalE4: row.total_e4,
-      eventCount: row.event_count,
-      limitE4,
-      endValueE4: kind === "gauge" ? row.total_e4 : null,
-      peakE4: kind === "gauge" ? row.peak_e4 : null,
-      closedAt,
-      restatedAt,
+      meter: period.meter,
+      periodStart: period.start,
+      periodEnd: period.end,
+      totalE4: period.totalE4,
+      eventCount: period.eventCount,
+      limitE4: period.limitE4,
+      endValueE4: kind === "gauge" ? period.endValueE4 : null,
+      peakE4: kind === "gauge" ? period.peakE4 : null,
+      closedAt: period.closedAt,
+      restatedAt: period.restatedAt,
     };
-    this.outbox.append("period", JSON.stringify(period));
-    return period;
+    this.outbox.append("period", JSON.stringify(row));
+    return row;
   }
 
+  /** Usage per meter and day (state, tests). */
   counters(): CounterSnapshot[] {
-    return this.sql
-      .exec<{ meter: string; period_start: number; period_end: number; total_e4: number; event_count: number; peak_e4: number }>(
-        "SELECT meter, period_start, period_end, total_e4, event_count, peak_e4 FROM counters ORDER BY meter, period_start",
-      )
-      .toArray()
-      .map((r) => ({
-        meter: r.meter,
-        periodStart: r.period_start,
-        periodEnd: r.period_end,
-        totalE4: r.total_e4,
-        eventCount: r.event_count,
-        peakE4: r.peak_e4,
-      }));
+    return this.days.all().map((d) => ({
+      meter: d.meter,
+      periodStart: d.day * DAY_MS,
+      periodEnd: (d.day + 1) * DAY_MS,
+      totalE4: d.levelE4 ?? d.totalE4,
+      eventCount: d.eventCount,
+      peakE4: d.peakE4,
+    }));
   }
 
   gaugeLevel(meter: string): number {
     return this.sql.exec<{ level_e4: number }>("SELECT level_e4 FROM gauges WHERE meter = ?", meter).toArray()[0]?.level_e4 ?? 0;
+  }
+
+  setGaugeLevel(meter: string, levelE4: number): void {
+    this.sql.exec(
+      "INSERT INTO gauges (meter, level_e4) VALUES (?, ?) ON CONFLICT (meter) DO UPDATE SET level_e4 = excluded.level_e4",
+      meter,
+      levelE4,
+    );
   }
 
   gaugeMeters(): string[] {
@@ -390,35 +485,22 @@ export class LedgerStore {
       .map((r) => r.meter);
   }
 
-  /** Replaces one period's counter (recalculation); a gauge's level too when given. */
-  restate(meter: string, period: Period, totalE4: number, eventCount: number, gaugeLevelE4?: number): void {
-    this.sql.exec(
-      `INSERT INTO counters (meter, period_start, period_end, total_e4, event_count, peak_e4) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (meter, period_start) DO UPDATE SET total_e4 = excluded.total_e4, event_count = excluded.event_count,
-         peak_e4 = max(peak_e4, excluded.peak_e4)`,
-      meter,
-      period.start,
-      period.end,
-      totalE4,
-      eventCount,
-      totalE4,
-    );
-    if (gaugeLevelE4 !== undefined) {
-      this.sql.exec(
-        "INSERT INTO gauges (meter, level_e4) VALUES (?, ?) ON CONFLICT (meter) DO UPDATE SET level_e4 = excluded.level_e4",
-        meter,
-        gaugeLevelE4,
-      );
-    }
-  }
-
   getMeta(key: string): string | null {
     return this.sql.exec<{ value: string }>("SELECT value FROM ledger_meta WHERE key = ?", key).toArray()[0]?.value ?? null;
+  }
+
+  deleteMeta(key: string): void {
+    this.sql.exec("DELETE FROM ledger_meta WHERE key = ?", key);
   }
 
   setMeta(key: string, value: string): void {
     this.sql.exec("INSERT INTO ledger_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
   }
+}
+
+/** A meter's kind from the catalogue passed in; unknown meters count as counters. */
+export function kindOf(kinds: Record<string, MeterKind>, meter: string): MeterKind {
+  return Object.hasOwn(kinds, meter) ? kinds[meter]! : "counter";
 }
 
 function newEvent(subjectId: string, input: LedgerEventInput, nowMs: number): StoredEvent {

@@ -1,59 +1,46 @@
-import type { MeterKind } from "../domain/event-rules";
-import type { Period } from "../domain/periods";
+import type { HistoryDay, HistoryMove } from "../db/history-days";
+import { dayOf } from "../domain/usage-window";
 import { nextLevel } from "./ledger-store";
+import type { UsageDay } from "./usage-days";
 
-export interface HistoryTotal {
+/** What history says a meter's days hold, from the first day rebuilt on; gauges also their level now. */
+export interface RebuiltMeter {
   meter: string;
-  kind: MeterKind;
-  totalE4: number;
-  eventCount: number;
-  /** Gauges: the level after every move in history, in the order the ledger applied them. */
+  kind: "counter" | "gauge";
+  days: Omit<UsageDay, "meter">[];
   levelE4?: number;
 }
 
 /**
- * What D1 history says the subject's current periods hold, for every meter it has history for
- * plus `alsoMeters` (so a counter with no history left is restated to zero).
+ * Turns a subject's history into ledger days from `fromDay` on (every day when null). Counters
+ * sum per day. Gauges replay every move in the order the ledger applied them, so the level and
+ * each day's last level and peak are what the ledger would have computed.
  */
-export async function currentHistoryTotals(
-  d1: D1Database,
-  subjectId: string,
-  kinds: Record<string, MeterKind>,
-  periodOf: (meter: string) => Period,
-  alsoMeters: string[] = [],
-): Promise<HistoryTotal[]> {
-  const { results } = await d1
-    .prepare("SELECT DISTINCT meter FROM usage_events WHERE subject_id = ?")
-    .bind(subjectId)
-    .all<{ meter: string }>();
-  const meters = [...new Set([...results.map((r) => r.meter), ...alsoMeters])].sort();
-  const totals: HistoryTotal[] = [];
-  for (const meter of meters) {
-    const kind = kinds[meter] ?? "counter";
-    const period = periodOf(meter);
-    if (kind === "counter") {
-      const row = await d1
-        .prepare(
-          `SELECT coalesce(sum(amount_e4), 0) AS total, count(*) AS n FROM usage_events
-           WHERE subject_id = ? AND meter = ? AND occurred_at >= ? AND occurred_at < ?`,
-        )
-        .bind(subjectId, meter, period.start, period.end)
-        .first<{ total: number; n: number }>();
-      totals.push({ meter, kind, totalE4: row?.total ?? 0, eventCount: row?.n ?? 0 });
-      continue;
-    }
-    // rowid order is the order the ledger flushed, which is the order it applied the moves.
-    const { results: moves } = await d1
-      .prepare("SELECT operation, amount_e4, occurred_at FROM usage_events WHERE subject_id = ? AND meter = ? ORDER BY rowid")
-      .bind(subjectId, meter)
-      .all<{ operation: "add" | "remove" | "set"; amount_e4: number; occurred_at: number }>();
-    let level = 0;
-    let inPeriod = 0;
-    for (const move of moves) {
-      level = nextLevel(level, { kind, operation: move.operation, amountE4: move.amount_e4 });
-      if (move.occurred_at >= period.start && move.occurred_at < period.end) inPeriod += 1;
-    }
-    totals.push({ meter, kind, totalE4: level, eventCount: inPeriod, levelE4: level });
+export function rebuildDays(counterDays: HistoryDay[], moves: HistoryMove[], fromDay: number | null): RebuiltMeter[] {
+  const meters = new Map<string, RebuiltMeter>();
+  for (const d of counterDays) {
+    const meter = meters.get(d.meter) ?? { meter: d.meter, kind: "counter", days: [] };
+    meter.days.push({ day: d.day, totalE4: d.totalE4, eventCount: d.eventCount, levelE4: null, peakE4: 0 });
+    meters.set(d.meter, meter);
   }
-  return totals;
+  const gauges = new Map<string, { level: number; days: Map<number, Omit<UsageDay, "meter">> }>();
+  for (const move of moves) {
+    const gauge = gauges.get(move.meter) ?? { level: 0, days: new Map() };
+    const after = nextLevel(gauge.level, { kind: "gauge", operation: move.operation, amountE4: move.amountE4 });
+    const day = dayOf(move.occurredAt);
+    if (fromDay === null || day >= fromDay) {
+      const bucket = gauge.days.get(day) ?? { day, totalE4: 0, eventCount: 0, levelE4: null, peakE4: 0 };
+      bucket.totalE4 += after - gauge.level;
+      bucket.eventCount += 1;
+      bucket.levelE4 = after;
+      bucket.peakE4 = Math.max(bucket.peakE4, after);
+      gauge.days.set(day, bucket);
+    }
+    gauge.level = after;
+    gauges.set(move.meter, gauge);
+  }
+  for (const [meter, gauge] of gauges) {
+    meters.set(meter, { meter, kind: "gauge", days: [...gauge.days.values()].sort((a, b) => a.day - b.day), levelE4: gauge.level });
+  }
+  return [...meters.values()];
 }

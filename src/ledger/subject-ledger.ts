@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { decide, mergeConfiguration, type Decision, type LedgerConfiguration, type SubjectConfig } from "../domain/entitlements";
+import { decide, type Decision, type LedgerConfiguration, type SubjectConfig } from "../domain/entitlements";
 import type { MeterKind } from "../domain/event-rules";
 import { log } from "../http/log";
 import type {
@@ -11,9 +11,12 @@ import type {
   RecalculationSummary,
   RecordOutcome,
 } from "./contract";
+import { counterDays, gaugeMoves } from "../db/history-days";
+import { MAX_EVENT_AGE_MS } from "../domain/event-rules";
+import { DAY_MS, dayOf } from "../domain/usage-window";
 import { flushOutbox } from "./history-flush";
-import { LedgerStore } from "./ledger-store";
-import { currentHistoryTotals } from "./recalculation";
+import { kindOf, LedgerStore } from "./ledger-store";
+import { rebuildDays } from "./recalculation";
 
 /** Events wait this long so that a burst reaches D1 in one flush (history lags < 2 s). */
 const FLUSH_DELAY_MS = 250;
@@ -58,12 +61,14 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   }
 
   async configure(subjectId: string, update: Partial<LedgerConfiguration>): Promise<SubjectConfig> {
-    return this.ctx.storage.transactionSync(() => {
+    const now = Date.now();
+    const generation = this.store.outbox.generation();
+    const config = this.ctx.storage.transactionSync(() => {
       this.store.claimSubject(subjectId);
-      const { configuration, config } = mergeConfiguration(this.store.configuration(), update);
-      this.store.setConfiguration(configuration, config);
-      return config;
+      return this.store.configure(subjectId, update, now);
     });
+    if (this.store.outbox.generation() !== generation) await this.scheduleFlush(now + FLUSH_DELAY_MS);
+    return config;
   }
 
   async entitlements(subjectId: string, kinds: Record<string, MeterKind>): Promise<EntitlementSnapshot[]> {
@@ -71,18 +76,16 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
     const now = Date.now();
     const meters = new Set([
       ...Object.keys(this.store.config().entitlements),
-      ...this.store
-        .counters()
-        .filter((c) => c.periodStart <= now && now < c.periodEnd)
-        .map((c) => c.meter),
+      ...this.store.days.meters().filter((meter) => this.store.days.sum(meter, this.store.windowAt(meter, now)).eventCount > 0),
       ...this.store.gaugeMeters(),
     ]);
-    return [...meters].sort().map((meter) => this.snapshot(meter, kinds[meter] ?? "counter", now));
+    return [...meters].sort().map((meter) => this.snapshot(meter, kindOf(kinds, meter), now));
   }
 
   /**
-   * Rebuilds current-period counters from D1 history. Other calls wait meanwhile: events arriving
-   * between the history read and the restatement would otherwise be counted twice or not at all.
+   * Rebuilds the ledger's days from D1 history: the late-event window (every day after an upgrade
+   * from per-period counters), and gauge levels from every move. Other calls wait meanwhile:
+   * events arriving between the history read and the rebuild would be counted twice or not at all.
    */
   async recalculate(subjectId: string, kinds: Record<string, MeterKind>): Promise<RecalculationSummary> {
     return this.ctx.blockConcurrencyWhile(async () => {
@@ -91,22 +94,28 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
         // drain the outbox so history holds every event this ledger counted
       }
       const now = Date.now();
-      const counted = this.store
-        .counters()
-        .filter((c) => c.periodStart <= now && now < c.periodEnd)
-        .map((c) => c.meter);
-      const history = await currentHistoryTotals(this.env.DB, subjectId, kinds, (meter) => this.store.periodOf(meter, now), [
-        ...counted,
-        ...this.store.gaugeMeters(),
+      const fromDay = this.store.getMeta("rebuild_all_days") === null ? dayOf(now - MAX_EVENT_AGE_MS) - 1 : null;
+      const gauges = [...new Set([...Object.keys(kinds).filter((m) => kinds[m] === "gauge"), ...this.store.gaugeMeters()])];
+      const [counters, moves] = await Promise.all([
+        counterDays(this.env.DB, subjectId, gauges, fromDay),
+        gaugeMoves(this.env.DB, subjectId, gauges),
       ]);
-      return this.ctx.storage.transactionSync(() => ({
-        meters: history.map((h) => {
-          const period = this.store.periodOf(h.meter, now);
-          const beforeE4 = this.store.usedE4(h.meter, h.kind, period);
-          this.store.restate(h.meter, period, h.totalE4, h.eventCount, h.levelE4);
-          return { meter: h.meter, periodStart: period.start, beforeE4, afterE4: this.store.usedE4(h.meter, h.kind, period) };
+      const rebuilt = new Map(rebuildDays(counters, moves, fromDay).map((m) => [m.meter, m]));
+      const summary = this.ctx.storage.transactionSync(() => ({
+        meters: [...new Set([...rebuilt.keys(), ...this.store.days.meters()])].sort().map((meter) => {
+          const kind = rebuilt.get(meter)?.kind ?? kindOf(kinds, meter);
+          const window = this.store.windowAt(meter, now);
+          const beforeE4 = this.store.usedE4(meter, kind, window);
+          this.store.days.replaceFrom(meter, fromDay ?? Number.MIN_SAFE_INTEGER, rebuilt.get(meter)?.days ?? []);
+          if (kind === "gauge") this.store.setGaugeLevel(meter, rebuilt.get(meter)?.levelE4 ?? 0);
+          const from = fromDay === null ? Number.MIN_SAFE_INTEGER : fromDay * DAY_MS;
+          this.store.restateClosedBetween(subjectId, meter, kind, from, Number.MAX_SAFE_INTEGER, now);
+          return { meter, periodStart: window.start, beforeE4, afterE4: this.store.usedE4(meter, kind, window) };
         }),
       }));
+      this.ctx.storage.transactionSync(() => this.store.deleteMeta("rebuild_all_days"));
+      if (this.store.outbox.size() > 0) await this.scheduleFlush(Date.now() + FLUSH_DELAY_MS);
+      return summary;
     });
   }
 
@@ -158,20 +167,21 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   }
 
   private snapshot(meter: string, kind: MeterKind, now: number): EntitlementSnapshot {
-    const entitlement = this.store.config().entitlements[meter];
-    const period = this.store.periodOf(meter, now);
-    const usedE4 = this.store.usedE4(meter, kind, period);
-    const limitE4 = entitlement?.limitE4 ?? null;
+    const entitlement = this.store.entitlementOf(meter);
+    const window = this.store.windowAt(meter, now);
+    const usedE4 = this.store.usedE4(meter, kind, window);
+    const { limitE4 } = entitlement;
+    const entitled = this.store.isEntitled(meter);
     return {
       meter,
       kind,
       usedE4,
       limitE4,
       remainingE4: limitE4 === null ? null : Math.max(0, limitE4 - usedE4),
-      enforcement: entitlement?.enforcement ?? null,
-      period: entitlement?.period ?? "month",
-      periodStart: period.start,
-      periodEnd: period.end,
+      enforcement: entitled ? entitlement.enforcement : null,
+      period: entitlement.period,
+      periodStart: window.start,
+      periodEnd: window.end,
     };
   }
 

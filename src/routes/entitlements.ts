@@ -156,7 +156,6 @@ async function entitlementRows(c: Context<AppEnv>, subjectId: string) {
 }
 
 export function toEntitlementRow(s: EntitlementSnapshot) {
-  const bounded = s.period !== "none";
   return {
     meter: s.meter,
     kind: s.kind,
@@ -165,8 +164,8 @@ export function toEntitlementRow(s: EntitlementSnapshot) {
     remaining: s.remainingE4 === null ? null : fromE4(s.remainingE4),
     enforcement: s.enforcement,
     period: s.period,
-    periodStart: bounded ? new Date(s.periodStart).toISOString() : null,
-    periodEnd: bounded ? new Date(s.periodEnd).toISOString() : null,
+    periodStart: s.periodStart === null ? null : new Date(s.periodStart).toISOString(),
+    periodEnd: s.periodEnd === null ? null : new Date(s.periodEnd).toISOString(),
   };
 }
 

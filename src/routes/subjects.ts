@@ -63,7 +63,7 @@ const recalculate = createRoute({
     200: json(
       z.object({
         subjectId: z.string(),
-        meters: z.array(z.object({ meter: z.string(), periodStart: z.string(), before: z.number(), after: z.number() })),
+        meters: z.array(z.object({ meter: z.string(), periodStart: z.string().nullable(), before: z.number(), after: z.number() })),
       }),
       "What changed",
     ),
@@ -117,7 +117,7 @@ export function registerSubjectRoutes(app: OpenAPIHono<AppEnv>): void {
         subjectId,
         meters: summary.meters.map((m) => ({
           meter: m.meter,
-          periodStart: new Date(m.periodStart).toISOString(),
+          periodStart: m.periodStart === null ? null : new Date(m.periodStart).toISOString(),
           before: m.beforeE4 / 10_000,
           after: m.afterE4 / 10_000,
         })),

@@ -120,7 +120,7 @@ describe("daily reconciliation", () => {
     });
     for (const s of subjects) await flushLedger(s);
     await runInDurableObject(env.LEDGER.getByName(subjects[1]!), (_i, state) => {
-      state.storage.sql.exec("UPDATE counters SET total_e4 = total_e4 + 50000");
+      state.storage.sql.exec("UPDATE usage_days SET total_e4 = total_e4 + 50000");
     });
 
     const day1 = Date.now();

@@ -49,11 +49,10 @@ describe("ledger store periods", () => {
     const { jan, feb, usedInFeb } = await withStore((store, subjectId) => {
       store.apply(subjectId, event("fax", "counter", 4, JAN_31), JAN_31);
       store.apply(subjectId, event("fax", "counter", 2, FEB_10), FEB_10);
-      const rows = store.counters();
       return {
-        jan: rows.find((r) => r.periodStart === Date.UTC(2025, 0, 1))?.totalE4,
-        feb: rows.find((r) => r.periodStart === Date.UTC(2025, 1, 1))?.totalE4,
-        usedInFeb: store.usedE4("fax", "counter", store.periodOf("fax", FEB_10)),
+        jan: store.usedE4("fax", "counter", store.windowAt("fax", JAN_31)),
+        feb: store.usedE4("fax", "counter", store.windowAt("fax", Date.UTC(2025, 1, 1))),
+        usedInFeb: store.usedE4("fax", "counter", store.windowAt("fax", FEB_10)),
       };
     });
     expect([jan, feb, usedInFeb]).toEqual([40_000, 20_000, 20_000]);
@@ -68,13 +67,16 @@ describe("ledger store periods", () => {
       };
       store.setConfiguration({ subject: null, plan: null }, config);
       for (const at of [JAN_31, FEB_10, MAR_1]) store.apply(subjectId, event("fax", "counter", 1, at), at);
-      return store
-        .counters()
-        .map((c) => [new Date(c.periodStart).toISOString().slice(0, 10), new Date(c.periodEnd).toISOString().slice(0, 10)]);
+      return [JAN_31, FEB_10, MAR_1].map((at) => {
+        const window = store.windowAt("fax", at);
+        const bounds = window.kind === "bounded" ? [window.start, window.end] : [];
+        return [...bounds.map((t) => new Date(t).toISOString().slice(0, 10)), store.usedE4("fax", "counter", window) / 10_000];
+      });
     });
     expect(starts).toEqual([
-      ["2025-01-31", "2025-02-28"],
-      ["2025-02-28", "2025-03-31"],
+      ["2025-01-31", "2025-02-28", 2],
+      ["2025-01-31", "2025-02-28", 2],
+      ["2025-02-28", "2025-03-31", 1],
     ]);
   });
 
@@ -132,7 +134,7 @@ describe("gauges", () => {
       store.apply(subjectId, event("storage", "gauge", 10, JAN_31), JAN_31);
       store.apply(subjectId, event("storage", "gauge", 4, JAN_31, "remove"), JAN_31);
       store.apply(subjectId, event("storage", "gauge", 1, FEB_10), FEB_10);
-      return { counters: store.counters(), used: store.usedE4("storage", "gauge", store.periodOf("storage", FEB_10)) };
+      return { counters: store.counters(), used: store.usedE4("storage", "gauge", store.windowAt("storage", FEB_10)) };
     });
     expect(result.used).toBe(7 * 10_000);
     expect(result.counters.map((c) => [c.totalE4 / 10_000, c.peakE4 / 10_000])).toEqual([

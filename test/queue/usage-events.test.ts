@@ -58,7 +58,7 @@ describe("usage-events consumer", () => {
     await api("POST", "/v1/usage", { body: { subjectId: broken, meter: "fax" } });
     // A ledger that fails every call, as an unavailable one would: its storage lost a table.
     await runInDurableObject(env.LEDGER.getByName(broken), (_i, state) =>
-      state.storage.sql.exec("ALTER TABLE counters RENAME TO counters_gone"),
+      state.storage.sql.exec("ALTER TABLE usage_days RENAME TO usage_days_gone"),
     );
 
     const { result, delays } = await deliver("usage-events", [
@@ -81,7 +81,7 @@ describe("usage-events consumer", () => {
 
     // The ledger comes back; the retried messages are applied once.
     await runInDurableObject(env.LEDGER.getByName(broken), (_i, state) =>
-      state.storage.sql.exec("ALTER TABLE counters_gone RENAME TO counters"),
+      state.storage.sql.exec("ALTER TABLE usage_days_gone RENAME TO usage_days"),
     );
     const retried = await deliver("usage-events", [
       { id: "transient-1", body: { subjectId: broken, meter: "fax", idempotencyKey: "t1" }, attempts: 2 },

@@ -201,7 +201,7 @@ describe("recalculation", () => {
     await api("POST", `/v1/subjects/${subjectId}/meters/storage/decrement`, { body: { amount: 2 } });
     const { runInDurableObject } = await import("cloudflare:test");
     await runInDurableObject(env.LEDGER.getByName(subjectId), (_instance, state) => {
-      state.storage.sql.exec("UPDATE counters SET total_e4 = total_e4 + 990000 WHERE meter = 'fax'");
+      state.storage.sql.exec("UPDATE usage_days SET total_e4 = total_e4 + 990000 WHERE meter = 'fax'");
       state.storage.sql.exec("UPDATE gauges SET level_e4 = 0");
     });
     expect(await counterTotal(subjectId, "fax")).toBe(105);

@@ -1,0 +1,41 @@
+/** A subject's history per meter and UTC day, as recalculation rebuilds a ledger from it. */
+export interface HistoryDay {
+  meter: string;
+  day: number;
+  totalE4: number;
+  eventCount: number;
+}
+
+/** A gauge move, in the order its ledger applied it (D1 rowid order is flush order is apply order). */
+export interface HistoryMove {
+  meter: string;
+  operation: "add" | "remove" | "set";
+  amountE4: number;
+  occurredAt: number;
+}
+
+/** Counter totals per meter and day from `fromDay` on (every day when null), gauges left out. */
+export async function counterDays(d1: D1Database, subjectId: string, gaugeMeters: string[], fromDay: number | null): Promise<HistoryDay[]> {
+  const { results } = await d1
+    .prepare(
+      `SELECT meter, occurred_at / 86400000 AS day, sum(amount_e4) AS totalE4, count(*) AS eventCount FROM usage_events
+       WHERE subject_id = ?1 AND (?2 IS NULL OR occurred_at >= ?2 * 86400000) AND meter NOT IN (SELECT value FROM json_each(?3))
+       GROUP BY meter, day ORDER BY meter, day`,
+    )
+    .bind(subjectId, fromDay, JSON.stringify(gaugeMeters))
+    .all<HistoryDay>();
+  return results;
+}
+
+/** Every move of the subject's gauges, in the order they were applied. */
+export async function gaugeMoves(d1: D1Database, subjectId: string, gaugeMeters: string[]): Promise<HistoryMove[]> {
+  if (gaugeMeters.length === 0) return [];
+  const { results } = await d1
+    .prepare(
+      `SELECT meter, operation, amount_e4 AS amountE4, occurred_at AS occurredAt FROM usage_events
+       WHERE subject_id = ? AND meter IN (SELECT value FROM json_each(?)) ORDER BY rowid`,
+    )
+    .bind(subjectId, JSON.stringify(gaugeMeters))
+    .all<HistoryMove>();
+  return results;
+}
