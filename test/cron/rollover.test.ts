@@ -2,6 +2,7 @@ import { createExecutionContext, createScheduledController, runInDurableObject, 
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
+import { periodContaining } from "../../src/domain/periods";
 import { api, flushLedger, uniqueSubject } from "../helpers/api";
 
 const now = new Date();
@@ -17,7 +18,7 @@ async function runCron(cron: string, scheduledTime: number): Promise<void> {
 async function periodRows(subjects: string[]) {
   const { results } = await env.DB.prepare(
     `SELECT subject_id, meter, period_start, total_e4, event_count, limit_e4, end_value_e4, peak_e4, closed_at, restated_at
-     FROM period_usage WHERE subject_id IN (${subjects.map(() => "?").join(",")}) ORDER BY subject_id, meter`,
+     FROM period_usage WHERE subject_id IN (${subjects.map(() => "?").join(",")}) ORDER BY subject_id, meter, period_start`,
   )
     .bind(...subjects)
     .all<Record<string, number | string | null>>();
@@ -72,6 +73,24 @@ describe("monthly rollover", () => {
     const restated = (await periodRows([busy[0]!]))[0]!;
     expect(restated).toMatchObject({ total_e4: (1 + 2 + 7) * 10_000, event_count: 3, closed_at: byKey[`${busy[0]}/fax`]!.closed_at });
     expect(restated.restated_at).not.toBeNull();
+    // …and tells a billing integration that the closed month changed.
+    const { results: restatements } = await env.DB.prepare(
+      "SELECT payload FROM notifications WHERE type = 'period.restated' AND subject_id = ?",
+    )
+      .bind(busy[0])
+      .all<{ payload: string }>();
+    expect(restatements.map((r) => JSON.parse(r.payload))).toEqual([
+      {
+        subjectId: busy[0],
+        meter: "fax",
+        periodStart: new Date(thisMonth).toISOString(),
+        periodEnd: new Date(nextMonth).toISOString(),
+        before: 1 + 2,
+        after: 1 + 2 + 7,
+        eventCountBefore: 2,
+        eventCountAfter: 3,
+      },
+    ]);
     // So does a consume, which the ledger applies one event at a time.
     await api("POST", `/v1/subjects/${busy[2]}/entitlements/fax/consume`, { body: { amount: 1 } });
     await flushLedger(busy[2]!);
@@ -109,6 +128,42 @@ describe("monthly rollover", () => {
         },
       ],
     });
+  });
+});
+
+describe("rollover of idle subjects on anchor-day and daily periods", () => {
+  it("closes the last ended anchor-day and daily period even when run late, then every period since, once", async () => {
+    await api("PUT", "/v1/plans/idle-periods", {
+      body: { entitlements: { fax: { limit: 10, period: "month" }, api_call: { limit: 5, period: "day" } } },
+    });
+    const subjectId = uniqueSubject("idle-anchor");
+    await api("PUT", `/v1/subjects/${subjectId}`, { body: { planId: "idle-periods", billingAnchorDay: 15 } });
+    // A manual rollover three hours into a day, not at midnight on the 1st.
+    const late = Math.floor(Date.now() / 86_400_000) * 86_400_000 + 3 * 3_600_000;
+    await runCron("0 0 1 * *", late);
+    await settle([subjectId], 2);
+    const anchorPeriod = periodContaining(late, "month", 15);
+    const lastAnchorPeriod = periodContaining(anchorPeriod.start - 1, "month", 15);
+    const yesterday = periodContaining(late - 86_400_000, "day");
+    expect(await periodRows([subjectId])).toEqual([
+      expect.objectContaining({ meter: "api_call", period_start: yesterday.start, total_e4: 0, limit_e4: 5 * 10_000 }),
+      expect.objectContaining({ meter: "fax", period_start: lastAnchorPeriod.start, total_e4: 0, limit_e4: 10 * 10_000 }),
+    ]);
+    const fax = (await periodRows([subjectId])).find((r) => r.meter === "fax")!;
+    expect(fax).toMatchObject({ period_start: lastAnchorPeriod.start });
+    expect((await api("GET", `/v1/periods?subjectId=${subjectId}&meter=fax`)).body.data[0]).toMatchObject({
+      periodEnd: new Date(lastAnchorPeriod.end).toISOString(),
+    });
+
+    // Three days later: the three days in between get their rows, without a gap; running it again adds nothing.
+    const anchorEnded = anchorPeriod.end <= late + 3 * 86_400_000 ? 1 : 0;
+    await runCron("0 0 1 * *", late + 3 * 86_400_000);
+    await settle([subjectId], 5 + anchorEnded);
+    await runCron("0 0 1 * *", late + 3 * 86_400_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    await flushLedger(subjectId);
+    const days = (await periodRows([subjectId])).filter((r) => r.meter === "api_call").map((r) => Number(r.period_start));
+    expect(days).toEqual([0, 1, 2, 3].map((k) => yesterday.start + k * 86_400_000));
   });
 });
 
