@@ -28,7 +28,7 @@ async function notifications(subjectId: string) {
   const { results } = await env.DB.prepare("SELECT type, payload FROM notifications WHERE subject_id = ? ORDER BY created_at, id")
     .bind(subjectId)
     .all<{ type: string; payload: string }>();
-  return results.map((r) => ({ type: r.type, ...(JSON.parse(r.payload) as Record<string, any>) }));
+  return results.map((r): Record<string, any> => ({ type: r.type, ...JSON.parse(r.payload) }));
 }
 
 describe("configuration changes after usage exists", () => {
