@@ -23,6 +23,19 @@ export function insertEventsStatement(d1: D1Database, eventsJson: string): D1Pre
     .bind(eventsJson);
 }
 
+/**
+ * Marks voided events in history, once: an event already voided keeps its first void. The rollup
+ * trigger on voided_at takes them out of the summaries (migrations/0008_usage_voids.sql).
+ */
+export function voidEventsStatement(d1: D1Database, voidsJson: string): D1PreparedStatement {
+  return d1
+    .prepare(
+      `UPDATE usage_events SET voided_at = v.value ->> 'voidedAt', void_reason = v.value ->> 'reason'
+       FROM json_each(?1) AS v WHERE usage_events.id = v.value ->> 'id' AND usage_events.voided_at IS NULL`,
+    )
+    .bind(voidsJson);
+}
+
 /** Remembers which subjects have usage, and since when, for the cron jobs that walk them. */
 export function touchSubjectsStatement(d1: D1Database, eventsJson: string): D1PreparedStatement {
   return d1

@@ -1,6 +1,8 @@
 export type PeriodKind = "month" | "day" | "none";
+/** The kinds that have periods at all; "none" is all time, which has no bounds (src/domain/usage-window.ts). */
+export type BoundedPeriodKind = Exclude<PeriodKind, "none">;
 
-/** Half-open `[start, end)` in UTC epoch ms; "none" is `[0, Number.MAX_SAFE_INTEGER)`. */
+/** Half-open `[start, end)` in UTC epoch ms. */
 export interface Period {
   start: number;
   end: number;
@@ -38,10 +40,9 @@ function checkAnchorDay(anchorDay: number): void {
   }
 }
 
-export function periodContaining(atMs: number, kind: PeriodKind, anchorDay = 1): Period {
+export function periodContaining(atMs: number, kind: BoundedPeriodKind, anchorDay = 1): Period {
   checkAnchorDay(anchorDay);
   if (!Number.isFinite(atMs)) throw new RangeError(`time must be a finite number of milliseconds, got ${atMs}`);
-  if (kind === "none") return { start: 0, end: Number.MAX_SAFE_INTEGER };
   const date = new Date(atMs);
   if (Number.isNaN(date.getTime())) throw new RangeError(`time ${atMs} is outside the range of dates`);
   if (kind === "day") {
@@ -56,10 +57,10 @@ export function periodContaining(atMs: number, kind: PeriodKind, anchorDay = 1):
   return { start: monthStart(year, month0, anchorDay), end: monthStart(year, month0 + 1, anchorDay) };
 }
 
-export function nextPeriod(p: Period, kind: PeriodKind, anchorDay = 1): Period {
-  return periodContaining(kind === "none" ? 0 : p.end, kind, anchorDay);
+export function nextPeriod(p: Period, kind: BoundedPeriodKind, anchorDay = 1): Period {
+  return periodContaining(p.end, kind, anchorDay);
 }
 
-export function previousPeriod(p: Period, kind: PeriodKind, anchorDay = 1): Period {
-  return periodContaining(kind === "none" ? 0 : p.start - 1, kind, anchorDay);
+export function previousPeriod(p: Period, kind: BoundedPeriodKind, anchorDay = 1): Period {
+  return periodContaining(p.start - 1, kind, anchorDay);
 }

@@ -34,6 +34,29 @@ export type RecordOutcome =
   /** A consume over a hard limit: nothing recorded. */
   | { status: "denied"; decision: Decision };
 
+/** The facts of a stored event a void needs (read from history). */
+export interface VoidTarget {
+  id: string;
+  meter: string;
+  kind: MeterKind;
+  amountE4: number;
+  occurredAt: number;
+}
+
+export interface VoidOutcome {
+  status: "voided" | "already_voided";
+  voidedAt: number;
+  reason: string | null;
+  /** A gauge move was voided: its level is rebuilt from history. */
+  rebuildGauge: boolean;
+}
+
+export type AmendOutcome =
+  /** The original was voided (now, or by a plain void before) and the replacement recorded. */
+  | { status: "created" | "duplicate"; voided: { voidedAt: number; reason: string | null }; event: StoredEvent }
+  /** The event was already amended with other corrections: nothing changed; the replacement that stands. */
+  | { status: "conflict"; event: StoredEvent };
+
 /** A notification written in the same transaction as the usage that caused it. */
 export interface LedgerNotification {
   id: string;
@@ -70,6 +93,8 @@ export interface LedgerRpc {
   entitlements(subjectId: string, kinds: Record<string, MeterKind>): Promise<EntitlementSnapshot[]>;
   recalculate(subjectId: string, kinds: Record<string, MeterKind>): Promise<RecalculationSummary>;
   closePeriods(subjectId: string, asOfMs: number, kinds: Record<string, MeterKind>): Promise<PeriodRow[]>;
+  voidEvent(subjectId: string, target: VoidTarget, reason: string | null): Promise<VoidOutcome>;
+  amend(subjectId: string, target: VoidTarget, replacement: LedgerEventInput, reason: string | null): Promise<AmendOutcome>;
   state(): Promise<LedgerState>;
 }
 

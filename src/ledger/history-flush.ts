@@ -1,5 +1,5 @@
 import { upsertPeriodsStatement } from "../db/periods";
-import { insertEventsStatement, insertNotificationsStatement, touchSubjectsStatement } from "../db/usage-events";
+import { insertEventsStatement, insertNotificationsStatement, touchSubjectsStatement, voidEventsStatement } from "../db/usage-events";
 import type { Notification } from "../domain/notifications";
 import { toPublicEvent, type StoredEvent } from "../domain/stored-event";
 import type { LedgerNotification } from "./contract";
@@ -16,6 +16,8 @@ const EVENTS_PER_NOTIFICATION = 100;
 /** D1 statements per outbox kind and chunk; each takes the chunk's bodies as one JSON array. */
 const WRITERS: Record<OutboxKind, (d1: D1Database, json: string) => D1PreparedStatement[]> = {
   event: (d1, json) => [insertEventsStatement(d1, json), touchSubjectsStatement(d1, json)],
+  // After events: an amend's replacement and the void of its original may share a chunk.
+  void: (d1, json) => [voidEventsStatement(d1, json)],
   notification: (d1, json) => [insertNotificationsStatement(d1, json)],
   period: (d1, json) => [upsertPeriodsStatement(d1, json)],
 };

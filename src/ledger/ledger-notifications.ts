@@ -1,7 +1,7 @@
 import type { Entitlement } from "../domain/entitlements";
 import { type UsageWindow, windowBounds } from "../domain/usage-window";
 import type { ClosedPeriod } from "./closed-periods";
-import type { LedgerNotification, PeriodRow } from "./contract";
+import type { LedgerNotification, PeriodRow, VoidTarget } from "./contract";
 
 function notificationId(): string {
   return `ntf_${crypto.randomUUID().replaceAll("-", "")}`;
@@ -87,6 +87,26 @@ export function periodRestatedNotification(
       after: after.totalE4 / 10_000,
       eventCountBefore: before.eventCount,
       eventCountAfter: after.eventCount,
+    },
+  };
+}
+
+/** An event taken back by an operator (a void, or the first half of an amend). */
+export function usageVoidedNotification(subjectId: string, target: VoidTarget, nowMs: number, reason: string | null): LedgerNotification {
+  return {
+    id: notificationId(),
+    subjectId,
+    type: "usage.voided",
+    meter: target.meter,
+    createdAt: nowMs,
+    payload: {
+      subjectId,
+      eventId: target.id,
+      meter: target.meter,
+      amount: target.amountE4 / 10_000,
+      timestamp: new Date(target.occurredAt).toISOString(),
+      voidedAt: new Date(nowMs).toISOString(),
+      reason,
     },
   };
 }

@@ -39,6 +39,14 @@ CREATE TABLE fired_thresholds (
   PRIMARY KEY (meter, period_start, limit_e4, threshold)
 );
 CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE voided_events (
+  event_id TEXT PRIMARY KEY,
+  meter TEXT NOT NULL,
+  occurred_at INTEGER NOT NULL,
+  amount_e4 INTEGER NOT NULL,
+  voided_at INTEGER NOT NULL,
+  reason TEXT
+);
 `;
 
 /**
@@ -53,12 +61,15 @@ const UPGRADES = [
   // re-key it. A v2 period counter becomes a day at its period's start, which keeps every total
   // under the configuration it was counted in; recalculation (the daily reconciliation) rebuilds
   // every day from history once (all-time totals were kept at day 0). Thresholds become keyed by the limit too.
+  // Voided events are remembered, so a void is applied once.
   `CREATE TABLE usage_days (meter TEXT NOT NULL, day INTEGER NOT NULL, total_e4 INTEGER NOT NULL DEFAULT 0,
      event_count INTEGER NOT NULL DEFAULT 0, level_e4 INTEGER, peak_e4 INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (meter, day)) WITHOUT ROWID;
    CREATE TABLE closed_periods (meter TEXT NOT NULL, period_start INTEGER NOT NULL, period_end INTEGER NOT NULL, total_e4 INTEGER NOT NULL,
      event_count INTEGER NOT NULL, limit_e4 INTEGER, end_value_e4 INTEGER, peak_e4 INTEGER, closed_at INTEGER NOT NULL, restated_at INTEGER,
      PRIMARY KEY (meter, period_start));
    CREATE INDEX idx_closed_periods_end ON closed_periods (meter, period_end);
+   CREATE TABLE voided_events (event_id TEXT PRIMARY KEY, meter TEXT NOT NULL, occurred_at INTEGER NOT NULL, amount_e4 INTEGER NOT NULL,
+     voided_at INTEGER NOT NULL, reason TEXT);
    INSERT INTO usage_days (meter, day, total_e4, event_count, level_e4, peak_e4)
      SELECT c.meter, c.period_start / 86400000, CASE WHEN g.meter IS NULL THEN c.total_e4 ELSE 0 END, c.event_count,
             CASE WHEN g.meter IS NULL THEN NULL ELSE c.total_e4 END, c.peak_e4

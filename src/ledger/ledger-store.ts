@@ -14,11 +14,17 @@ import { periodContaining } from "../domain/periods";
 import type { StoredEvent } from "../domain/stored-event";
 import { DAY_MS, dayOf, type UsageWindow, windowAt } from "../domain/usage-window";
 import { type ClosedPeriod, ClosedPeriods } from "./closed-periods";
-import type { CounterSnapshot, LedgerEventInput, PeriodRow, RecordOutcome } from "./contract";
+import type { CounterSnapshot, LedgerEventInput, PeriodRow, RecordOutcome, VoidOutcome, VoidTarget } from "./contract";
 import { type HeldKey, IdempotencyKeys } from "./idempotency-keys";
-import { periodRestatedNotification, periodsClosedNotification, thresholdNotification } from "./ledger-notifications";
+import {
+  periodRestatedNotification,
+  periodsClosedNotification,
+  thresholdNotification,
+  usageVoidedNotification,
+} from "./ledger-notifications";
 import { migrateLedgerSchema } from "./ledger-schema";
 import { Outbox } from "./outbox";
+import type { RebuiltMeter } from "./recalculation";
 import { UsageDays } from "./usage-days";
 
 export type ApplyMode = "record" | "consume";
@@ -325,6 +331,73 @@ export class LedgerStore {
       const notification = thresholdNotification({ subjectId, meter, window, threshold, usedE4: after, entitlement, eventId, nowMs });
       this.outbox.append("notification", JSON.stringify(notification));
     }
+  }
+
+  /**
+   * Takes an event back (a void, or the first half of an amend), once: a counter's day is
+   * restated, and with it any closed period that holds the event and the thresholds it no longer
+   * reaches (so crossing them again notifies again). A gauge's level cannot be undone move by move
+   * (a removal may have stopped at 0, a set forgets what was there), so the caller rebuilds gauges
+   * from history once the void has reached D1 (`rebuildGauge`). History keeps the event, marked.
+   */
+  voidEvent(subjectId: string, target: VoidTarget, reason: string | null, nowMs: number): VoidOutcome {
+    const seen = this.sql
+      .exec<{ voided_at: number; reason: string | null }>("SELECT voided_at, reason FROM voided_events WHERE event_id = ?", target.id)
+      .toArray()[0];
+    if (seen) return { status: "already_voided", voidedAt: seen.voided_at, reason: seen.reason, rebuildGauge: false };
+    this.sql.exec(
+      "INSERT INTO voided_events (event_id, meter, occurred_at, amount_e4, voided_at, reason) VALUES (?, ?, ?, ?, ?, ?)",
+      target.id,
+      target.meter,
+      target.occurredAt,
+      target.amountE4,
+      nowMs,
+      reason,
+    );
+    if (target.kind === "counter") {
+      const window = this.windowAt(target.meter, target.occurredAt);
+      const holding = this.closedHolding(target.meter, target.occurredAt);
+      this.days.addCounts(target.meter, dayOf(target.occurredAt), -target.amountE4, -1, 0);
+      if (holding) this.restateClosed(subjectId, holding, "counter", nowMs);
+      this.unfireThresholds(target.meter, window, this.days.sum(target.meter, window).totalE4);
+    }
+    this.outbox.append("void", JSON.stringify({ id: target.id, voidedAt: nowMs, reason }));
+    this.outbox.append("notification", JSON.stringify(usageVoidedNotification(subjectId, target, nowMs, reason)));
+    return { status: "voided", voidedAt: nowMs, reason, rebuildGauge: target.kind === "gauge" };
+  }
+
+  /** When an event was voided here, and why; null when it was not. */
+  voidOf(eventId: string): { voidedAt: number; reason: string | null } | null {
+    const row = this.sql
+      .exec<{ voided_at: number; reason: string | null }>("SELECT voided_at, reason FROM voided_events WHERE event_id = ?", eventId)
+      .toArray()[0];
+    return row ? { voidedAt: row.voided_at, reason: row.reason } : null;
+  }
+
+  /** Forgets fired thresholds of a window that usage no longer reaches under the current limit. */
+  private unfireThresholds(meter: string, window: UsageWindow, usedE4: number): void {
+    const entitlement = this.entitlementOf(meter);
+    if (entitlement.limitE4 === null) return;
+    this.sql.exec(
+      `DELETE FROM fired_thresholds WHERE meter = ? AND period_start = ? AND limit_e4 = ?
+         AND threshold NOT IN (SELECT value FROM json_each(?))`,
+      meter,
+      window.start ?? 0,
+      entitlement.limitE4,
+      JSON.stringify(reachedThresholds(usedE4, entitlement)),
+    );
+  }
+
+  /**
+   * Replaces a meter's days from `fromDay` on (every day when null) with what history says, a
+   * gauge's level too, and restates the closed periods they touch. Called with history read after
+   * the outbox drained (recalculation, voided gauge moves).
+   */
+  rebuildMeter(subjectId: string, rebuilt: RebuiltMeter, fromDay: number | null, nowMs: number): void {
+    this.days.replaceFrom(rebuilt.meter, fromDay ?? Number.MIN_SAFE_INTEGER, rebuilt.days);
+    if (rebuilt.kind === "gauge") this.setGaugeLevel(rebuilt.meter, rebuilt.levelE4 ?? 0);
+    const from = fromDay === null ? Number.MIN_SAFE_INTEGER : fromDay * DAY_MS;
+    this.restateClosedBetween(subjectId, rebuilt.meter, rebuilt.kind, from, Number.MAX_SAFE_INTEGER, nowMs);
   }
 
   /**

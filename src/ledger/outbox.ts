@@ -1,4 +1,4 @@
-export type OutboxKind = "event" | "notification" | "period";
+export type OutboxKind = "event" | "void" | "notification" | "period";
 
 export interface OutboxEntry {
   seq: number;

@@ -3,6 +3,7 @@ import { decide, type Decision, type LedgerConfiguration, type SubjectConfig } f
 import type { MeterKind } from "../domain/event-rules";
 import { log } from "../http/log";
 import type {
+  AmendOutcome,
   EntitlementSnapshot,
   LedgerEventInput,
   LedgerRpc,
@@ -10,13 +11,20 @@ import type {
   PeriodRow,
   RecalculationSummary,
   RecordOutcome,
+  VoidOutcome,
+  VoidTarget,
 } from "./contract";
 import { counterDays, gaugeMoves } from "../db/history-days";
 import { MAX_EVENT_AGE_MS } from "../domain/event-rules";
-import { DAY_MS, dayOf } from "../domain/usage-window";
+import { dayOf } from "../domain/usage-window";
 import { flushOutbox } from "./history-flush";
 import { kindOf, LedgerStore } from "./ledger-store";
 import { rebuildDays } from "./recalculation";
+
+/** The first day a late event can still land on, with a day's margin. */
+function lateWindowStartDay(nowMs: number): number {
+  return dayOf(nowMs - MAX_EVENT_AGE_MS) - 1;
+}
 
 /** Events wait this long so that a burst reaches D1 in one flush (history lags < 2 s). */
 const FLUSH_DELAY_MS = 250;
@@ -90,11 +98,9 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   async recalculate(subjectId: string, kinds: Record<string, MeterKind>): Promise<RecalculationSummary> {
     return this.ctx.blockConcurrencyWhile(async () => {
       this.store.claimSubject(subjectId);
-      while ((await flushOutbox(this.store.outbox, this.env)).remaining > 0) {
-        // drain the outbox so history holds every event this ledger counted
-      }
+      await this.drainOutbox();
       const now = Date.now();
-      const fromDay = this.store.getMeta("rebuild_all_days") === null ? dayOf(now - MAX_EVENT_AGE_MS) - 1 : null;
+      const fromDay = this.store.getMeta("rebuild_all_days") === null ? lateWindowStartDay(now) : null;
       const gauges = [...new Set([...Object.keys(kinds).filter((m) => kinds[m] === "gauge"), ...this.store.gaugeMeters()])];
       const [counters, moves] = await Promise.all([
         counterDays(this.env.DB, subjectId, gauges, fromDay),
@@ -103,20 +109,87 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
       const rebuilt = new Map(rebuildDays(counters, moves, fromDay).map((m) => [m.meter, m]));
       const summary = this.ctx.storage.transactionSync(() => ({
         meters: [...new Set([...rebuilt.keys(), ...this.store.days.meters()])].sort().map((meter) => {
-          const kind = rebuilt.get(meter)?.kind ?? kindOf(kinds, meter);
+          const history = rebuilt.get(meter) ?? { meter, kind: kindOf(kinds, meter), days: [], levelE4: 0 };
           const window = this.store.windowAt(meter, now);
-          const beforeE4 = this.store.usedE4(meter, kind, window);
-          this.store.days.replaceFrom(meter, fromDay ?? Number.MIN_SAFE_INTEGER, rebuilt.get(meter)?.days ?? []);
-          if (kind === "gauge") this.store.setGaugeLevel(meter, rebuilt.get(meter)?.levelE4 ?? 0);
-          const from = fromDay === null ? Number.MIN_SAFE_INTEGER : fromDay * DAY_MS;
-          this.store.restateClosedBetween(subjectId, meter, kind, from, Number.MAX_SAFE_INTEGER, now);
-          return { meter, periodStart: window.start, beforeE4, afterE4: this.store.usedE4(meter, kind, window) };
+          const beforeE4 = this.store.usedE4(meter, history.kind, window);
+          this.store.rebuildMeter(subjectId, history, fromDay, now);
+          return { meter, periodStart: window.start, beforeE4, afterE4: this.store.usedE4(meter, history.kind, window) };
         }),
       }));
       this.ctx.storage.transactionSync(() => this.store.deleteMeta("rebuild_all_days"));
       if (this.store.outbox.size() > 0) await this.scheduleFlush(Date.now() + FLUSH_DELAY_MS);
       return summary;
     });
+  }
+
+  /**
+   * Voids an event of this subject, once. A voided gauge move is undone by rebuilding the gauge
+   * from history once the void has reached D1.
+   */
+  async voidEvent(subjectId: string, target: VoidTarget, reason: string | null): Promise<VoidOutcome> {
+    const now = Date.now();
+    const outcome = this.ctx.storage.transactionSync(() => {
+      this.store.claimSubject(subjectId);
+      return this.store.voidEvent(subjectId, target, reason, now);
+    });
+    if (outcome.rebuildGauge) await this.rebuildGauges(subjectId, [target.meter]);
+    if (outcome.status === "voided") await this.scheduleFlush(now + FLUSH_DELAY_MS);
+    return outcome;
+  }
+
+  /**
+   * Voids an event and records its replacement in one transaction. The replacement's key
+   * (`amend:<id>`) makes it idempotent: the same amendment again answers the same result; a
+   * different one for the same event is a conflict.
+   */
+  async amend(subjectId: string, target: VoidTarget, replacement: LedgerEventInput, reason: string | null): Promise<AmendOutcome> {
+    const now = Date.now();
+    const outcome = this.ctx.storage.transactionSync((): AmendOutcome & { rebuild: boolean } => {
+      this.store.claimSubject(subjectId);
+      const held = this.store.keys.held(replacement.idempotencyKey!);
+      if (held) {
+        const voided = this.store.voidOf(target.id);
+        if (held.fingerprint !== replacement.fingerprint || voided === null)
+          return { status: "conflict", event: held.event, rebuild: false };
+        return { status: "duplicate", voided, event: held.event, rebuild: false };
+      }
+      const voided = this.store.voidEvent(subjectId, target, reason, now);
+      const [recorded] = this.store.applyAll(subjectId, [{ ...replacement, mode: "record" }], now);
+      if (recorded?.status !== "created") throw new Error(`amend replacement was ${recorded?.status}`);
+      return {
+        status: "created",
+        voided: { voidedAt: voided.voidedAt, reason: voided.reason },
+        event: recorded.event,
+        rebuild: voided.rebuildGauge || replacement.kind === "gauge",
+      };
+    });
+    const gauges = [target, replacement].filter((e) => e.kind === "gauge").map((e) => e.meter);
+    if (outcome.rebuild) await this.rebuildGauges(subjectId, [...new Set(gauges)]);
+    if (outcome.status === "created") await this.scheduleFlush(now + FLUSH_DELAY_MS);
+    const { rebuild: _rebuild, ...answer } = outcome;
+    return answer;
+  }
+
+  /** Gauges rebuilt from every move history holds (voids excluded), once the outbox has reached D1. */
+  private async rebuildGauges(subjectId: string, meters: string[]): Promise<void> {
+    await this.ctx.blockConcurrencyWhile(async () => {
+      await this.drainOutbox();
+      const now = Date.now();
+      const fromDay = lateWindowStartDay(now);
+      const rebuilt = new Map(rebuildDays([], await gaugeMoves(this.env.DB, subjectId, meters), fromDay).map((m) => [m.meter, m]));
+      this.ctx.storage.transactionSync(() => {
+        for (const meter of meters) {
+          this.store.rebuildMeter(subjectId, rebuilt.get(meter) ?? { meter, kind: "gauge", days: [], levelE4: 0 }, fromDay, now);
+        }
+      });
+    });
+  }
+
+  /** Flushes until history holds every event this ledger counted. */
+  private async drainOutbox(): Promise<void> {
+    while ((await flushOutbox(this.store.outbox, this.env)).remaining > 0) {
+      // each round moves up to a few thousand entries
+    }
   }
 
   async closePeriods(subjectId: string, asOfMs: number, kinds: Record<string, MeterKind>): Promise<PeriodRow[]> {

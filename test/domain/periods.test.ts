@@ -1,13 +1,20 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { clampAnchorDay, nextPeriod, periodContaining, previousPeriod, type Period, type PeriodKind } from "../../src/domain/periods";
+import {
+  type BoundedPeriodKind,
+  clampAnchorDay,
+  nextPeriod,
+  periodContaining,
+  previousPeriod,
+  type Period,
+} from "../../src/domain/periods";
+import { windowAt, windowBounds } from "../../src/domain/usage-window";
 
 const DAY = 86_400_000;
 const RUNS = { numRuns: 1000 };
 const utc = (y: number, m: number, d: number, h = 0, min = 0, s = 0, ms = 0) => Date.UTC(y, m - 1, d, h, min, s, ms);
 const ymd = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 const span = (p: Period) => [ymd(p.start), ymd(p.end)];
-const ALL_TIME = { start: 0, end: Number.MAX_SAFE_INTEGER };
 
 /**
  * Reference model A, deliberately naive: list every period start from a year before to a year after
@@ -150,11 +157,10 @@ describe("periodContaining — examples", () => {
     expect(periodContaining(p.end, kind, anchor).start).toBe(p.end);
   });
 
-  it("none: one period for all time", () => {
-    expect(periodContaining(utc(2090, 6, 1), "none")).toEqual(ALL_TIME);
-    expect(periodContaining(0, "none", 31)).toEqual(ALL_TIME);
-    expect(nextPeriod(ALL_TIME, "none")).toEqual(ALL_TIME);
-    expect(previousPeriod(ALL_TIME, "none")).toEqual(ALL_TIME);
+  it("none: all time, a window without bounds (no sentinel date to format)", () => {
+    const closed = { containing: null, closedBefore: utc(2090, 1, 1), closedAfter: null };
+    expect(windowAt(utc(2090, 6, 1), "none", 31, closed)).toEqual({ kind: "all-time", start: null, end: null });
+    expect(windowBounds(windowAt(0, "none", null, closed))).toEqual({ periodStart: null, periodEnd: null });
   });
 
   it("keeps the Gregorian calendar in years 0–99 (where Date.UTC would mean 1900–1999)", () => {
@@ -166,11 +172,9 @@ describe("periodContaining — examples", () => {
     for (const bad of [0, 32, -1, 1.5, Number.NaN]) {
       expect(() => periodContaining(0, "month", bad)).toThrow(RangeError);
       expect(() => periodContaining(0, "day", bad)).toThrow(RangeError);
-      expect(() => periodContaining(0, "none", bad)).toThrow(RangeError);
-      expect(() => nextPeriod(ALL_TIME, "none", bad)).toThrow(RangeError);
       expect(() => previousPeriod({ start: DAY, end: 2 * DAY }, "month", bad)).toThrow(RangeError);
     }
-    for (const kind of ["month", "day", "none"] as const) {
+    for (const kind of ["month", "day"] as const) {
       for (const bad of [Number.NaN, Infinity, -Infinity]) expect(() => periodContaining(bad, kind)).toThrow(RangeError);
     }
     expect(() => periodContaining(9e15, "month")).toThrow(RangeError);
@@ -196,7 +200,7 @@ describe("periods — properties", () => {
     .map(([y, m0, days, ms]) => utc(y, m0 + 2, 1) + days * DAY + ms);
   const instant = fc.oneof(anyInstant, nearMidnight, nearMonthEnd);
   const anchor = fc.integer({ min: 1, max: 31 });
-  const kind = fc.constantFrom<PeriodKind>("month", "day", "none");
+  const kind = fc.constantFrom<BoundedPeriodKind>("month", "day");
 
   it("agrees with the month-by-month reference for any date and anchor day", () => {
     fc.assert(
@@ -250,7 +254,7 @@ describe("periods — properties", () => {
 
   it("nextPeriod starts where the period ends", () => {
     fc.assert(
-      fc.property(instant, anchor, fc.constantFrom<PeriodKind>("month", "day"), (t, a, k) => {
+      fc.property(instant, anchor, fc.constantFrom<BoundedPeriodKind>("month", "day"), (t, a, k) => {
         const p = periodContaining(t, k, a);
         const next = nextPeriod(p, k, a);
         expect(next.start).toBe(p.end);
@@ -266,7 +270,7 @@ describe("periods — properties", () => {
         const p = periodContaining(t, k, a);
         expect(previousPeriod(nextPeriod(p, k, a), k, a)).toEqual(p);
         expect(nextPeriod(previousPeriod(p, k, a), k, a)).toEqual(p);
-        if (k !== "none") expect(previousPeriod(p, k, a).end).toBe(p.start);
+        expect(previousPeriod(p, k, a).end).toBe(p.start);
       }),
       RUNS,
     );
@@ -277,7 +281,7 @@ describe("periods — properties", () => {
       fc.property(instant, anchor, kind, (t, a, k) => {
         const p = periodContaining(t, k, a);
         expect(periodContaining(p.start, k, a)).toEqual(p);
-        if (k !== "none") expect(periodContaining(p.end - 1, k, a)).toEqual(p);
+        expect(periodContaining(p.end - 1, k, a)).toEqual(p);
       }),
       RUNS,
     );
