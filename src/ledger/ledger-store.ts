@@ -118,17 +118,28 @@ export class LedgerStore {
 
   /**
    * The window an instant's usage of a meter counts in: the configured period around it, or the
-   * closed period that holds it (see `windowAt`). `lastClosedEnd` may be passed when already read.
+   * closed period that holds it (see `windowAt` in src/domain/usage-window.ts).
    */
   windowAt(meter: string, atMs: number, lastClosedEnd?: number | null): UsageWindow {
+    return this.locate(meter, atMs, lastClosedEnd).window;
+  }
+
+  /**
+   * The window of an instant, and the closed period holding it when there is one. `lastClosedEnd`
+   * (where the meter's latest closed period ends) may be passed when already read.
+   */
+  private locate(meter: string, atMs: number, lastClosedEnd?: number | null): { window: UsageWindow; closed: ClosedPeriod | null } {
     const { period } = this.entitlementOf(meter);
     const anchor = this.config().billingAnchorDay;
-    if (period === "none") return windowAt(atMs, period, anchor, { containing: null, closedBefore: null, closedAfter: null });
+    const none = { containing: null, closedBefore: null, closedAfter: null };
+    if (period === "none") return { window: windowAt(atMs, period, anchor, none), closed: null };
+    const lastEnd = lastClosedEnd === undefined ? this.closed.lastEnd(meter) : lastClosedEnd;
     // Most events are newer than every closed period: then no closed period can hold or follow them.
-    if (lastClosedEnd !== undefined && (lastClosedEnd === null || atMs >= lastClosedEnd)) {
-      return windowAt(atMs, period, anchor, { containing: null, closedBefore: lastClosedEnd, closedAfter: null });
+    if (lastEnd === null || atMs >= lastEnd) {
+      return { window: windowAt(atMs, period, anchor, { ...none, closedBefore: lastEnd }), closed: null };
     }
-    return windowAt(atMs, period, anchor, this.closed.around(meter, atMs));
+    const around = this.closed.around(meter, atMs);
+    return { window: windowAt(atMs, period, anchor, around), closed: around.containing };
   }
 
   /** The current usage that limits compare against: the window's total, or a gauge's level. */
@@ -167,7 +178,7 @@ export class LedgerStore {
     if (seen) return seen;
 
     const entitlement = this.entitlementOf(input.meter);
-    const window = this.windowAt(input.meter, input.occurredAt);
+    const { window, closed } = this.locate(input.meter, input.occurredAt);
     const before = this.usedE4(input.meter, input.kind, window);
     const after = input.kind === "gauge" ? nextLevel(before, input) : before + input.amountE4;
     let decision: Decision | undefined;
@@ -177,7 +188,6 @@ export class LedgerStore {
     }
 
     const event = newEvent(subjectId, input, nowMs);
-    const closedBefore = this.closedHolding(input.meter, input.occurredAt);
     if (input.kind === "gauge") {
       this.sql.exec(
         "INSERT INTO gauges (meter, level_e4) VALUES (?, ?) ON CONFLICT (meter) DO UPDATE SET level_e4 = excluded.level_e4",
@@ -188,7 +198,7 @@ export class LedgerStore {
     } else {
       this.days.addCounts(input.meter, dayOf(input.occurredAt), input.amountE4, 1, input.amountE4);
     }
-    if (closedBefore) this.restateClosed(subjectId, closedBefore, input.kind, nowMs);
+    if (closed) this.restateClosed(subjectId, closed, input.kind, nowMs);
     this.fireThresholds(subjectId, input.meter, window, before, after, entitlement, event.id, nowMs);
     if (input.idempotencyKey !== null) this.keys.keep(input.idempotencyKey, input.fingerprint, { event, decision }, nowMs);
     this.outbox.append("event", JSON.stringify(event));
@@ -277,7 +287,7 @@ export class LedgerStore {
     for (const [id, { meter, window, events: grouped }] of windows) {
       const level = before.get(id);
       if (level === undefined) continue;
-      const closedPeriod = window.kind === "bounded" ? this.closedHolding(meter, window.start) : null;
+      const closedPeriod = window.kind === "bounded" ? this.locate(meter, window.start, lastClosedEnds.get(meter)).closed : null;
       if (closedPeriod) this.restateClosed(subjectId, closedPeriod, "counter", nowMs);
       const entitlement = this.entitlementOf(meter);
       if (entitlement.limitE4 === null) continue;
@@ -295,13 +305,6 @@ export class LedgerStore {
     const held = this.keys.held(input.idempotencyKey);
     if (!held) return null;
     return { status: held.fingerprint === input.fingerprint ? "duplicate" : "conflict", event: held.event, decision: held.decision };
-  }
-
-  /** The closed period holding an instant of a meter, if any. */
-  private closedHolding(meter: string, atMs: number): ClosedPeriod | null {
-    const lastEnd = this.closed.lastEnd(meter);
-    if (lastEnd === null || atMs >= lastEnd) return null;
-    return this.closed.around(meter, atMs).containing;
   }
 
   /**
@@ -355,8 +358,7 @@ export class LedgerStore {
       reason,
     );
     if (target.kind === "counter") {
-      const window = this.windowAt(target.meter, target.occurredAt);
-      const holding = this.closedHolding(target.meter, target.occurredAt);
+      const { window, closed: holding } = this.locate(target.meter, target.occurredAt);
       this.days.addCounts(target.meter, dayOf(target.occurredAt), -target.amountE4, -1, 0);
       if (holding) this.restateClosed(subjectId, holding, "counter", nowMs);
       this.unfireThresholds(target.meter, window, this.days.sum(target.meter, window).totalE4);

@@ -25,7 +25,16 @@ describe("ledger schema upgrade from per-period counters (v2 → v3)", () => {
     const subjectId = uniqueSubject("upgrade");
     const result = await runInDurableObject(env.LEDGER.getByName(subjectId), (_instance, state) => {
       const sql = state.storage.sql;
-      for (const table of ["usage_days", "closed_periods", "fired_thresholds", "gauges", "outbox", "idempotency_keys", "ledger_meta"]) {
+      for (const table of [
+        "usage_days",
+        "closed_periods",
+        "voided_events",
+        "fired_thresholds",
+        "gauges",
+        "outbox",
+        "idempotency_keys",
+        "ledger_meta",
+      ]) {
         sql.exec(`DROP TABLE IF EXISTS ${table}`);
       }
       sql.exec(V2_SCHEMA);
