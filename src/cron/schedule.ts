@@ -1,3 +1,4 @@
+import { startReconciliationRun } from "../db/reconciliation-runs";
 import { log } from "../http/log";
 
 export const MONTHLY_ROLLOVER = "0 0 1 * *";
@@ -16,9 +17,7 @@ export async function runScheduled(controller: Pick<ScheduledController, "cron" 
   } else if (controller.cron === DAILY_RECONCILIATION) {
     const runId = `reconcile-${new Date(asOf).toISOString()}`;
     // Running the same schedule twice reuses its run row; the work itself is idempotent.
-    await env.DB.prepare("INSERT INTO reconciliation_runs (run_id, started_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
-      .bind(runId, Date.now())
-      .run();
+    await startReconciliationRun(env.DB, runId, Date.now());
     await env.USAGE_QUEUE.send({ task: "scan-subjects", job: "reconcile", after: "", asOf, runId });
     log("info", "cron.reconciliation_started", { runId });
   } else {

@@ -1,5 +1,6 @@
 import { drizzle } from "drizzle-orm/d1";
 import { meterCatalog } from "../db/meters";
+import { countCheckedSubject, countQueuedSubjects } from "../db/reconciliation-runs";
 import { subjectIdsPage } from "../db/subject-scan";
 import { log } from "../http/log";
 import { ledgerFor } from "../ledger/record-usage";
@@ -34,11 +35,7 @@ async function scanSubjects(env: Env, task: Extract<TaskMessage, { task: "scan-s
         : { task: "reconcile", subjectId, runId: task.runId },
   }));
   for (let i = 0; i < messages.length; i += 100) await env.USAGE_QUEUE.sendBatch(messages.slice(i, i + 100));
-  if (task.job === "reconcile" && ids.length > 0) {
-    await env.DB.prepare("UPDATE reconciliation_runs SET subjects_queued = subjects_queued + ? WHERE run_id = ?")
-      .bind(ids.length, task.runId)
-      .run();
-  }
+  if (task.job === "reconcile" && ids.length > 0) await countQueuedSubjects(env.DB, task.runId, ids.length);
   if (ids.length === SCAN_PAGE) await env.USAGE_QUEUE.send({ ...task, after: ids[ids.length - 1]! });
   log("info", "cron.scan_page", { job: task.job, runId: task.runId, subjects: ids.length, more: ids.length === SCAN_PAGE });
 }
@@ -51,12 +48,7 @@ async function reconcileSubject(env: Env, subjectId: string, runId: string): Pro
   await ledger.closePeriods(subjectId, Date.now(), kinds);
   const drifted = summary.meters.filter((m) => m.beforeE4 !== m.afterE4);
   if (drifted.length > 0) log("warn", "reconcile.drift_repaired", { runId, subjectId, meters: drifted });
-  await env.DB.prepare(
-    `UPDATE reconciliation_runs SET subjects_checked = subjects_checked + 1, subjects_drifted = subjects_drifted + ?,
-       counters_repaired = counters_repaired + ? WHERE run_id = ?`,
-  )
-    .bind(drifted.length > 0 ? 1 : 0, drifted.length, runId)
-    .run();
+  await countCheckedSubject(env.DB, runId, drifted.length);
 }
 
 async function meterKinds(env: Env) {

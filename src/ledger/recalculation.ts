@@ -1,3 +1,4 @@
+import { counterHistoryTotal, gaugeHistoryMoves, metersWithHistory } from "../db/history-totals";
 import type { MeterKind } from "../domain/event-rules";
 import type { Period } from "../domain/periods";
 import { nextLevel } from "./ledger-store";
@@ -22,31 +23,17 @@ export async function currentHistoryTotals(
   periodOf: (meter: string) => Period,
   alsoMeters: string[] = [],
 ): Promise<HistoryTotal[]> {
-  const { results } = await d1
-    .prepare("SELECT DISTINCT meter FROM usage_events WHERE subject_id = ?")
-    .bind(subjectId)
-    .all<{ meter: string }>();
-  const meters = [...new Set([...results.map((r) => r.meter), ...alsoMeters])].sort();
+  const meters = [...new Set([...(await metersWithHistory(d1, subjectId)), ...alsoMeters])].sort();
   const totals: HistoryTotal[] = [];
   for (const meter of meters) {
     const kind = kinds[meter] ?? "counter";
     const period = periodOf(meter);
     if (kind === "counter") {
-      const row = await d1
-        .prepare(
-          `SELECT coalesce(sum(amount_e4), 0) AS total, count(*) AS n FROM usage_events
-           WHERE subject_id = ? AND meter = ? AND occurred_at >= ? AND occurred_at < ?`,
-        )
-        .bind(subjectId, meter, period.start, period.end)
-        .first<{ total: number; n: number }>();
+      const row = await counterHistoryTotal(d1, subjectId, meter, period);
       totals.push({ meter, kind, totalE4: row?.total ?? 0, eventCount: row?.n ?? 0 });
       continue;
     }
-    // rowid order is the order the ledger flushed, which is the order it applied the moves.
-    const { results: moves } = await d1
-      .prepare("SELECT operation, amount_e4, occurred_at FROM usage_events WHERE subject_id = ? AND meter = ? ORDER BY rowid")
-      .bind(subjectId, meter)
-      .all<{ operation: "add" | "remove" | "set"; amount_e4: number; occurred_at: number }>();
+    const moves = await gaugeHistoryMoves(d1, subjectId, meter);
     let level = 0;
     let inPeriod = 0;
     for (const move of moves) {

@@ -1,6 +1,6 @@
 import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
-import { endpointsFor, findEndpoint, pendingDeliveryStatement, recordAttempt } from "../db/webhook-endpoints";
+import { endpointsFor, findEndpoint, markDeliveryAbandoned, recordAttempt, recordPendingDeliveries } from "../db/webhook-endpoints";
 import { deliveryRetryDelaySeconds, NOTIFICATION_TYPES, type Notification } from "../domain/notifications";
 import { log } from "../http/log";
 import { sendWebhook } from "./webhook-delivery";
@@ -50,7 +50,12 @@ async function fanOut(env: Env, notification: Notification): Promise<void> {
   const endpoints = await endpointsFor(drizzle(env.DB), notification.type);
   if (endpoints.length === 0) return;
   const now = Date.now();
-  await env.DB.batch(endpoints.map((e) => pendingDeliveryStatement(env.DB, e.id, notification.id, notification.type, now)));
+  await recordPendingDeliveries(
+    env.DB,
+    endpoints.map((e) => e.id),
+    notification,
+    now,
+  );
   const messages = endpoints.map((e) => ({ body: { kind: "deliver", notification, endpointId: e.id } satisfies NotifyMessage }));
   for (let i = 0; i < messages.length; i += 100) await env.NOTIFY_QUEUE.sendBatch(messages.slice(i, i + 100));
 }
@@ -90,12 +95,7 @@ export async function consumeNotificationDeadLetters(batch: MessageBatch<unknown
     const parsed = NotifyMessage.safeParse(message.body);
     if (parsed.success && parsed.data.kind === "deliver") {
       const deliveryId = `${parsed.data.notification.id}:${parsed.data.endpointId}`;
-      await env.DB.prepare(
-        `UPDATE webhook_deliveries SET status = 'failed', last_error = 'retries exhausted; last: ' || coalesce(last_error, 'none'),
-           updated_at = ? WHERE id = ? AND status != 'succeeded'`,
-      )
-        .bind(Date.now(), deliveryId)
-        .run();
+      await markDeliveryAbandoned(env.DB, deliveryId, Date.now());
       log("error", "notify.gave_up", { deliveryId, attempts: message.attempts });
     }
   }

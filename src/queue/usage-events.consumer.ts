@@ -1,4 +1,4 @@
-import { insertDeadLetterStatement } from "../db/dead-letters";
+import { insertDeadLetters } from "../db/dead-letters";
 import { log } from "../http/log";
 import { runTask } from "../cron/tasks";
 import { applyUsageMessages } from "./apply-usage-messages";
@@ -63,14 +63,17 @@ async function keepDeadLetters(
   if (dead.length === 0) return;
   const now = Date.now();
   try {
-    await env.DB.batch(
-      dead.map(({ message, reason, detail }) =>
-        insertDeadLetterStatement(
-          env.DB,
-          { queue: USAGE_QUEUE_NAME, messageId: message.id, reason, detail, attempts: message.attempts, body: message.body },
-          now,
-        ),
-      ),
+    await insertDeadLetters(
+      env.DB,
+      dead.map(({ message, reason, detail }) => ({
+        queue: USAGE_QUEUE_NAME,
+        messageId: message.id,
+        reason,
+        detail,
+        attempts: message.attempts,
+        body: message.body,
+      })),
+      now,
     );
     for (const { message } of dead) message.ack();
     counts.dead += dead.length;
