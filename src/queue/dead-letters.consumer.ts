@@ -1,14 +1,13 @@
-import { insertDeadLetters } from "../db/dead-letters";
 import { log } from "../http/log";
+import { keepDeadLetters } from "../services/keep-dead-letters";
 import { USAGE_QUEUE_NAME } from "./usage-events.consumer";
 
 export const USAGE_DLQ_NAME = "usage-events-dlq";
 
 /** Messages that used up their retries: kept in D1 with the reason, to be listed and replayed. */
 export async function consumeDeadLetterQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const now = Date.now();
-  await insertDeadLetters(
-    env.DB,
+  await keepDeadLetters(
+    env,
     batch.messages.map((message) => ({
       queue: USAGE_QUEUE_NAME,
       messageId: message.id,
@@ -17,7 +16,6 @@ export async function consumeDeadLetterQueue(batch: MessageBatch<unknown>, env: 
       attempts: message.attempts,
       body: message.body,
     })),
-    now,
   );
   batch.ackAll();
   log("warn", "queue.dead_letters_kept", { messages: batch.messages.length });

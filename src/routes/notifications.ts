@@ -1,9 +1,8 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { drizzle } from "drizzle-orm/d1";
-import { listNotifications } from "../db/notifications";
 import { SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
+import { listNotifications } from "../services/list-notifications";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { bearerAuth, errorResponses, json } from "./schemas";
 
@@ -44,7 +43,7 @@ export function registerNotificationRoutes(app: OpenAPIHono<AppEnv>): void {
     const q = c.req.valid("query");
     requireSubjectAccess(c, q.subjectId);
     const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
-    const rows = await listNotifications(drizzle(c.env.DB), { subjectId: q.subjectId, type: q.type }, q.limit + 1, before);
+    const rows = await listNotifications(c.env, { subjectId: q.subjectId, type: q.type }, q.limit + 1, before);
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     return c.json(
