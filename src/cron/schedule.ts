@@ -1,4 +1,6 @@
 import { log } from "../http/log";
+import { startReconciliation } from "../services/start-reconciliation";
+import { startRollover } from "../services/start-rollover";
 
 export const MONTHLY_ROLLOVER = "0 0 1 * *";
 export const DAILY_RECONCILIATION = "0 3 * * *";
@@ -10,16 +12,10 @@ export const DAILY_RECONCILIATION = "0 3 * * *";
 export async function runScheduled(controller: Pick<ScheduledController, "cron" | "scheduledTime">, env: Env): Promise<void> {
   const asOf = controller.scheduledTime;
   if (controller.cron === MONTHLY_ROLLOVER) {
-    const runId = `rollover-${new Date(asOf).toISOString()}`;
-    await env.USAGE_QUEUE.send({ task: "scan-subjects", job: "close-periods", after: "", asOf, runId });
+    const runId = await startRollover(env, asOf);
     log("info", "cron.rollover_started", { runId, closesPeriodsEndingBy: new Date(asOf).toISOString() });
   } else if (controller.cron === DAILY_RECONCILIATION) {
-    const runId = `reconcile-${new Date(asOf).toISOString()}`;
-    // Running the same schedule twice reuses its run row; the work itself is idempotent.
-    await env.DB.prepare("INSERT INTO reconciliation_runs (run_id, started_at) VALUES (?, ?) ON CONFLICT DO NOTHING")
-      .bind(runId, Date.now())
-      .run();
-    await env.USAGE_QUEUE.send({ task: "scan-subjects", job: "reconcile", after: "", asOf, runId });
+    const runId = await startReconciliation(env, asOf);
     log("info", "cron.reconciliation_started", { runId });
   } else {
     log("warn", "cron.unknown_schedule", { cron: controller.cron });

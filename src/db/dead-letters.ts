@@ -13,8 +13,12 @@ export interface NewDeadLetter {
   body: unknown;
 }
 
-/** One statement per dead letter, to go into a D1 batch. */
-export function insertDeadLetterStatement(d1: D1Database, letter: NewDeadLetter, nowMs: number): D1PreparedStatement {
+/** Stores dead letters in one D1 batch (one transaction): all of them or none. */
+export async function insertDeadLetters(d1: D1Database, letters: NewDeadLetter[], nowMs: number): Promise<void> {
+  await d1.batch(letters.map((letter) => insertDeadLetterStatement(d1, letter, nowMs)));
+}
+
+function insertDeadLetterStatement(d1: D1Database, letter: NewDeadLetter, nowMs: number): D1PreparedStatement {
   return d1
     .prepare("INSERT INTO dead_letters (id, queue, message_id, reason, detail, attempts, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
     .bind(

@@ -236,6 +236,69 @@ export const webhookDeliveries = sqliteTable(
   (t) => [index("idx_webhook_deliveries_endpoint").on(t.endpointId, t.createdAt)],
 );
 
+/**
+ * Summary rollups (migrations/0006_summary_rollups.sql), kept by the `usage_events_rollups` trigger
+ * and read by src/db/usage-rollups.ts. The migration creates them WITHOUT ROWID, which drizzle
+ * cannot declare. Slots are quarter-hours (occurred_at / 900000), days UTC days (occurred_at /
+ * 86400000); dimension columns hold json_quote(value).
+ */
+export const usageRollupSlots = sqliteTable(
+  "usage_rollup_slots",
+  {
+    slot: integer("slot").notNull(),
+    meter: text("meter").notNull(),
+    totalE4: integer("total_e4").notNull(),
+    events: integer("events").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.slot, t.meter] })],
+);
+
+export const usageRollupDimensionSlots = sqliteTable(
+  "usage_rollup_dimension_slots",
+  {
+    slot: integer("slot").notNull(),
+    meter: text("meter").notNull(),
+    schoolId: text("school_id").notNull(),
+    pantryId: text("pantry_id").notNull(),
+    itemType: text("item_type").notNull(),
+    totalE4: integer("total_e4").notNull(),
+    events: integer("events").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.slot, t.meter, t.schoolId, t.pantryId, t.itemType] })],
+);
+
+/** Which quarters of the day had events: bits 0-47 in quarters_am, 48-95 in quarters_pm. */
+export const usageRollupSubjectDays = sqliteTable(
+  "usage_rollup_subject_days",
+  {
+    day: integer("day").notNull(),
+    meter: text("meter").notNull(),
+    subjectId: text("subject_id").notNull(),
+    totalE4: integer("total_e4").notNull(),
+    events: integer("events").notNull(),
+    quartersAm: integer("quarters_am").notNull(),
+    quartersPm: integer("quarters_pm").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.meter, t.subjectId] })],
+);
+
+export const usageRollupDimensionSubjectDays = sqliteTable(
+  "usage_rollup_dimension_subject_days",
+  {
+    day: integer("day").notNull(),
+    meter: text("meter").notNull(),
+    subjectId: text("subject_id").notNull(),
+    schoolId: text("school_id").notNull(),
+    pantryId: text("pantry_id").notNull(),
+    itemType: text("item_type").notNull(),
+    totalE4: integer("total_e4").notNull(),
+    events: integer("events").notNull(),
+    quartersAm: integer("quarters_am").notNull(),
+    quartersPm: integer("quarters_pm").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.meter, t.subjectId, t.schoolId, t.pantryId, t.itemType] })],
+);
+
 export type MeterRow = typeof meters.$inferSelect;
 export type UsageEventRow = typeof usageEvents.$inferSelect;
 export type PlanRow = typeof plans.$inferSelect;

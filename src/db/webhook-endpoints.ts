@@ -45,8 +45,24 @@ export async function endpointsFor(db: DrizzleD1Database, type: NotificationType
   return rows.map(toEndpoint);
 }
 
-/** Records that a notification is due at an endpoint, once. */
-export function pendingDeliveryStatement(d1: D1Database, endpointId: string, notificationId: string, type: string, nowMs: number) {
+/** A row when any endpoint subscribes to usage.recorded, none otherwise; for a D1 batch. */
+export function usageRecordedSubscribedStatement(d1: D1Database): D1PreparedStatement {
+  return d1.prepare(
+    "SELECT 1 AS yes FROM webhook_endpoints, json_each(webhook_endpoints.events) WHERE json_each.value = 'usage.recorded' LIMIT 1",
+  );
+}
+
+/** Records, in one batch, that a notification is due at each endpoint, once. */
+export async function recordPendingDeliveries(
+  d1: D1Database,
+  endpointIds: string[],
+  notification: { id: string; type: string },
+  nowMs: number,
+): Promise<void> {
+  await d1.batch(endpointIds.map((endpointId) => pendingDeliveryStatement(d1, endpointId, notification.id, notification.type, nowMs)));
+}
+
+function pendingDeliveryStatement(d1: D1Database, endpointId: string, notificationId: string, type: string, nowMs: number) {
   return d1
     .prepare(
       `INSERT INTO webhook_deliveries (id, endpoint_id, notification_id, event_type, status, attempts, created_at, updated_at)
@@ -67,6 +83,17 @@ export async function recordAttempt(
          last_error = ?, updated_at = ? WHERE id = ? AND status != 'succeeded'`,
     )
     .bind(outcome.status, outcome.countAttempt ? 1 : 0, outcome.statusCode, outcome.error, nowMs, deliveryId)
+    .run();
+}
+
+/** A delivery the queue gave up on is failed, keeping its last answer; a delivered one stays delivered. */
+export async function markDeliveryAbandoned(d1: D1Database, deliveryId: string, nowMs: number): Promise<void> {
+  await d1
+    .prepare(
+      `UPDATE webhook_deliveries SET status = 'failed', last_error = 'retries exhausted; last: ' || coalesce(last_error, 'none'),
+           updated_at = ? WHERE id = ? AND status != 'succeeded'`,
+    )
+    .bind(nowMs, deliveryId)
     .run();
 }
 

@@ -1,5 +1,6 @@
 import { upsertPeriodsStatement } from "../db/periods";
 import { insertEventsStatement, insertNotificationsStatement, touchSubjectsStatement, voidEventsStatement } from "../db/usage-events";
+import { usageRecordedSubscribedStatement } from "../db/webhook-endpoints";
 import type { Notification } from "../domain/notifications";
 import { toPublicEvent, type StoredEvent } from "../domain/stored-event";
 import type { LedgerNotification } from "./contract";
@@ -58,9 +59,7 @@ export async function flushOutbox(outbox: Outbox, env: Pick<Env, "DB" | "NOTIFY_
     }),
   );
   const eventEntries = entries.filter((e) => e.kind === "event");
-  const subscribed = env.DB.prepare(
-    "SELECT 1 AS yes FROM webhook_endpoints, json_each(webhook_endpoints.events) WHERE json_each.value = 'usage.recorded' LIMIT 1",
-  );
+  const subscribed = usageRecordedSubscribedStatement(env.DB);
   const results = await env.DB.batch([...writes, subscribed]);
   const wantsUsage = eventEntries.length > 0 && (results[results.length - 1]?.results.length ?? 0) > 0;
 

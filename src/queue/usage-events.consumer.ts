@@ -1,8 +1,8 @@
-import { insertDeadLetterStatement } from "../db/dead-letters";
-import { log } from "../http/log";
 import { runTask } from "../cron/tasks";
-import { applyUsageMessages } from "./apply-usage-messages";
-import { isTaskMessage, retryDelaySeconds, TaskMessage } from "./messages";
+import { isTaskMessage, retryDelaySeconds, TaskMessage } from "../domain/queue-messages";
+import { log } from "../http/log";
+import { applyUsageMessages } from "../services/apply-usage-messages";
+import { keepDeadLetters } from "../services/keep-dead-letters";
 
 export const USAGE_QUEUE_NAME = "usage-events";
 
@@ -34,12 +34,12 @@ export async function consumeUsageEvents(batch: MessageBatch<unknown>, env: Env)
       dead.push({ message, reason: outcome.reason, detail: outcome.detail });
     }
   });
-  await keepDeadLetters(env, dead, counts);
+  await ackAsDeadLetters(env, dead, counts);
 
   for (const message of tasks) {
     const task = TaskMessage.safeParse(message.body);
     if (!task.success) {
-      await keepDeadLetters(env, [{ message, reason: "VALIDATION_FAILED", detail: "unknown task" }], counts);
+      await ackAsDeadLetters(env, [{ message, reason: "VALIDATION_FAILED", detail: "unknown task" }], counts);
       continue;
     }
     try {
@@ -55,22 +55,23 @@ export async function consumeUsageEvents(batch: MessageBatch<unknown>, env: Env)
 }
 
 /** Acks refused messages once their dead letters are stored; if D1 cannot take them, they come back. */
-async function keepDeadLetters(
+async function ackAsDeadLetters(
   env: Env,
   dead: { message: Message<unknown>; reason: string; detail: string }[],
   counts: { dead: number; retried: number },
 ): Promise<void> {
   if (dead.length === 0) return;
-  const now = Date.now();
   try {
-    await env.DB.batch(
-      dead.map(({ message, reason, detail }) =>
-        insertDeadLetterStatement(
-          env.DB,
-          { queue: USAGE_QUEUE_NAME, messageId: message.id, reason, detail, attempts: message.attempts, body: message.body },
-          now,
-        ),
-      ),
+    await keepDeadLetters(
+      env,
+      dead.map(({ message, reason, detail }) => ({
+        queue: USAGE_QUEUE_NAME,
+        messageId: message.id,
+        reason,
+        detail,
+        attempts: message.attempts,
+        body: message.body,
+      })),
     );
     for (const { message } of dead) message.ack();
     counts.dead += dead.length;

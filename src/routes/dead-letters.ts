@@ -1,10 +1,9 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { drizzle } from "drizzle-orm/d1";
-import { findDeadLetter, listDeadLetters, markReplayed, type DeadLetterRow } from "../db/dead-letters";
-import { DomainError } from "../domain/errors";
+import type { DeadLetterRow } from "../db/dead-letters";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
-import { applyUsageMessages } from "../queue/apply-usage-messages";
+import { listDeadLetters } from "../services/list-dead-letters";
+import { replayDeadLetter } from "../services/replay-dead-letter";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { bearerAuth, errorResponses, json } from "./schemas";
 
@@ -66,7 +65,7 @@ export function registerDeadLetterRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(list, async (c) => {
     requireService(c);
     const { limit, cursor } = c.req.valid("query");
-    const rows = await listDeadLetters(drizzle(c.env.DB), limit + 1, cursor === undefined ? undefined : decodeCursor(cursor));
+    const rows = await listDeadLetters(c.env, limit + 1, cursor === undefined ? undefined : decodeCursor(cursor));
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return c.json(
@@ -77,18 +76,8 @@ export function registerDeadLetterRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(replay, async (c) => {
     requireService(c);
-    const db = drizzle(c.env.DB);
-    const letter = await findDeadLetter(db, c.req.valid("param").id);
-    if (!letter) throw new DomainError("NOT_FOUND", "No such dead letter.");
-    const [outcome] = await applyUsageMessages(c.env, [{ id: letter.messageId, body: JSON.parse(letter.body) as unknown }]);
-    if (outcome!.kind === "retry") throw new DomainError("LEDGER_UNAVAILABLE", "The subject's ledger did not answer; replay again later.");
-    const result =
-      outcome!.kind === "dead"
-        ? { status: "rejected" as const, reason: outcome!.reason, detail: outcome!.detail }
-        : { status: outcome!.kind, eventId: outcome!.eventId };
-    const now = Date.now();
-    await markReplayed(db, letter.id, result.status, now);
-    return c.json({ deadLetter: toPublic({ ...letter, replayedAt: now, replayStatus: result.status }), result }, 200);
+    const { deadLetter, result } = await replayDeadLetter(c.env, c.req.valid("param").id);
+    return c.json({ deadLetter: toPublic(deadLetter), result }, 200);
   });
 }
 

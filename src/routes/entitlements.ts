@@ -1,18 +1,15 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { drizzle } from "drizzle-orm/d1";
-import { meterCatalog } from "../db/meters";
 import { fromE4 } from "../domain/amount";
-import type { Decision } from "../domain/entitlements";
 import { DomainError } from "../domain/errors";
-import type { MeterKind } from "../domain/event-rules";
+import { toPublicDecision } from "../domain/public-decision";
 import { toPublicEvent } from "../domain/stored-event";
 import { Amount, Dimensions, IdempotencyKey, Metadata, MeterKey, SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
-import { log } from "../http/log";
 import { requireService, requireSubjectAccess } from "../http/auth";
 import type { EntitlementSnapshot } from "../ledger/contract";
-import { ledgerFor, ledgerUnavailable, prepareEvents } from "../ledger/record-usage";
+import { checkEntitlement } from "../services/check-entitlement";
+import { consumeEntitlement } from "../services/consume-entitlement";
+import { listEntitlements } from "../services/list-entitlements";
 import { bearerAuth, errorResponses, EventSchema, IdempotencyHeaderSchema, json, jsonBody } from "./schemas";
 
 export const EntitlementRowSchema = z
@@ -99,60 +96,36 @@ export function registerEntitlementRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(listRoute, async (c) => {
     const { subjectId } = c.req.valid("param");
     requireSubjectAccess(c, subjectId);
-    return c.json({ data: await entitlementRows(c, subjectId) }, 200);
+    return c.json({ data: (await listEntitlements(c.env, subjectId)).map(toEntitlementRow) }, 200);
   });
 
   app.openapi(myListRoute, async (c) => {
     const principal = c.get("principal");
     if (principal.kind !== "user") throw new DomainError("FORBIDDEN", "/v1/me needs a user token.");
-    return c.json({ data: await entitlementRows(c, principal.subjectId) }, 200);
+    return c.json({ data: (await listEntitlements(c.env, principal.subjectId)).map(toEntitlementRow) }, 200);
   });
 
   app.openapi(checkRoute, async (c) => {
     const { subjectId, meter } = c.req.valid("param");
     requireSubjectAccess(c, subjectId);
-    const kind = await meterKind(c, meter);
-    const amountE4 = Math.round(c.req.valid("json").amount * 10_000);
-    const snapshot = await callLedger(() => ledgerFor(c.env, subjectId).check(subjectId, meter, kind, amountE4));
-    return c.json(publicDecision(snapshot.decision), 200);
+    const decision = await checkEntitlement(c.env, subjectId, meter, c.req.valid("json").amount);
+    return c.json(toPublicDecision(decision), 200);
   });
 
   app.openapi(consumeRoute, async (c) => {
     requireService(c);
     const { subjectId, meter } = c.req.valid("param");
     const body = c.req.valid("json");
-    const idempotencyKey = body.idempotencyKey ?? c.req.valid("header")["idempotency-key"];
-    const draft = {
+    const { decision, status, event } = await consumeEntitlement(c.env, {
       subjectId,
       meter,
       amount: body.amount,
-      idempotencyKey,
+      idempotencyKey: body.idempotencyKey ?? c.req.valid("header")["idempotency-key"],
       dimensions: body.dimensions ?? {},
       metadata: (body.metadata ?? {}) as never,
-    };
-    const [prepared] = await prepareEvents(c.env, [draft], "consume", Date.now());
-    if (!prepared!.ok) throw new DomainError(prepared!.rejection.error.code, prepared!.rejection.error.message);
-    const outcome = await callLedger(() => ledgerFor(c.env, subjectId).consume(subjectId, prepared!.input));
-    if (outcome.status === "denied") {
-      throw new DomainError(
-        "LIMIT_EXCEEDED",
-        `Consuming ${body.amount} of '${meter}' would pass the hard limit.`,
-        publicDecision(outcome.decision),
-      );
-    }
-    if (outcome.status === "conflict" || !outcome.decision) {
-      throw new DomainError("IDEMPOTENCY_CONFLICT", `idempotencyKey was already used for a different event (${outcome.event.id}).`);
-    }
-    const decision = publicDecision(outcome.decision, outcome.event.amountE4);
-    return c.json({ ...decision, status: outcome.status, event: toPublicEvent(outcome.event) }, 200);
+    });
+    return c.json({ ...toPublicDecision(decision, event.amountE4), status, event: toPublicEvent(event) }, 200);
   });
-}
-
-async function entitlementRows(c: Context<AppEnv>, subjectId: string) {
-  const meters = await meterCatalog(drizzle(c.env.DB), [], Date.now());
-  const kinds = Object.fromEntries([...meters.values()].map((m) => [m.key, m.kind]));
-  const rows = await callLedger(() => ledgerFor(c.env, subjectId).entitlements(subjectId, kinds));
-  return rows.map(toEntitlementRow);
 }
 
 export function toEntitlementRow(s: EntitlementSnapshot) {
@@ -167,32 +140,4 @@ export function toEntitlementRow(s: EntitlementSnapshot) {
     periodStart: s.periodStart === null ? null : new Date(s.periodStart).toISOString(),
     periodEnd: s.periodEnd === null ? null : new Date(s.periodEnd).toISOString(),
   };
-}
-
-/** `consumedE4` turns the decision (taken before) into the balance after the consumption. */
-function publicDecision(d: Decision, consumedE4 = 0) {
-  const used = d.usedE4 + consumedE4;
-  return {
-    allowed: d.allowed,
-    used: fromE4(used),
-    limit: d.limitE4 === null ? null : fromE4(d.limitE4),
-    remaining: d.limitE4 === null ? null : fromE4(Math.max(0, d.limitE4 - used)),
-    overage: d.overage,
-  };
-}
-
-export async function meterKind(c: Context<AppEnv>, meter: string): Promise<MeterKind> {
-  const known = (await meterCatalog(drizzle(c.env.DB), [meter], Date.now())).get(meter);
-  if (!known) throw new DomainError("UNKNOWN_METER", `Meter '${meter}' is not defined.`);
-  return known.kind;
-}
-
-export async function callLedger<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (cause) {
-    log("error", "ledger.call_failed", { error: String(cause) });
-    const { error } = ledgerUnavailable(0);
-    throw new DomainError(error.code, error.message);
-  }
 }

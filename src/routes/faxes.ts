@@ -1,10 +1,10 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { drizzle } from "drizzle-orm/d1";
-import { listUnattributed, type ParkedEvent } from "../db/faxes";
+import type { ParkedEvent } from "../db/faxes";
 import { SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
-import { registerAndBill } from "../webhooks/fax-billing";
+import { listUnattributedFaxes } from "../services/list-unattributed-faxes";
+import { registerFax } from "../services/register-fax";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { bearerAuth, errorResponses, json, jsonBody } from "./schemas";
 
@@ -70,7 +70,7 @@ export function registerFaxRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(register, async (c) => {
     requireService(c);
     const { provider, faxId, subjectId } = c.req.valid("json");
-    const { fax, billed } = await registerAndBill(c.env, provider, faxId, subjectId);
+    const { fax, billed } = await registerFax(c.env, provider, faxId, subjectId);
     return c.json(
       {
         fax: {
@@ -92,7 +92,7 @@ export function registerFaxRoutes(app: OpenAPIHono<AppEnv>): void {
     requireService(c);
     const { limit, cursor } = c.req.valid("query");
     const after = cursor === undefined ? undefined : decodeCursor(cursor);
-    const rows = await listUnattributed(drizzle(c.env.DB), limit + 1, after && { parkedAt: after.at, faxId: after.id });
+    const rows = await listUnattributedFaxes(c.env, limit + 1, after && { parkedAt: after.at, faxId: after.id });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return c.json(

@@ -1,12 +1,11 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { DomainError } from "../domain/errors";
 import type { GaugeOperation } from "../domain/event-rules";
 import { Amount, Dimensions, IdempotencyKey, Metadata, MeterKey, SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
-import { ledgerFor, recordUsage } from "../ledger/record-usage";
-import { callLedger, EntitlementRowSchema, meterKind, toEntitlementRow } from "./entitlements";
+import { moveGauge } from "../services/move-gauge";
+import { EntitlementRowSchema, toEntitlementRow } from "./entitlements";
 import { bearerAuth, errorResponses, IdempotencyHeaderSchema, json, jsonBody } from "./schemas";
 
 const params = z.object({ subjectId: SubjectId, meter: MeterKey });
@@ -55,24 +54,14 @@ interface Move {
 async function move(c: Context<AppEnv>, operation: GaugeOperation, body: Move) {
   requireService(c);
   const { subjectId, meter } = c.req.param() as { subjectId: string; meter: string };
-  const idempotencyKey = body.idempotencyKey ?? c.req.header("idempotency-key");
-  const [result] = await recordUsage(
-    c.env,
-    [
-      {
-        subjectId,
-        meter,
-        amount: body.amount,
-        operation,
-        idempotencyKey,
-        dimensions: body.dimensions ?? {},
-        metadata: (body.metadata ?? {}) as never,
-      },
-    ],
-    "gauge",
-  );
-  if (result!.status === "rejected") throw new DomainError(result!.error.code, result!.error.message);
-  const kind = await meterKind(c, meter);
-  const snapshot = await callLedger(() => ledgerFor(c.env, subjectId).check(subjectId, meter, kind, 0));
-  return { entitlement: toEntitlementRow(snapshot), status: result!.status };
+  const { entitlement, status } = await moveGauge(c.env, {
+    subjectId,
+    meter,
+    amount: body.amount,
+    operation,
+    idempotencyKey: body.idempotencyKey ?? c.req.header("idempotency-key"),
+    dimensions: body.dimensions ?? {},
+    metadata: (body.metadata ?? {}) as never,
+  });
+  return { entitlement: toEntitlementRow(entitlement), status };
 }

@@ -1,10 +1,10 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { drizzle } from "drizzle-orm/d1";
-import { findMeter, forgetMeterCatalog, insertMeter, listMeters, updateMeterDescription, type Meter } from "../db/meters";
-import { DomainError } from "../domain/errors";
+import type { Meter } from "../db/meters";
 import { MeterKey, Unit } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
+import { defineMeter } from "../services/define-meter";
+import { listMeters } from "../services/list-meters";
 import { bearerAuth, errorResponses, json, jsonBody } from "./schemas";
 
 export const MeterSchema = z
@@ -54,35 +54,12 @@ const getMeters = createRoute({
 export function registerMeterRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(putMeter, async (c) => {
     requireService(c);
-    const { key } = c.req.valid("param");
-    const input = c.req.valid("json");
-    const db = drizzle(c.env.DB);
-    const now = Date.now();
-    const created: Meter = {
-      key,
-      unit: input.unit,
-      kind: input.kind,
-      description: input.description ?? null,
-      createdAt: now,
-      updatedAt: now,
-    };
-    if (await insertMeter(db, created)) {
-      forgetMeterCatalog();
-      return c.json({ meter: toPublicMeter(created) }, 201);
-    }
-    let existing = await findMeter(db, key);
-    if (!existing || existing.unit !== input.unit || existing.kind !== input.kind) {
-      throw new DomainError("METER_IMMUTABLE", `Meter '${key}' is already defined as ${existing?.kind} of '${existing?.unit}'.`);
-    }
-    if (input.description !== undefined && input.description !== existing.description) {
-      await updateMeterDescription(db, key, input.description, now);
-      existing = { ...existing, description: input.description, updatedAt: now };
-    }
-    return c.json({ meter: toPublicMeter(existing) }, 200);
+    const { meter, created } = await defineMeter(c.env, c.req.valid("param").key, c.req.valid("json"));
+    return c.json({ meter: toPublicMeter(meter) }, created ? 201 : 200);
   });
 
   app.openapi(getMeters, async (c) => {
-    const meters = await listMeters(drizzle(c.env.DB));
+    const meters = await listMeters(c.env);
     return c.json({ data: meters.map(toPublicMeter) }, 200);
   });
 }

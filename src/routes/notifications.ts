@@ -1,10 +1,8 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { and, desc, eq, lt, or } from "drizzle-orm";
-import { drizzle } from "drizzle-orm/d1";
-import { notifications } from "../db/schema";
 import { SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
+import { listNotifications } from "../services/list-notifications";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { bearerAuth, errorResponses, json } from "./schemas";
 
@@ -45,20 +43,7 @@ export function registerNotificationRoutes(app: OpenAPIHono<AppEnv>): void {
     const q = c.req.valid("query");
     requireSubjectAccess(c, q.subjectId);
     const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
-    const rows = await drizzle(c.env.DB)
-      .select()
-      .from(notifications)
-      .where(
-        and(
-          q.subjectId === undefined ? undefined : eq(notifications.subjectId, q.subjectId),
-          q.type === undefined ? undefined : eq(notifications.type, q.type),
-          before
-            ? or(lt(notifications.createdAt, before.at), and(eq(notifications.createdAt, before.at), lt(notifications.id, before.id)))
-            : undefined,
-        ),
-      )
-      .orderBy(desc(notifications.createdAt), desc(notifications.id))
-      .limit(q.limit + 1);
+    const rows = await listNotifications(c.env, { subjectId: q.subjectId, type: q.type }, q.limit + 1, before);
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
     return c.json(

@@ -1,10 +1,10 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { drizzle } from "drizzle-orm/d1";
-import { listPeriods, type PeriodUsageRow } from "../db/periods";
+import type { PeriodUsageRow } from "../db/periods";
 import { fromE4 } from "../domain/amount";
 import { MeterKey, SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
+import { listPeriods } from "../services/list-periods";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { bearerAuth, errorResponses, json } from "./schemas";
 
@@ -54,7 +54,7 @@ export function registerPeriodRoutes(app: OpenAPIHono<AppEnv>): void {
     requireSubjectAccess(c, q.subjectId);
     const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
     const rows = await listPeriods(
-      drizzle(c.env.DB),
+      c.env,
       {
         subjectId: q.subjectId,
         meter: q.meter,

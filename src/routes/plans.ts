@@ -1,11 +1,10 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { drizzle } from "drizzle-orm/d1";
-import { findPlan, upsertPlan, type Plan } from "../db/plans";
-import { DomainError } from "../domain/errors";
+import type { Plan } from "../db/plans";
 import { EntitlementInput, PlanInput } from "../domain/entitlements";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
-import { pushPlan } from "../ledger/subject-config";
+import { getPlan } from "../services/get-plan";
+import { putPlan } from "../services/put-plan";
 import { bearerAuth, errorResponses, json, jsonBody } from "./schemas";
 
 const PlanId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, "letters, digits, '_', '.', ':', '-'");
@@ -20,7 +19,7 @@ export const PlanSchema = z
   })
   .openapi("Plan");
 
-const putPlan = createRoute({
+const putPlanRoute = createRoute({
   method: "put",
   path: "/v1/plans/{planId}",
   tags: ["plans"],
@@ -36,7 +35,7 @@ const putPlan = createRoute({
   },
 });
 
-const getPlan = createRoute({
+const getPlanRoute = createRoute({
   method: "get",
   path: "/v1/plans/{planId}",
   tags: ["plans"],
@@ -47,24 +46,15 @@ const getPlan = createRoute({
 });
 
 export function registerPlanRoutes(app: OpenAPIHono<AppEnv>): void {
-  app.openapi(putPlan, async (c) => {
+  app.openapi(putPlanRoute, async (c) => {
     requireService(c);
-    const { planId } = c.req.valid("param");
-    const input = c.req.valid("json");
-    const db = drizzle(c.env.DB);
-    const existed = await findPlan(db, planId);
-    const now = Date.now();
-    // A version never goes backwards, even if clocks do: ledgers keep the highest one they saw.
-    const version = Math.max(now, (existed?.updatedAt ?? 0) + 1);
-    const plan = await upsertPlan(db, { id: planId, name: input.name ?? null, entitlements: input.entitlements, updatedAt: version }, now);
-    await pushPlan(c.env, db, plan);
-    return c.json({ plan: toPublicPlan(plan) }, existed ? 200 : 201);
+    const { plan, created } = await putPlan(c.env, c.req.valid("param").planId, c.req.valid("json"));
+    return c.json({ plan: toPublicPlan(plan) }, created ? 201 : 200);
   });
 
-  app.openapi(getPlan, async (c) => {
+  app.openapi(getPlanRoute, async (c) => {
     requireService(c);
-    const plan = await findPlan(drizzle(c.env.DB), c.req.valid("param").planId);
-    if (!plan) throw new DomainError("NOT_FOUND", "No such plan.");
+    const plan = await getPlan(c.env, c.req.valid("param").planId);
     return c.json({ plan: toPublicPlan(plan) }, 200);
   });
 }

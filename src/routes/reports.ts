@@ -1,7 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { drizzle } from "drizzle-orm/d1";
-import { summarise } from "../db/usage-summary";
 import { fromE4 } from "../domain/amount";
 import { DomainError } from "../domain/errors";
 import type { GroupKey } from "../domain/summary-plan";
@@ -9,7 +7,8 @@ import { bucketsBetween, isTimeZone, offsetSegments, type BucketUnit } from "../
 import { DimensionName, MeterKey, SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
-import { streamHistoryCsv } from "./csv-export";
+import { exportUsageCsv } from "../services/export-usage-csv";
+import { summariseUsage } from "../services/summarise-usage";
 import { bearerAuth, errorResponses, json } from "./schemas";
 import { dimensionFilters, historyFilter } from "./usage-read";
 
@@ -77,7 +76,7 @@ export function registerReportRoutes(app: OpenAPIHono<AppEnv>): void {
     if (unit && !buckets) throw invalid("groupBy", `too many ${unit} buckets for the range (at most 1000)`);
     const offsets = unit ? offsetSegments(from!, to!, q.tz) : null;
     const query = { groupBy, subjectId: q.subjectId, meter: q.meter, from, to, dimensions: dimensionFilters(c), buckets };
-    const rows = await summarise(c.env.DB, query, offsets);
+    const rows = await summariseUsage(c.env, query, offsets);
     return c.json(
       {
         data: rows.map((r) => ({ ...r.keys, total: fromE4(r.totalE4), count: r.count, subjects: r.subjects })),
@@ -98,7 +97,7 @@ export function registerReportRoutes(app: OpenAPIHono<AppEnv>): void {
       .filter(Boolean);
     for (const name of columns)
       if (!DimensionName.safeParse(name).success) throw invalid("dimensions", `'${name}' is not a dimension name`);
-    return new Response(streamHistoryCsv(drizzle(c.env.DB), historyFilter(c, q), columns), {
+    return new Response(exportUsageCsv(c.env, historyFilter(c, q), columns), {
       headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="usage.csv"' },
     }) as never;
   });

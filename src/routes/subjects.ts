@@ -1,14 +1,12 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { drizzle } from "drizzle-orm/d1";
-import { meterCatalog } from "../db/meters";
-import { findPlan, findSubject, upsertSubject, type Subject } from "../db/plans";
-import { DomainError } from "../domain/errors";
+import type { Subject } from "../db/plans";
 import { EntitlementOverride, SubjectInput } from "../domain/entitlements";
 import { SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireService, requireSubjectAccess } from "../http/auth";
-import { ledgerFor } from "../ledger/record-usage";
-import { pushSubject } from "../ledger/subject-config";
+import { getSubject } from "../services/get-subject";
+import { putSubject } from "../services/put-subject";
+import { recalculateSubject } from "../services/recalculate-subject";
 import { bearerAuth, errorResponses, json, jsonBody } from "./schemas";
 
 export const SubjectSchema = z
@@ -24,7 +22,7 @@ export const SubjectSchema = z
 
 const params = z.object({ subjectId: SubjectId });
 
-const putSubject = createRoute({
+const putSubjectRoute = createRoute({
   method: "put",
   path: "/v1/subjects/{subjectId}",
   tags: ["subjects"],
@@ -40,7 +38,7 @@ const putSubject = createRoute({
   },
 });
 
-const getSubject = createRoute({
+const getSubjectRoute = createRoute({
   method: "get",
   path: "/v1/subjects/{subjectId}",
   tags: ["subjects"],
@@ -50,7 +48,7 @@ const getSubject = createRoute({
   responses: { 200: json(z.object({ subject: SubjectSchema }), "The subject"), ...errorResponses(404) },
 });
 
-const recalculate = createRoute({
+const recalculateRoute = createRoute({
   method: "post",
   path: "/v1/subjects/{subjectId}/recalculate",
   tags: ["subjects"],
@@ -72,46 +70,22 @@ const recalculate = createRoute({
 });
 
 export function registerSubjectRoutes(app: OpenAPIHono<AppEnv>): void {
-  app.openapi(putSubject, async (c) => {
+  app.openapi(putSubjectRoute, async (c) => {
     requireService(c);
-    const { subjectId } = c.req.valid("param");
-    const input = c.req.valid("json");
-    const db = drizzle(c.env.DB);
-    const existing = await findSubject(db, subjectId);
-    const planId = input.planId === undefined ? (existing?.planId ?? null) : input.planId;
-    if (planId !== null && !(await findPlan(db, planId))) {
-      throw new DomainError("NOT_FOUND", `No plan '${planId}'. Define it with PUT /v1/plans/{planId} first.`);
-    }
-    const now = Date.now();
-    const subject = await upsertSubject(
-      db,
-      {
-        id: subjectId,
-        planId,
-        billingAnchorDay: input.billingAnchorDay === undefined ? (existing?.billingAnchorDay ?? null) : input.billingAnchorDay,
-        overrides: input.overrides ?? existing?.overrides ?? {},
-        updatedAt: Math.max(now, (existing?.updatedAt ?? 0) + 1),
-      },
-      now,
-    );
-    await pushSubject(c.env, db, subject);
-    return c.json({ subject: toPublicSubject(subject) }, existing ? 200 : 201);
+    const { subject, created } = await putSubject(c.env, c.req.valid("param").subjectId, c.req.valid("json"));
+    return c.json({ subject: toPublicSubject(subject) }, created ? 201 : 200);
   });
 
-  app.openapi(getSubject, async (c) => {
+  app.openapi(getSubjectRoute, async (c) => {
     const { subjectId } = c.req.valid("param");
     requireSubjectAccess(c, subjectId);
-    const subject = await findSubject(drizzle(c.env.DB), subjectId);
-    if (!subject) throw new DomainError("NOT_FOUND", "No settings for this subject (it uses no plan).");
-    return c.json({ subject: toPublicSubject(subject) }, 200);
+    return c.json({ subject: toPublicSubject(await getSubject(c.env, subjectId)) }, 200);
   });
 
-  app.openapi(recalculate, async (c) => {
+  app.openapi(recalculateRoute, async (c) => {
     requireService(c);
     const { subjectId } = c.req.valid("param");
-    const meters = await meterCatalog(drizzle(c.env.DB), [], Date.now());
-    const kinds = Object.fromEntries([...meters.values()].map((m) => [m.key, m.kind]));
-    const summary = await ledgerFor(c.env, subjectId).recalculate(subjectId, kinds);
+    const summary = await recalculateSubject(c.env, subjectId);
     return c.json(
       {
         subjectId,

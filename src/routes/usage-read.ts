@@ -1,12 +1,13 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { drizzle } from "drizzle-orm/d1";
-import { findEvent, listHistory, type HistoryFilter } from "../db/usage-events";
+import type { HistoryFilter } from "../db/usage-events";
 import { DomainError } from "../domain/errors";
 import { toPublicEvent } from "../domain/stored-event";
 import { DimensionName, MeterKey, SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
+import { getUsageEvent } from "../services/get-usage-event";
+import { listHistory } from "../services/list-history";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { bearerAuth, errorResponses, EventSchema, json } from "./schemas";
 
@@ -70,8 +71,7 @@ export function registerUsageReadRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(getEvent, async (c) => {
-    const event = await findEvent(drizzle(c.env.DB), c.req.valid("param").id);
-    if (!event) throw new DomainError("NOT_FOUND", "No such usage event (history may lag recording by a second or two).");
+    const event = await getUsageEvent(c.env, c.req.valid("param").id);
     requireSubjectAccess(c, event.subjectId);
     return c.json({ event: toPublicEvent(event) }, 200);
   });
@@ -83,7 +83,7 @@ async function historyPage(c: Context<AppEnv>, query: HistoryQuery) {
   const filter = historyFilter(c, query);
   const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
   const after = cursor && { occurredAt: cursor.at, id: cursor.id };
-  const events = await listHistory(drizzle(c.env.DB), filter, query.limit + 1, after);
+  const events = await listHistory(c.env, filter, query.limit + 1, after);
   const page = events.slice(0, query.limit);
   const last = page[page.length - 1];
   const nextCursor = events.length > query.limit && last ? encodeCursor({ at: last.occurredAt, id: last.id }) : null;

@@ -1,10 +1,11 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import { DomainError } from "../domain/errors";
 import { toPublicEvent } from "../domain/stored-event";
-import { toEventDraft, type EventDraft } from "../domain/usage-event";
+import { toEventDraft, type EventDraft, type UsageEventInput } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
-import { recordUsage } from "../ledger/record-usage";
+import { enqueueUsage } from "../services/enqueue-usage";
+import { recordUsage } from "../services/record-usage";
 import {
   BatchInputSchema,
   bearerAuth,
@@ -74,33 +75,11 @@ const recordAsync = createRoute({
   },
 });
 
-/** Queue messages: ≤ 100 per sendBatch and ≤ 256 KB in all; stay below with a margin. */
-const MAX_MESSAGES_PER_SEND = 100;
-const MAX_BYTES_PER_SEND = 200_000;
-
 export function registerUsageWriteRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(recordAsync, async (c) => {
     requireService(c);
-    const headerKey = c.req.valid("header")["idempotency-key"];
-    const messages = c.req.valid("json").events.map((input, index) => {
-      const draft = toEventDraft(input);
-      const idempotencyKey = draft.idempotencyKey ?? (headerKey ? `${headerKey}:${index}` : `async:${crypto.randomUUID()}`);
-      return { body: toCanonicalMessage({ ...draft, idempotencyKey }) };
-    });
-    let chunk: typeof messages = [];
-    let bytes = 0;
-    for (const message of messages) {
-      const size = JSON.stringify(message.body).length;
-      if (chunk.length === MAX_MESSAGES_PER_SEND || bytes + size > MAX_BYTES_PER_SEND) {
-        await c.env.USAGE_QUEUE.sendBatch(chunk);
-        chunk = [];
-        bytes = 0;
-      }
-      chunk.push(message);
-      bytes += size;
-    }
-    if (chunk.length > 0) await c.env.USAGE_QUEUE.sendBatch(chunk);
-    return c.json({ enqueued: messages.length }, 202);
+    const enqueued = await enqueueUsage(c.env, withHeaderKeys(c.req.valid("json").events, c.req.valid("header")["idempotency-key"]));
+    return c.json({ enqueued }, 202);
   });
 
   app.openapi(recordOne, async (c) => {
@@ -116,10 +95,7 @@ export function registerUsageWriteRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(recordBatch, async (c) => {
     requireService(c);
-    const headerKey = c.req.valid("header")["idempotency-key"];
-    const drafts = c.req
-      .valid("json")
-      .events.map((input, index) => withHeaderKey(toEventDraft(input), headerKey && `${headerKey}:${index}`));
+    const drafts = withHeaderKeys(c.req.valid("json").events, c.req.valid("header")["idempotency-key"]);
     const results = await recordUsage(c.env, drafts, "batch");
     return c.json(
       {
@@ -134,18 +110,9 @@ export function registerUsageWriteRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 }
 
-/** The canonical event a draft stands for, as a queue message. */
-function toCanonicalMessage(draft: EventDraft) {
-  return {
-    idempotencyKey: draft.idempotencyKey,
-    subjectId: draft.subjectId,
-    meter: draft.meter,
-    amount: draft.amount,
-    ...(draft.unit === undefined ? {} : { unit: draft.unit }),
-    ...(draft.timestamp === undefined ? {} : { timestamp: new Date(draft.timestamp).toISOString() }),
-    dimensions: draft.dimensions,
-    metadata: draft.metadata,
-  };
+/** A batch's drafts; the header key stands for each keyless event's key, suffixed with its index. */
+function withHeaderKeys(inputs: UsageEventInput[], headerKey: string | undefined): EventDraft[] {
+  return inputs.map((input, index) => withHeaderKey(toEventDraft(input), headerKey && `${headerKey}:${index}`));
 }
 
 function withHeaderKey(draft: EventDraft, headerKey: string | undefined): EventDraft {

@@ -1,18 +1,12 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
-import { drizzle } from "drizzle-orm/d1";
-import {
-  deleteEndpoint,
-  findEndpoint,
-  listDeliveries,
-  saveEndpoint,
-  type DeliveryRow,
-  type WebhookEndpoint,
-} from "../db/webhook-endpoints";
-import { DomainError } from "../domain/errors";
+import type { DeliveryRow, WebhookEndpoint } from "../db/webhook-endpoints";
 import { NOTIFICATION_TYPES } from "../domain/notifications";
-import { newWebhookSecret } from "../domain/standard-webhooks";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
+import { deleteWebhookEndpoint } from "../services/delete-webhook-endpoint";
+import { getWebhookEndpoint } from "../services/get-webhook-endpoint";
+import { listDeliveries } from "../services/list-deliveries";
+import { saveWebhookEndpoint } from "../services/save-webhook-endpoint";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { bearerAuth, errorResponses, json, jsonBody } from "./schemas";
 
@@ -108,46 +102,29 @@ const deliveries = createRoute({
 export function registerWebhookEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(put, async (c) => {
     requireService(c);
-    const { id } = c.req.valid("param");
-    const input = c.req.valid("json");
-    const db = drizzle(c.env.DB);
-    const existing = await findEndpoint(db, id);
-    const now = Date.now();
-    const issueSecret = !existing || input.rotateSecret === true;
-    const endpoint: WebhookEndpoint = {
-      id,
-      url: input.url,
-      events: [...new Set(input.events)],
-      description: input.description ?? existing?.description ?? null,
-      secret: issueSecret ? newWebhookSecret() : existing!.secret,
-      createdAt: existing?.createdAt ?? now,
-      updatedAt: now,
-    };
-    await saveEndpoint(db, endpoint);
-    return c.json({ endpoint: toPublic(endpoint, issueSecret) }, existing ? 200 : 201);
+    const { endpoint, created, secretIssued } = await saveWebhookEndpoint(c.env, c.req.valid("param").id, c.req.valid("json"));
+    return c.json({ endpoint: toPublic(endpoint, secretIssued) }, created ? 201 : 200);
   });
 
   app.openapi(get, async (c) => {
     requireService(c);
-    const endpoint = await findEndpoint(drizzle(c.env.DB), c.req.valid("param").id);
-    if (!endpoint) throw new DomainError("NOT_FOUND", "No such webhook endpoint.");
+    const endpoint = await getWebhookEndpoint(c.env, c.req.valid("param").id);
     return c.json({ endpoint: toPublic(endpoint, false) }, 200);
   });
 
   app.openapi(remove, async (c) => {
     requireService(c);
-    if (!(await deleteEndpoint(drizzle(c.env.DB), c.req.valid("param").id)))
-      throw new DomainError("NOT_FOUND", "No such webhook endpoint.");
+    await deleteWebhookEndpoint(c.env, c.req.valid("param").id);
     return c.json({ deleted: true as const }, 200);
   });
 
   app.openapi(deliveries, async (c) => {
     requireService(c);
-    const db = drizzle(c.env.DB);
     const { id } = c.req.valid("param");
-    if (!(await findEndpoint(db, id))) throw new DomainError("NOT_FOUND", "No such webhook endpoint.");
+    // An unknown endpoint is 404 even when the cursor is bad too.
+    await getWebhookEndpoint(c.env, id);
     const { limit, cursor } = c.req.valid("query");
-    const rows = await listDeliveries(db, id, limit + 1, cursor === undefined ? undefined : decodeCursor(cursor));
+    const rows = await listDeliveries(c.env, id, limit + 1, cursor === undefined ? undefined : decodeCursor(cursor));
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return c.json(

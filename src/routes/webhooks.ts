@@ -4,7 +4,7 @@ import { DomainError } from "../domain/errors";
 import type { FaxEvent } from "../domain/fax";
 import type { AppEnv } from "../http/app-env";
 import { log } from "../http/log";
-import { handleFaxEvent } from "../webhooks/fax-billing";
+import { handleFaxEvent } from "../services/handle-fax-event";
 import { parseNotifyreEvent } from "../webhooks/notifyre";
 import { verifyNotifyreSignature } from "../webhooks/notifyre-signature";
 import { parseTelnyxEvent } from "../webhooks/telnyx";

@@ -1,4 +1,4 @@
-import type { DrizzleD1Database } from "drizzle-orm/d1";
+import { database } from "../db/database";
 import { listHistory, type HistoryFilter } from "../db/usage-events";
 import { toCsvRow } from "../domain/csv";
 import { toPublicEvent, type StoredEvent } from "../domain/stored-event";
@@ -6,8 +6,9 @@ import { toPublicEvent, type StoredEvent } from "../domain/stored-event";
 const PAGE = 1000;
 const BASE_COLUMNS = ["id", "subjectId", "meter", "unit", "amount", "operation", "timestamp", "receivedAt", "source", "idempotencyKey"];
 
-/** Streams history a page at a time, so memory stays bounded whatever the row count. */
-export function streamHistoryCsv(db: DrizzleD1Database, filter: HistoryFilter, dimensionColumns: string[]): ReadableStream<Uint8Array> {
+/** History as CSV, oldest first, streamed a page at a time so memory stays bounded whatever the row count. */
+export function exportUsageCsv(env: Env, filter: HistoryFilter, dimensionColumns: string[]): ReadableStream<Uint8Array> {
+  const db = database(env.DB);
   const encoder = new TextEncoder();
   let after: { occurredAt: number; id: string } | undefined;
   let headerSent = false;

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { SubjectId } from "../domain/usage-event";
+import { NOTIFICATION_TYPES } from "./notifications";
+import { SubjectId } from "./usage-event";
 
 /**
  * Work the cron jobs fan out through the usage-events queue, so each invocation stays small:
@@ -33,3 +34,18 @@ export function splitMode(body: unknown): { mode: "record" | "consume"; event: u
 export function retryDelaySeconds(attempts: number): number {
   return Math.min(600, 5 * 2 ** Math.max(0, attempts - 1));
 }
+
+const NotificationSchema = z.object({
+  id: z.string(),
+  type: z.enum(NOTIFICATION_TYPES),
+  subjectId: z.string(),
+  createdAt: z.number(),
+  payload: z.record(z.string(), z.any()),
+});
+
+/** A notification to fan out, or one delivery of it to one endpoint (retried on its own). */
+export const NotifyMessage = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("notify"), notification: NotificationSchema }),
+  z.object({ kind: z.literal("deliver"), notification: NotificationSchema, endpointId: z.string() }),
+]);
+export type NotifyMessage = z.infer<typeof NotifyMessage>;

@@ -1,9 +1,10 @@
-import { UsageEventInput, toEventDraft, type EventDraft } from "../domain/usage-event";
 import type { ErrorCode } from "../domain/errors";
+import { splitMode } from "../domain/queue-messages";
+import { toEventDraft, UsageEventInput, type EventDraft } from "../domain/usage-event";
 import { log } from "../http/log";
 import type { LedgerEventInput, RecordOutcome } from "../ledger/contract";
-import { ledgerFor, prepareEvents } from "../ledger/record-usage";
-import { splitMode } from "./messages";
+import { recordInLedgers } from "./ledger-fan-out";
+import { prepareEvents, type PreparedEvent } from "./prepare-events";
 
 export interface UsageMessage {
   /** The queue's message id: the idempotency key of a keyless event, stable across redeliveries. */
@@ -42,7 +43,7 @@ export async function applyUsageMessages(env: Env, messages: UsageMessage[]): Pr
     valid.push({ index, draft: { ...draft, idempotencyKey: draft.idempotencyKey ?? `queue:${message.id}` }, mode: split.mode });
   });
 
-  let prepared: Awaited<ReturnType<typeof prepareEvents>>;
+  let prepared: PreparedEvent[];
   try {
     prepared = await prepareEvents(
       env,
@@ -55,36 +56,21 @@ export async function applyUsageMessages(env: Env, messages: UsageMessage[]): Pr
     return outcomes;
   }
 
-  const bySubject = new Map<string, { index: number; input: LedgerEventInput }[]>();
+  const accepted: { index: number; input: LedgerEventInput }[] = [];
   prepared.forEach((p, k) => {
     const { index, mode } = valid[k]!;
-    if (!p.ok) {
-      outcomes[index] = { kind: "dead", reason: p.rejection.error.code, detail: p.rejection.error.message };
-      return;
-    }
-    const group = bySubject.get(p.input.subjectId) ?? [];
-    group.push({ index, input: { ...p.input, mode } });
-    bySubject.set(p.input.subjectId, group);
+    if (p.ok) accepted.push({ index, input: { ...p.input, mode } });
+    else outcomes[index] = { kind: "dead", reason: p.rejection.error.code, detail: p.rejection.error.message };
   });
-
-  await Promise.all(
-    [...bySubject].map(async ([subjectId, items]) => {
-      let results: RecordOutcome[];
-      try {
-        results = await ledgerFor(env, subjectId).record(
-          subjectId,
-          items.map((i) => i.input),
-        );
-      } catch (error) {
-        log("warn", "queue.ledger_unavailable", { subjectId, messages: items.length, error: String(error) });
-        for (const { index } of items) outcomes[index] = { kind: "retry", detail: `ledger unavailable: ${String(error)}` };
-        return;
-      }
-      items.forEach(({ index }, k) => {
-        outcomes[index] = toOutcome(results[k]!);
-      });
-    }),
+  const replies = await recordInLedgers(
+    env,
+    accepted.map((a) => a.input),
+    (subjectId, messages, error) => log("warn", "queue.ledger_unavailable", { subjectId, messages, error: String(error) }),
   );
+  accepted.forEach(({ index }, k) => {
+    const reply = replies[k]!;
+    outcomes[index] = reply.ok ? toOutcome(reply.outcome) : { kind: "retry", detail: `ledger unavailable: ${String(reply.error)}` };
+  });
   return outcomes;
 }
 

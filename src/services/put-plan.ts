@@ -1,0 +1,34 @@
+import { database, type Database } from "../db/database";
+import { findPlan, planSnapshot, subjectIdsOnPlan, upsertPlan, type Plan } from "../db/plans";
+import type { PlanInput } from "../domain/entitlements";
+import { ledgerFor } from "../ledger/ledger-client";
+import { forEachLedger } from "./ledger-fan-out";
+
+const PAGE = 500;
+
+/** Defines or replaces a plan; every subject on it uses the new version from its next call. */
+export async function putPlan(env: Env, planId: string, input: PlanInput): Promise<{ plan: Plan; created: boolean }> {
+  const db = database(env.DB);
+  const existed = await findPlan(db, planId);
+  const now = Date.now();
+  // A version never goes backwards, even if clocks do: ledgers keep the highest one they saw.
+  const version = Math.max(now, (existed?.updatedAt ?? 0) + 1);
+  const plan = await upsertPlan(db, { id: planId, name: input.name ?? null, entitlements: input.entitlements, updatedAt: version }, now);
+  await pushPlan(env, db, plan);
+  return { plan, created: !existed };
+}
+
+/**
+ * Sends a changed plan to the ledger of every subject on it, so their next check uses it.
+ * Ledgers keep the newest version they have seen, so overlapping pushes cannot roll a plan back.
+ */
+async function pushPlan(env: Env, db: Database, plan: Plan): Promise<void> {
+  const snapshot = planSnapshot(plan);
+  let after = "";
+  for (;;) {
+    const ids = await subjectIdsOnPlan(db, plan.id, after, PAGE);
+    await forEachLedger(ids, (id) => ledgerFor(env, id).configure(id, { plan: snapshot }));
+    if (ids.length < PAGE) return;
+    after = ids[ids.length - 1]!;
+  }
+}

@@ -1,0 +1,41 @@
+import { database, type Database } from "../db/database";
+import { findPlan, findSubject, planSnapshot, subjectSettings, upsertSubject, type Subject } from "../db/plans";
+import type { SubjectInput } from "../domain/entitlements";
+import { DomainError } from "../domain/errors";
+import { ledgerFor } from "../ledger/ledger-client";
+
+/**
+ * Assigns a subject's plan, billing anchor day and overrides; fields left out keep their value.
+ * Takes effect at the subject's next call.
+ */
+export async function putSubject(env: Env, subjectId: string, input: SubjectInput): Promise<{ subject: Subject; created: boolean }> {
+  const db = database(env.DB);
+  const existing = await findSubject(db, subjectId);
+  const planId = input.planId === undefined ? (existing?.planId ?? null) : input.planId;
+  if (planId !== null && !(await findPlan(db, planId))) {
+    throw new DomainError("NOT_FOUND", `No plan '${planId}'. Define it with PUT /v1/plans/{planId} first.`);
+  }
+  const now = Date.now();
+  const subject = await upsertSubject(
+    db,
+    {
+      id: subjectId,
+      planId,
+      billingAnchorDay: input.billingAnchorDay === undefined ? (existing?.billingAnchorDay ?? null) : input.billingAnchorDay,
+      overrides: input.overrides ?? existing?.overrides ?? {},
+      updatedAt: Math.max(now, (existing?.updatedAt ?? 0) + 1),
+    },
+    now,
+  );
+  await pushSubject(env, db, subject);
+  return { subject, created: !existing };
+}
+
+/** Sends a subject's settings, with its plan as D1 holds it now, to its ledger. */
+async function pushSubject(env: Env, db: Database, subject: Subject): Promise<void> {
+  const plan = subject.planId === null ? null : await findPlan(db, subject.planId);
+  await ledgerFor(env, subject.id).configure(subject.id, {
+    subject: subjectSettings(subject),
+    plan: plan === null ? null : planSnapshot(plan),
+  });
+}

@@ -1,0 +1,37 @@
+import { database } from "../db/database";
+import { findEndpoint, saveEndpoint, type WebhookEndpoint } from "../db/webhook-endpoints";
+import type { NotificationType } from "../domain/notifications";
+import { newWebhookSecret } from "../domain/standard-webhooks";
+
+export interface EndpointInput {
+  url: string;
+  events: NotificationType[];
+  description?: string | undefined;
+  rotateSecret?: boolean | undefined;
+}
+
+/**
+ * Creates or updates an outbound subscription. A new endpoint gets a signing secret, and so does
+ * one asked to rotate; `secretIssued` says the caller must be shown it (it is answered only then).
+ */
+export async function saveWebhookEndpoint(
+  env: Env,
+  id: string,
+  input: EndpointInput,
+): Promise<{ endpoint: WebhookEndpoint; created: boolean; secretIssued: boolean }> {
+  const db = database(env.DB);
+  const existing = await findEndpoint(db, id);
+  const now = Date.now();
+  const secretIssued = !existing || input.rotateSecret === true;
+  const endpoint: WebhookEndpoint = {
+    id,
+    url: input.url,
+    events: [...new Set(input.events)],
+    description: input.description ?? existing?.description ?? null,
+    secret: secretIssued ? newWebhookSecret() : existing!.secret,
+    createdAt: existing?.createdAt ?? now,
+    updatedAt: now,
+  };
+  await saveEndpoint(db, endpoint);
+  return { endpoint, created: !existing, secretIssued };
+}
