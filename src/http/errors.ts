@@ -32,6 +32,14 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   LEDGER_UNAVAILABLE: 503,
 };
 
+/** Codes for the HTTPExceptions Hono and its validators throw (malformed JSON, body limit, media-type gate). */
+const HTTP_EXCEPTION_CODES = new Map<number, ErrorCode>([
+  [400, "INVALID_JSON"],
+  [401, "UNAUTHORIZED"],
+  [413, "PAYLOAD_TOO_LARGE"],
+  [415, "UNSUPPORTED_MEDIA_TYPE"],
+]);
+
 export function statusOf(code: ErrorCode): ContentfulStatusCode {
   return STATUS[code];
 }
@@ -56,14 +64,7 @@ export function errorResponse(c: Context<AppEnv>, error: DomainError): Response 
 export function handleError(err: Error, c: Context<AppEnv>): Response {
   if (err instanceof DomainError) return errorResponse(c, err);
   if (err instanceof HTTPException && err.status < 500) {
-    const code =
-      err.status === 400
-        ? "INVALID_JSON"
-        : err.status === 413
-          ? "PAYLOAD_TOO_LARGE"
-          : err.status === 401
-            ? "UNAUTHORIZED"
-            : "VALIDATION_FAILED";
+    const code = HTTP_EXCEPTION_CODES.get(err.status) ?? "VALIDATION_FAILED";
     return errorResponse(c, new DomainError(code, err.message || "Bad request"));
   }
   log("error", "request.failed", { requestId: c.get("requestId"), path: c.req.path, error: String(err), stack: err.stack });
