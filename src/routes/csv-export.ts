@@ -40,7 +40,7 @@ function csvLine(stored: StoredEvent, dimensionColumns: string[]): string {
     e.subjectId,
     e.meter,
     e.unit,
-    String(e.amount),
+    e.amount,
     e.operation,
     e.timestamp,
     e.receivedAt,

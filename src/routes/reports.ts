@@ -58,7 +58,7 @@ const exportRoute = createRoute({
   tags: ["reports"],
   summary: "History as CSV, streamed",
   description:
-    "Same filters as history, oldest first. Columns: id, subjectId, meter, unit, amount, operation, timestamp, receivedAt, source, idempotencyKey, then one column per name in `dimensions` (comma-separated), then `dimensionsJson` and `metadataJson`. RFC 4180 quoting.",
+    "Same filters as history, oldest first. Columns: id, subjectId, meter, unit, amount, operation, timestamp, receivedAt, source, idempotencyKey, then one column per name in `dimensions` (comma-separated), then `dimensionsJson` and `metadataJson`. RFC 4180 quoting; a text cell starting with `=`, `+`, `-`, `@`, TAB or CR is prefixed with `'` so spreadsheets show it rather than run it.",
   security: bearerAuth,
   request: { query: ReportQuerySchema.extend({ dimensions: z.string().max(500).optional() }) },
   responses: { 200: { description: "text/csv", content: { "text/csv": { schema: z.string() } } }, ...errorResponses() },
