@@ -1,5 +1,6 @@
 import { insertDeadLetterStatement } from "../db/dead-letters";
 import { log } from "../http/log";
+import { attemptsWithDeadLetterQueue } from "./messages";
 import { USAGE_QUEUE_NAME } from "./usage-events.consumer";
 
 export const USAGE_DLQ_NAME = "usage-events-dlq";
@@ -16,7 +17,7 @@ export async function consumeDeadLetterQueue(batch: MessageBatch<unknown>, env: 
           messageId: message.id,
           reason: "RETRIES_EXHAUSTED",
           detail: "The message was retried until the queue gave up (ledger or D1 unavailable).",
-          attempts: message.attempts,
+          attempts: attemptsWithDeadLetterQueue(message.attempts),
           body: message.body,
         },
         now,

@@ -33,3 +33,14 @@ export function splitMode(body: unknown): { mode: "record" | "consume"; event: u
 export function retryDelaySeconds(attempts: number): number {
   return Math.min(600, 5 * 2 ** Math.max(0, attempts - 1));
 }
+
+/** `max_retries` of the usage-events consumer in wrangler.toml (test/node/queue-settings.test.ts keeps them equal). */
+export const USAGE_QUEUE_MAX_RETRIES = 5;
+
+/**
+ * Deliveries of a message that reached the usage-events DLQ, in all: the first delivery and every
+ * retry on usage-events, then the DLQ's own, whose `attempts` starts again at 1.
+ */
+export function attemptsWithDeadLetterQueue(deadLetterQueueAttempts: number): number {
+  return USAGE_QUEUE_MAX_RETRIES + 1 + (deadLetterQueueAttempts - 1);
+}

@@ -2,6 +2,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, counterTotal, flushLedger, historyRows, uniqueSubject } from "../helpers/api";
+import { USAGE_QUEUE_MAX_RETRIES } from "../../src/queue/messages";
+import wranglerToml from "../../wrangler.toml?raw";
 import { deadLetters, deliver } from "../helpers/queue";
 
 /** Distinct receivedAt values of a subject's history: one per ledger call, since a call stamps all its events alike. */
@@ -93,8 +95,9 @@ describe("usage-events consumer", () => {
 
   it("keeps messages that exhausted their retries from the dead-letter queue, and replays them once", async () => {
     const subjectId = uniqueSubject("q");
+    // The DLQ's own delivery count starts again at 1; the letter records the six deliveries on usage-events.
     const { result } = await deliver("usage-events-dlq", [
-      { id: "gave-up", body: { subjectId, meter: "fax", amount: 4, idempotencyKey: "g1" }, attempts: 6 },
+      { id: "gave-up", body: { subjectId, meter: "fax", amount: 4, idempotencyKey: "g1" }, attempts: 1 },
     ]);
     expect(result.ackAll).toBe(true);
     const list = await api("GET", "/v1/dead-letters");
@@ -115,6 +118,20 @@ describe("usage-events consumer", () => {
     await flushLedger(subjectId);
     expect(await historyRows(subjectId)).toBe(1);
     expect((await api("POST", "/v1/dead-letters/dl_missing/replay")).status).toBe(404);
+  });
+
+  it("takes USAGE_QUEUE_MAX_RETRIES from the usage-events consumer's max_retries in wrangler.toml", () => {
+    const consumer = wranglerToml
+      .split("[[queues.consumers]]")
+      .map((table) => table.split(/^\[/m)[0]!)
+      .find((table) => /^queue\s*=\s*"usage-events"\s*$/m.test(table));
+    expect(Number(/^max_retries\s*=\s*(\d+)\s*$/m.exec(consumer ?? "")?.[1])).toBe(USAGE_QUEUE_MAX_RETRIES);
+  });
+
+  it("counts a dead letter's attempts across the queue and its dead-letter queue", async () => {
+    await deliver("usage-events-dlq", [{ id: "gave-up-twice", body: { subjectId: uniqueSubject("q"), meter: "fax" }, attempts: 2 }]);
+    const letter = (await api("GET", "/v1/dead-letters")).body.data.find((d: { messageId: string }) => d.messageId === "gave-up-twice");
+    expect(letter.attempts).toBe(USAGE_QUEUE_MAX_RETRIES + 1 + 1);
   });
 
   it("replays a refused message as rejected again until the cause is fixed", async () => {
