@@ -25,7 +25,11 @@ export const Metadata = z
   .refine((m) => new TextEncoder().encode(JSON.stringify(m)).length <= MAX_METADATA_BYTES, "at most 8 KB as JSON");
 const IsoTimestamp = z.iso.datetime({ offset: true });
 
-/** The canonical event (DESIGN §3). Unknown fields are refused: a misspelt `ammount` must not bill 1. */
+/**
+ * The canonical event (DESIGN §3). Every accepted shape, legacy ones included, refuses unknown
+ * fields: a misspelt `ammount` must not bill 1, and a stray `userId` must not make a canonical
+ * event pass as a seed shape billed to someone else.
+ */
 export const CanonicalEventInput = z.strictObject({
   idempotencyKey: IdempotencyKey.optional(),
   subjectId: SubjectId,
@@ -54,7 +58,7 @@ const LegacyTimestamp = z
   .refine((s) => !Number.isNaN(parseLegacyTime(s)), "must be a valid date-time");
 
 /** Seed `recordUsage({ userId, type, unitType, usageAmount, timestamp, metadata })`. */
-export const SeedRecordUsageInput = z.object({
+export const SeedRecordUsageInput = z.strictObject({
   userId: LegacyId.pipe(SubjectId),
   type: MeterKey,
   unitType: Unit.optional(),
@@ -64,7 +68,7 @@ export const SeedRecordUsageInput = z.object({
 });
 
 /** Seed usage-event queue message `{ userId, entitlementKey, amount?, idempotencyKey?, metadata? }`. */
-export const SeedUsageMessageInput = z.object({
+export const SeedUsageMessageInput = z.strictObject({
   userId: LegacyId.pipe(SubjectId),
   entitlementKey: MeterKey,
   amount: LegacyAmount.optional(),
@@ -73,7 +77,7 @@ export const SeedUsageMessageInput = z.object({
 });
 
 /** Seed pantry log row. The pantry is the subject; LogID makes the row idempotent. */
-export const SeedPantryLogInput = z.object({
+export const SeedPantryLogInput = z.strictObject({
   LogID: LegacyId,
   PantryID: LegacyId.pipe(SubjectId),
   SchoolID: LegacyId.optional(),

@@ -73,15 +73,34 @@ export function handleError(err: Error, c: Context<AppEnv>): Response {
 
 /** Zod issues with their field paths, for `details` of a 400. */
 export function validationError(error: z.ZodError, where: string): DomainError {
-  const issues = error.issues.flatMap(flattenUnion);
-  return new DomainError("VALIDATION_FAILED", `The ${where} is not valid.`, {
-    issues: issues.map((i) => ({ path: i.path.map(String).join("."), code: i.code, message: i.message })),
-  });
+  return new DomainError("VALIDATION_FAILED", `The ${where} is not valid.`, { issues: fieldIssues(error) });
 }
 
-/** A failed union lists every alternative's issues; the alternative that came closest explains best. */
-function flattenUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
-  if (issue.code !== "invalid_union" || issue.errors.length === 0) return [issue];
-  const closest = issue.errors.reduce((best, cur) => (cur.length < best.length ? cur : best));
-  return closest.flatMap((i) => flattenUnion({ ...i, path: [...issue.path, ...i.path] }));
+export interface FieldIssue {
+  /** Dot-separated, e.g. `events.0.amount`; empty for the value as a whole. */
+  path: string;
+  code: string;
+  message: string;
 }
+
+/**
+ * One issue per offending field: unknown keys each under their own path, and a failed union
+ * explained by the alternative that came closest (fewest issues; the first one on a tie).
+ */
+export function fieldIssues(error: z.ZodError): FieldIssue[] {
+  return error.issues.flatMap((issue) => flatten(issue, []));
+}
+
+function flatten(issue: z.core.$ZodIssue, prefix: PropertyKey[]): FieldIssue[] {
+  const path = [...prefix, ...issue.path];
+  if (issue.code === "invalid_union" && issue.errors.length > 0) {
+    const alternatives = issue.errors.map((issues) => issues.flatMap((i) => flatten(i, path)));
+    return alternatives.reduce((best, cur) => (cur.length < best.length ? cur : best));
+  }
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => ({ path: joinPath([...path, key]), code: issue.code, message: `unknown key '${key}'` }));
+  }
+  return [{ path: joinPath(path), code: issue.code, message: issue.message }];
+}
+
+const joinPath = (path: PropertyKey[]) => path.map(String).join(".");

@@ -1,5 +1,6 @@
 import { UsageEventInput, toEventDraft, type EventDraft } from "../domain/usage-event";
 import type { ErrorCode } from "../domain/errors";
+import { fieldIssues } from "../http/errors";
 import { log } from "../http/log";
 import type { LedgerEventInput, RecordOutcome } from "../ledger/contract";
 import { ledgerFor, prepareEvents } from "../ledger/record-usage";
@@ -34,7 +35,9 @@ export async function applyUsageMessages(env: Env, messages: UsageMessage[]): Pr
     }
     const parsed = UsageEventInput.safeParse(split.event);
     if (!parsed.success) {
-      const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`);
+      const issues = fieldIssues(parsed.error)
+        .slice(0, 5)
+        .map((i) => `${i.path || "(body)"}: ${i.message}`);
       outcomes[index] = { kind: "dead", reason: "VALIDATION_FAILED", detail: issues.join("; ") };
       return;
     }

@@ -39,7 +39,7 @@ export const EventInputSchema = z
   ])
   .openapi("AnyUsageEventInput");
 
-export const BatchInputSchema = z.object({ events: z.array(EventInputSchema).min(1).max(1000) }).openapi("UsageBatchInput");
+export const BatchInputSchema = z.strictObject({ events: z.array(EventInputSchema).min(1).max(1000) }).openapi("UsageBatchInput");
 
 export const IdempotencyHeaderSchema = z.object({
   "idempotency-key": z

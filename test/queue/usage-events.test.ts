@@ -161,3 +161,25 @@ describe("POST /v1/usage/async", () => {
     expect((await api("POST", "/v1/usage/async", { body: { events: [{ subjectId, meter: "fax", amount: -1 }] } })).status).toBe(400);
   });
 });
+
+describe("usage-events consumer, strict shapes", () => {
+  it("dead-letters a message with an unknown field as VALIDATION_FAILED, naming it, and bills nobody", async () => {
+    const subjectId = uniqueSubject("q");
+    const userId = uniqueSubject("q");
+    const { result } = await deliver("usage-events", [
+      { id: "stray-user", body: { subjectId, meter: "fax", userId, entitlementKey: "fax", idempotencyKey: "s1" } },
+      { id: "misspelt", body: { userId, type: "fax", usageAmount: 1, ammount: 9 } },
+      { id: "consume-stray", body: { subjectId, meter: "fax", mode: "consume", priority: 1 } },
+      { id: "consume-ok-strict", body: { subjectId, meter: "fax", mode: "consume", idempotencyKey: "s2" } },
+    ]);
+    expect(result.explicitAcks.sort()).toEqual(["consume-ok-strict", "consume-stray", "misspelt", "stray-user"]);
+    const letters = Object.fromEntries((await deadLetters()).map((d) => [d.message_id, d]));
+    expect(letters["stray-user"]).toMatchObject({ reason: "VALIDATION_FAILED" });
+    expect(letters["stray-user"]!.detail).toContain("userId");
+    expect(letters.misspelt!.detail).toContain("ammount");
+    expect(letters["consume-stray"]!.detail).toContain("priority");
+    expect(letters).not.toHaveProperty("consume-ok-strict");
+    expect(await counterTotal(subjectId, "fax")).toBe(1);
+    expect(await counterTotal(userId, "fax")).toBe(0);
+  });
+});
