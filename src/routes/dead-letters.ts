@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { drizzle } from "drizzle-orm/d1";
 import { findDeadLetter, listDeadLetters, markReplayed, type DeadLetterRow } from "../db/dead-letters";
 import { DomainError } from "../domain/errors";
@@ -6,7 +6,7 @@ import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
 import { applyUsageMessages } from "../queue/apply-usage-messages";
 import { decodeCursor, encodeCursor } from "./cursor";
-import { bearerAuth, errorResponses, json } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, json, queryParameters } from "./schemas";
 
 const DeadLetterSchema = z
   .object({
@@ -29,7 +29,9 @@ const list = createRoute({
   tags: ["queues"],
   summary: "Queue messages that could not be applied, newest first",
   security: bearerAuth,
-  request: { query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }) },
+  request: {
+    query: queryParameters({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }),
+  },
   responses: {
     200: json(z.object({ data: z.array(DeadLetterSchema), nextCursor: z.string().nullable() }), "One page"),
     ...errorResponses(),

@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { drizzle } from "drizzle-orm/d1";
 import { meterCatalog } from "../db/meters";
@@ -13,7 +13,7 @@ import { log } from "../http/log";
 import { requireService, requireSubjectAccess } from "../http/auth";
 import type { EntitlementSnapshot } from "../ledger/contract";
 import { ledgerFor, ledgerUnavailable, prepareEvents } from "../ledger/record-usage";
-import { bearerAuth, errorResponses, EventSchema, IdempotencyHeaderSchema, json, jsonBody } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, EventSchema, IdempotencyHeaderSchema, json, jsonBody } from "./schemas";
 
 export const EntitlementRowSchema = z
   .object({

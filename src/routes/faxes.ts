@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { drizzle } from "drizzle-orm/d1";
 import { listUnattributed, type ParkedEvent } from "../db/faxes";
 import { SubjectId } from "../domain/usage-event";
@@ -6,7 +6,7 @@ import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
 import { registerAndBill } from "../webhooks/fax-billing";
 import { decodeCursor, encodeCursor } from "./cursor";
-import { bearerAuth, errorResponses, json, jsonBody } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, json, jsonBody, queryParameters } from "./schemas";
 
 const FaxInput = z
   .strictObject({ provider: z.enum(["telnyx", "notifyre"]), faxId: z.string().min(1).max(200), subjectId: SubjectId })
@@ -58,7 +58,7 @@ const unattributed = createRoute({
   summary: "Delivered faxes waiting for their subject",
   security: bearerAuth,
   request: {
-    query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }),
+    query: queryParameters({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }),
   },
   responses: {
     200: json(z.object({ data: z.array(UnattributedSchema), nextCursor: z.string().nullable() }), "Oldest first"),

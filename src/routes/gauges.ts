@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { DomainError } from "../domain/errors";
 import type { GaugeOperation } from "../domain/event-rules";
@@ -7,7 +7,7 @@ import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
 import { ledgerFor, recordUsage } from "../ledger/record-usage";
 import { callLedger, EntitlementRowSchema, meterKind, toEntitlementRow } from "./entitlements";
-import { bearerAuth, errorResponses, IdempotencyHeaderSchema, json, jsonBody } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, IdempotencyHeaderSchema, json, jsonBody } from "./schemas";
 
 const params = z.object({ subjectId: SubjectId, meter: MeterKey });
 const common = { idempotencyKey: IdempotencyKey.optional(), dimensions: Dimensions.optional(), metadata: Metadata.optional() };

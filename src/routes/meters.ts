@@ -1,11 +1,11 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { drizzle } from "drizzle-orm/d1";
 import { findMeter, forgetMeterCatalog, insertMeter, listMeters, updateMeterDescription, type Meter } from "../db/meters";
 import { DomainError } from "../domain/errors";
 import { MeterKey, Unit } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
-import { bearerAuth, errorResponses, json, jsonBody } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, json, jsonBody } from "./schemas";
 
 export const MeterSchema = z
   .object({

@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { and, desc, eq, lt, or } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
 import { notifications } from "../db/schema";
@@ -6,7 +6,7 @@ import { SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
 import { decodeCursor, encodeCursor } from "./cursor";
-import { bearerAuth, errorResponses, json } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, json, queryParameters } from "./schemas";
 
 const NotificationSchema = z
   .object({
@@ -27,7 +27,7 @@ const list = createRoute({
   description: "What ledgers wrote (and what subscribed endpoints are sent). A user token must pass its own subjectId.",
   security: bearerAuth,
   request: {
-    query: z.object({
+    query: queryParameters({
       subjectId: SubjectId.optional(),
       type: z.enum(["entitlement.threshold_reached", "entitlement.limit_reached", "period.closed"]).optional(),
       limit: z.coerce.number().int().min(1).max(200).default(50),

@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { drizzle } from "drizzle-orm/d1";
 import { listPeriods, type PeriodUsageRow } from "../db/periods";
 import { fromE4 } from "../domain/amount";
@@ -6,7 +6,7 @@ import { MeterKey, SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
 import { decodeCursor, encodeCursor } from "./cursor";
-import { bearerAuth, errorResponses, json } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, json, queryParameters } from "./schemas";
 
 const PeriodSchema = z
   .object({
@@ -33,7 +33,7 @@ const list = createRoute({
     "Written by the monthly rollover (and restated when a late event lands in a closed period). `from`/`to` bound the period start. A user token must pass its own subjectId.",
   security: bearerAuth,
   request: {
-    query: z.object({
+    query: queryParameters({
       subjectId: SubjectId.optional(),
       meter: MeterKey.optional(),
       from: z.iso.datetime({ offset: true }).optional(),

@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { drizzle } from "drizzle-orm/d1";
 import { findPlan, upsertPlan, type Plan } from "../db/plans";
 import { DomainError } from "../domain/errors";
@@ -6,7 +6,7 @@ import { EntitlementInput, PlanInput } from "../domain/entitlements";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
 import { pushPlan } from "../ledger/subject-config";
-import { bearerAuth, errorResponses, json, jsonBody } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, json, jsonBody } from "./schemas";
 
 const PlanId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, "letters, digits, '_', '.', ':', '-'");
 

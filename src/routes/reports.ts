@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { drizzle } from "drizzle-orm/d1";
 import { summarise } from "../db/usage-summary";
@@ -10,18 +10,18 @@ import { DimensionName, MeterKey, SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
 import { streamHistoryCsv } from "./csv-export";
-import { bearerAuth, errorResponses, json } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, json, queryParameters, repeatable } from "./schemas";
 import { dimensionFilters, historyFilter } from "./usage-read";
 
 const TIME_UNITS: BucketUnit[] = ["day", "week", "month"];
 const DEFAULT_RANGE_MS = 30 * 24 * 60 * 60 * 1000;
 
-export const ReportQuerySchema = z.object({
+const REPORT_QUERY = {
   subjectId: SubjectId.optional(),
   meter: MeterKey.optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
-});
+};
 
 export const UsageSummarySchema = z
   .object({
@@ -41,10 +41,10 @@ const summaryRoute = createRoute({
     "`groupBy`: comma-separated (or repeated) `meter`, `subjectId`, one of `day` / `week` (ISO, from Monday) / `month`, and `dimension.<name>`. Time buckets are cut in `tz` (IANA, default UTC) and labelled with their first date; with a time bucket and no `from`, the last 30 days. Filters as for history, including `dimension.<name>=<value>`. `total` is the sum of amounts (gauges: increments minus decrements), `count` the events, `subjects` the distinct subjects.",
   security: bearerAuth,
   request: {
-    query: ReportQuerySchema.extend({
-      groupBy: z.string().max(300).optional(),
-      tz: z.string().max(64).default("UTC"),
-    }),
+    query: queryParameters(
+      { ...REPORT_QUERY, groupBy: repeatable(z.string().max(300), 6).optional(), tz: z.string().max(64).default("UTC") },
+      { dimensionFilters: true },
+    ),
   },
   responses: {
     200: json(UsageSummarySchema, "One row per group"),
@@ -60,7 +60,7 @@ const exportRoute = createRoute({
   description:
     "Same filters as history, oldest first. Columns: id, subjectId, meter, unit, amount, operation, timestamp, receivedAt, source, idempotencyKey, then one column per name in `dimensions` (comma-separated), then `dimensionsJson` and `metadataJson`. RFC 4180 quoting; a text cell starting with `=`, `+`, `-`, `@`, TAB or CR is prefixed with `'` so spreadsheets show it rather than run it.",
   security: bearerAuth,
-  request: { query: ReportQuerySchema.extend({ dimensions: z.string().max(500).optional() }) },
+  request: { query: queryParameters({ ...REPORT_QUERY, dimensions: z.string().max(500).optional() }, { dimensionFilters: true }) },
   responses: { 200: { description: "text/csv", content: { "text/csv": { schema: z.string() } } }, ...errorResponses() },
 });
 

@@ -1,4 +1,4 @@
-import { z } from "@hono/zod-openapi";
+import { createRoute as createOpenApiRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import { ERROR_CODES } from "../domain/errors";
 import { CanonicalEventInput, SeedPantryLogInput, SeedRecordUsageInput, SeedUsageMessageInput } from "../domain/usage-event";
 
@@ -75,3 +75,44 @@ export function errorResponses(...statuses: number[]) {
 }
 
 export const bearerAuth = [{ bearerAuth: [] }];
+
+/** Query schemas built by queryParameters; createRoute refuses any other. */
+const strictQueries = new WeakSet<object>();
+
+/**
+ * A route's query parameters: the named ones and nothing else, so a misspelt filter
+ * (`subjectID`, `meterr`) is a 400 rather than silently ignored. With `dimensionFilters`,
+ * `dimension.<name>` parameters pass too; their names and values are checked where they are read.
+ */
+export function queryParameters<Shape extends z.ZodRawShape>(shape: Shape, options: { dimensionFilters?: boolean } = {}) {
+  // Loose, then refined: a strict object could not let `dimension.*` through.
+  const schema = z.looseObject(shape).superRefine((query, ctx) => {
+    const unknown = Object.keys(query).filter(
+      (key) => !Object.hasOwn(shape, key) && !(options.dimensionFilters && key.startsWith("dimension.")),
+    );
+    if (unknown.length > 0) ctx.addIssue({ code: "unrecognized_keys", keys: unknown, input: query });
+  });
+  strictQueries.add(schema);
+  return schema;
+}
+
+/** A parameter that may be given more than once (`groupBy=meter&groupBy=day`). */
+export function repeatable<T extends z.ZodType>(schema: T, maxTimes: number) {
+  return z.union([schema, z.array(schema).max(maxTimes)]);
+}
+
+const NO_QUERY_PARAMETERS = queryParameters({});
+
+/**
+ * createRoute of @hono/zod-openapi, for every API route: a route that declares no query refuses
+ * every query parameter, and a declared query must come from queryParameters. (Provider webhooks
+ * use the library's own: a provider's delivery must not fail over a parameter in its URL.)
+ */
+export function createRoute<P extends string, R extends Omit<RouteConfig, "path"> & { path: P }>(config: R) {
+  const query = config.request?.query;
+  if (query !== undefined && !strictQueries.has(query)) {
+    throw new Error(`${config.method} ${config.path}: build its query with queryParameters()`);
+  }
+  // The added query only refuses; the route's declared types stay as they are.
+  return createOpenApiRoute<P, R>({ ...config, request: { ...config.request, query: query ?? NO_QUERY_PARAMETERS } } as R);
+}

@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { drizzle } from "drizzle-orm/d1";
 import { meterCatalog } from "../db/meters";
 import { findPlan, findSubject, upsertSubject, type Subject } from "../db/plans";
@@ -9,7 +9,7 @@ import type { AppEnv } from "../http/app-env";
 import { requireService, requireSubjectAccess } from "../http/auth";
 import { ledgerFor } from "../ledger/record-usage";
 import { pushSubject } from "../ledger/subject-config";
-import { bearerAuth, errorResponses, json, jsonBody } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, json, jsonBody } from "./schemas";
 
 export const SubjectSchema = z
   .object({

@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { drizzle } from "drizzle-orm/d1";
 import { findEvent, listHistory, type HistoryFilter } from "../db/usage-events";
@@ -8,15 +8,15 @@ import { DimensionName, MeterKey, SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
 import { decodeCursor, encodeCursor } from "./cursor";
-import { bearerAuth, errorResponses, EventSchema, json } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, EventSchema, json, queryParameters } from "./schemas";
 
-const HistoryQuerySchema = z.object({
+const HISTORY_QUERY = {
   meter: MeterKey.optional(),
   from: z.iso.datetime({ offset: true }).optional().openapi({ description: "Inclusive lower bound on the event time" }),
   to: z.iso.datetime({ offset: true }).optional().openapi({ description: "Exclusive upper bound on the event time" }),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().max(500).optional().openapi({ description: "nextCursor of the previous page" }),
-});
+};
 
 const DIMENSION_DOC =
   "Filter by dimension with `dimension.<name>=<value>`, e.g. `dimension.schoolId=S1` (repeatable with different names).";
@@ -30,7 +30,7 @@ const listUsage = createRoute({
   summary: "Usage history, newest first",
   description: `History from D1 (eventually consistent, usually within 2 s of recording). ${DIMENSION_DOC} A user token must pass its own subjectId.`,
   security: bearerAuth,
-  request: { query: HistoryQuerySchema.extend({ subjectId: SubjectId.optional() }) },
+  request: { query: queryParameters({ ...HISTORY_QUERY, subjectId: SubjectId.optional() }, { dimensionFilters: true }) },
   responses: { 200: json(HistoryPageSchema, "One page of events"), ...errorResponses() },
 });
 
@@ -51,7 +51,7 @@ const listMyUsage = createRoute({
   summary: "The token's own usage history",
   description: `For user tokens. ${DIMENSION_DOC}`,
   security: bearerAuth,
-  request: { query: HistoryQuerySchema },
+  request: { query: queryParameters(HISTORY_QUERY, { dimensionFilters: true }) },
   responses: { 200: json(HistoryPageSchema, "One page of events"), ...errorResponses() },
 });
 
@@ -77,7 +77,7 @@ export function registerUsageReadRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 }
 
-type HistoryQuery = z.infer<typeof HistoryQuerySchema> & { subjectId: string | undefined };
+type HistoryQuery = z.infer<z.ZodObject<typeof HISTORY_QUERY>> & { subjectId: string | undefined };
 
 async function historyPage(c: Context<AppEnv>, query: HistoryQuery) {
   const filter = historyFilter(c, query);

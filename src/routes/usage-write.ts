@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { DomainError } from "../domain/errors";
 import { toPublicEvent } from "../domain/stored-event";
 import { toEventDraft, type EventDraft } from "../domain/usage-event";
@@ -8,6 +8,7 @@ import { recordUsage } from "../ledger/record-usage";
 import {
   BatchInputSchema,
   bearerAuth,
+  createRoute,
   errorResponses,
   EventInputSchema,
   EventSchema,

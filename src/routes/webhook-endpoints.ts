@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { drizzle } from "drizzle-orm/d1";
 import {
   deleteEndpoint,
@@ -14,7 +14,7 @@ import { newWebhookSecret } from "../domain/standard-webhooks";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
 import { decodeCursor, encodeCursor } from "./cursor";
-import { bearerAuth, errorResponses, json, jsonBody } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, json, jsonBody, queryParameters } from "./schemas";
 
 const EndpointId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "letters, digits, '_', '.', '-'");
 const params = z.object({ id: EndpointId });
@@ -97,7 +97,7 @@ const deliveries = createRoute({
   security: bearerAuth,
   request: {
     params,
-    query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }),
+    query: queryParameters({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }),
   },
   responses: {
     200: json(z.object({ data: z.array(DeliverySchema), nextCursor: z.string().nullable() }), "One page"),
