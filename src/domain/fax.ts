@@ -1,4 +1,5 @@
 import type { JsonValue } from "./stored-event";
+import { wellFormedString } from "./well-formed";
 
 export type FaxProvider = "telnyx" | "notifyre";
 export type FaxDirection = "outbound" | "inbound";
@@ -21,6 +22,15 @@ export interface FaxEvent {
   subjectHint: string | null;
   /** An outbound fax delivered with a page count: bill it. */
   billable: boolean;
+}
+
+/** A provider's fax id, as registered and as keyed in bills (`telnyx:<faxId>`). */
+export const FaxId = wellFormedString().min(1).max(200);
+
+/** The fax id of a provider event, or null when it carries none this service can key a bill with. */
+export function faxIdOf(value: unknown): string | null {
+  const parsed = FaxId.safeParse(value);
+  return parsed.success ? parsed.data : null;
 }
 
 /** States a fax never leaves, whatever arrives later. */

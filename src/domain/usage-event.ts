@@ -2,27 +2,31 @@ import { z } from "zod";
 import { hasAtMostFourDecimals, MAX_AMOUNT } from "./amount";
 import type { GaugeOperation } from "./event-rules";
 import type { JsonValue } from "./stored-event";
+import { malformedTextPath, NOT_WELL_FORMED, wellFormedString } from "./well-formed";
 
 /** Limits on what one event may carry. */
 export const MAX_METADATA_BYTES = 8 * 1024;
 export const MAX_DIMENSIONS = 32;
 
-export const SubjectId = z
-  .string()
+export const SubjectId = wellFormedString()
   .min(1)
   .max(200)
   .regex(/^[^\s/\\\p{Cc}]+$/u, "must not contain whitespace, slashes or control characters");
 export const MeterKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "letters, digits, '_', '.', '-'; at most 64 characters");
-export const Unit = z.string().min(1).max(32);
-export const IdempotencyKey = z.string().min(1).max(256);
+export const Unit = wellFormedString().min(1).max(32);
+export const IdempotencyKey = wellFormedString().min(1).max(256);
 export const Amount = z.number().min(0).max(MAX_AMOUNT).refine(hasAtMostFourDecimals, "must have at most 4 decimal places");
 export const DimensionName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "letters, digits and '_'");
 export const Dimensions = z
-  .record(DimensionName, z.string().max(256))
+  .record(DimensionName, wellFormedString().max(256))
   .refine((d) => Object.keys(d).length <= MAX_DIMENSIONS, `at most ${MAX_DIMENSIONS} dimensions`);
 export const Metadata = z
   .record(z.string(), z.unknown())
-  .refine((m) => new TextEncoder().encode(JSON.stringify(m)).length <= MAX_METADATA_BYTES, "at most 8 KB as JSON");
+  .refine((m) => new TextEncoder().encode(JSON.stringify(m)).length <= MAX_METADATA_BYTES, "at most 8 KB as JSON")
+  .superRefine((m, ctx) => {
+    const path = malformedTextPath(m);
+    if (path) ctx.addIssue({ code: "custom", path, message: NOT_WELL_FORMED });
+  });
 const IsoTimestamp = z.iso.datetime({ offset: true });
 
 /**
@@ -50,7 +54,7 @@ const LegacyAmount = z.union([
     .transform(Number)
     .pipe(Amount),
 ]);
-const LegacyId = z.union([z.string().min(1).max(200), z.number().int().nonnegative()]).transform(String);
+const LegacyId = z.union([wellFormedString().min(1).max(200), z.number().int().nonnegative()]).transform(String);
 // Seed databases wrote `2024-01-15 10:30:00` (UTC, no zone) as well as ISO-8601.
 const LegacyTimestamp = z
   .string()
@@ -83,7 +87,7 @@ export const SeedPantryLogInput = z.strictObject({
   SchoolID: LegacyId.optional(),
   DateTimeOfUse: LegacyTimestamp,
   NumberOfItemsTaken: LegacyAmount,
-  ItemType: z.string().min(1).max(256).optional(),
+  ItemType: wellFormedString().min(1).max(256).optional(),
   UserID: LegacyId.optional(),
 });
 

@@ -2,6 +2,7 @@ import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { drizzle } from "drizzle-orm/d1";
 import { findDeadLetter, listDeadLetters, markReplayed, type DeadLetterRow } from "../db/dead-letters";
 import { DomainError } from "../domain/errors";
+import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
 import { applyUsageMessages } from "../queue/apply-usage-messages";
@@ -46,7 +47,7 @@ const replay = createRoute({
   description:
     "Runs the message through the same path as the queue consumer, with the same idempotency key, so replaying a message that was applied meanwhile changes nothing. `status` says what happened now.",
   security: bearerAuth,
-  request: { params: z.object({ id: z.string().min(1).max(100) }) },
+  request: { params: z.object({ id: wellFormedString().min(1).max(100) }) },
   responses: {
     200: json(
       z.object({

@@ -1,6 +1,7 @@
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { drizzle } from "drizzle-orm/d1";
 import { listUnattributed, type ParkedEvent } from "../db/faxes";
+import { FaxId } from "../domain/fax";
 import { SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
@@ -9,7 +10,7 @@ import { decodeCursor, encodeCursor } from "./cursor";
 import { bearerAuth, createRoute, errorResponses, json, jsonBody, queryParameters } from "./schemas";
 
 const FaxInput = z
-  .strictObject({ provider: z.enum(["telnyx", "notifyre"]), faxId: z.string().min(1).max(200), subjectId: SubjectId })
+  .strictObject({ provider: z.enum(["telnyx", "notifyre"]), faxId: FaxId, subjectId: SubjectId })
   .openapi("FaxRegistration");
 
 const FaxSchema = z

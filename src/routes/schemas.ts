@@ -1,5 +1,6 @@
 import { createRoute as createOpenApiRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import { ERROR_CODES } from "../domain/errors";
+import { wellFormedString } from "../domain/well-formed";
 import { CanonicalEventInput, SeedPantryLogInput, SeedRecordUsageInput, SeedUsageMessageInput } from "../domain/usage-event";
 
 /** Response and shared request shapes, named once for the OpenAPI document. */
@@ -42,8 +43,7 @@ export const EventInputSchema = z
 export const BatchInputSchema = z.strictObject({ events: z.array(EventInputSchema).min(1).max(1000) }).openapi("UsageBatchInput");
 
 export const IdempotencyHeaderSchema = z.object({
-  "idempotency-key": z
-    .string()
+  "idempotency-key": wellFormedString()
     .min(1)
     .max(200)
     .optional()

@@ -5,6 +5,7 @@ import { findEvent, listHistory, type HistoryFilter } from "../db/usage-events";
 import { DomainError } from "../domain/errors";
 import { toPublicEvent } from "../domain/stored-event";
 import { DimensionName, MeterKey, SubjectId } from "../domain/usage-event";
+import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
 import { decodeCursor, encodeCursor } from "./cursor";
@@ -40,7 +41,7 @@ const getEvent = createRoute({
   tags: ["usage"],
   summary: "One usage event",
   security: bearerAuth,
-  request: { params: z.object({ id: z.string().min(1).max(100) }) },
+  request: { params: z.object({ id: wellFormedString().min(1).max(100) }) },
   responses: { 200: json(z.object({ event: EventSchema }), "The event"), ...errorResponses(404) },
 });
 

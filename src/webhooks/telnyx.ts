@@ -1,11 +1,12 @@
 import { z } from "zod";
-import { pageCountOf, type FaxEvent } from "../domain/fax";
+import { faxIdOf, pageCountOf, type FaxEvent } from "../domain/fax";
 import { SubjectId } from "../domain/usage-event";
+import { wellFormedString } from "../domain/well-formed";
 
 const Envelope = z.object({
   data: z.object({
-    event_type: z.string().min(1),
-    id: z.string().min(1),
+    event_type: wellFormedString().min(1),
+    id: wellFormedString().min(1),
     occurred_at: z.string().optional(),
     payload: z.record(z.string(), z.unknown()).default({}),
   }),
@@ -26,7 +27,7 @@ export function parseTelnyxEvent(body: unknown, nowMs: number): FaxEvent | null 
     provider: "telnyx",
     eventId: id,
     eventType,
-    faxId: typeof payload.fax_id === "string" && payload.fax_id ? payload.fax_id : null,
+    faxId: faxIdOf(payload.fax_id),
     direction,
     status: typeof payload.status === "string" ? payload.status.toLowerCase() : null,
     pageCount,

@@ -182,4 +182,19 @@ describe("usage-events consumer, strict shapes", () => {
     expect(await counterTotal(subjectId, "fax")).toBe(1);
     expect(await counterTotal(userId, "fax")).toBe(0);
   });
+
+  it("dead-letters a message whose key is not well-formed Unicode instead of retrying it until it gives up", async () => {
+    const subjectId = uniqueSubject("q");
+    const { result } = await deliver("usage-events", [
+      { id: "lone-key", body: { subjectId, meter: "fax", idempotencyKey: "k\ud800" } },
+      { id: "lone-subject", body: { subjectId: `${subjectId}\udc00`, meter: "fax" } },
+    ]);
+    expect(result.explicitAcks.sort()).toEqual(["lone-key", "lone-subject"]);
+    expect(result.retryMessages).toEqual([]);
+    const letters = Object.fromEntries((await deadLetters()).map((d) => [d.message_id, d]));
+    expect(letters["lone-key"]).toMatchObject({ reason: "VALIDATION_FAILED" });
+    expect(letters["lone-key"]!.detail).toContain("idempotencyKey");
+    expect(letters["lone-subject"]!.detail).toContain("subjectId");
+    expect(await counterTotal(subjectId, "fax")).toBe(0);
+  });
 });

@@ -153,6 +153,20 @@ describe("Telnyx webhooks", () => {
   });
 });
 
+describe("provider ids that are not well-formed Unicode", () => {
+  it("a lone surrogate in a delivered fax's id bills nothing and never answers 5xx (the provider would retry forever)", async () => {
+    const subjectId = uniqueSubject("lone-fax");
+    const telnyx = await sendTelnyx(telnyxFax("fax.delivered", { faxId: "fax-\ud800", pages: 2, subjectId }));
+    expect(telnyx.status).toBe(200);
+    const notifyre = await sendNotifyre(notifyreFax("fax_sent", { id: "nf-\udc00", pages: 2, reference: subjectId }));
+    expect(notifyre.status).toBe(200);
+    expect(await counterTotal(subjectId, "fax")).toBe(0);
+    // The subject is not harmed: its next fax bills.
+    expect((await sendTelnyx(telnyxFax("fax.delivered", { pages: 1, subjectId }))).body.outcome).toBe("billed");
+    expect(await counterTotal(subjectId, "fax")).toBe(1);
+  });
+});
+
 describe("Notifyre webhooks", () => {
   it("bill a successful fax_sent to its Reference once", async () => {
     const subjectId = uniqueSubject("nf");
