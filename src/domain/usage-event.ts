@@ -16,17 +16,44 @@ export const MeterKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "l
 export const Unit = wellFormedString().min(1).max(32);
 export const IdempotencyKey = wellFormedString().min(1).max(256);
 export const Amount = z.number().min(0).max(MAX_AMOUNT).refine(hasAtMostFourDecimals, "must have at most 4 decimal places");
-export const DimensionName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "letters, digits and '_'");
-export const Dimensions = z
-  .record(DimensionName, wellFormedString().max(256))
-  .refine((d) => Object.keys(d).length <= MAX_DIMENSIONS, `at most ${MAX_DIMENSIONS} dimensions`);
-export const Metadata = z
-  .record(z.string(), z.unknown())
-  .refine((m) => new TextEncoder().encode(JSON.stringify(m)).length <= MAX_METADATA_BYTES, "at most 8 KB as JSON")
-  .superRefine((m, ctx) => {
-    const path = malformedTextPath(m);
+/** Letters, digits and '_'; a leading '_' too, so names such as `__proto__` are data like any other. */
+export const DimensionName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "letters, digits and '_'");
+export const DimensionValue = wellFormedString().max(256);
+
+/**
+ * A JSON object, its own keys taken as they are. z.record would drop a `__proto__` key without a
+ * word, so maps of caller-chosen names are checked entry by entry instead.
+ */
+const jsonObject = <T>() =>
+  z.custom<Record<string, T>>((value) => typeof value === "object" && value !== null && !Array.isArray(value), "must be a JSON object");
+
+/** Reports a schema's issues on one entry of a map, under the entry's key. */
+function checkEntry(schema: z.ZodType, value: unknown, path: (string | number)[], ctx: z.RefinementCtx): void {
+  for (const issue of schema.safeParse(value).error?.issues ?? []) {
+    ctx.addIssue({ code: "custom", path: [...path, ...issue.path.map(String)], message: issue.message });
+  }
+}
+
+export const Dimensions = jsonObject<string>()
+  .superRefine((dimensions, ctx) => {
+    const entries = Object.entries(dimensions);
+    if (entries.length > MAX_DIMENSIONS) ctx.addIssue({ code: "custom", message: `at most ${MAX_DIMENSIONS} dimensions` });
+    for (const [name, value] of entries) {
+      checkEntry(DimensionName, name, [name], ctx);
+      checkEntry(DimensionValue, value, [name], ctx);
+    }
+  })
+  .meta({ type: "object", additionalProperties: { type: "string", maxLength: 256 }, maxProperties: MAX_DIMENSIONS });
+
+export const Metadata = jsonObject<unknown>()
+  .superRefine((metadata, ctx) => {
+    if (new TextEncoder().encode(JSON.stringify(metadata)).length > MAX_METADATA_BYTES) {
+      ctx.addIssue({ code: "custom", message: "at most 8 KB as JSON" });
+    }
+    const path = malformedTextPath(metadata);
     if (path) ctx.addIssue({ code: "custom", path, message: NOT_WELL_FORMED });
-  });
+  })
+  .meta({ type: "object", additionalProperties: {} });
 const IsoTimestamp = z.iso.datetime({ offset: true });
 
 /**

@@ -46,7 +46,7 @@ function csvLine(stored: StoredEvent, dimensionColumns: string[]): string {
     e.receivedAt,
     e.source,
     e.idempotencyKey ?? "",
-    ...dimensionColumns.map((d) => e.dimensions[d] ?? ""),
+    ...dimensionColumns.map((d) => (Object.hasOwn(e.dimensions, d) ? e.dimensions[d]! : "")),
     JSON.stringify(e.dimensions),
     JSON.stringify(e.metadata),
   ]);

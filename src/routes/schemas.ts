@@ -1,7 +1,14 @@
 import { createRoute as createOpenApiRoute, type RouteConfig, z } from "@hono/zod-openapi";
-import { ERROR_CODES } from "../domain/errors";
+import { DomainError, ERROR_CODES } from "../domain/errors";
 import { wellFormedString } from "../domain/well-formed";
-import { CanonicalEventInput, SeedPantryLogInput, SeedRecordUsageInput, SeedUsageMessageInput } from "../domain/usage-event";
+import {
+  CanonicalEventInput,
+  DimensionName,
+  DimensionValue,
+  SeedPantryLogInput,
+  SeedRecordUsageInput,
+  SeedUsageMessageInput,
+} from "../domain/usage-event";
 
 /** Response and shared request shapes, named once for the OpenAPI document. */
 export const ErrorEnvelopeSchema = z
@@ -115,4 +122,24 @@ export function createRoute<P extends string, R extends Omit<RouteConfig, "path"
   }
   // The added query only refuses; the route's declared types stay as they are.
   return createOpenApiRoute<P, R>({ ...config, request: { ...config.request, query: query ?? NO_QUERY_PARAMETERS } } as R);
+}
+
+/**
+ * The `dimension.<name>=<value>` filters of a query, each name once. Built from entries, so a
+ * name such as `__proto__` is a filter like any other rather than a prototype to assign.
+ */
+export function parseDimensionFilters(query: Record<string, string[]>): Record<string, string> {
+  const filters: [string, string][] = [];
+  for (const [key, values] of Object.entries(query)) {
+    if (!key.startsWith("dimension.")) continue;
+    const name = key.slice("dimension.".length);
+    const [value] = values;
+    if (!DimensionName.safeParse(name).success || values.length !== 1 || !DimensionValue.safeParse(value).success) {
+      throw new DomainError("VALIDATION_FAILED", `Invalid dimension filter '${key}'.`, {
+        issues: [{ path: key, code: "invalid_dimension_filter", message: "use dimension.<name>=<value> once per name" }],
+      });
+    }
+    filters.push([name, value!]);
+  }
+  return Object.fromEntries(filters);
 }

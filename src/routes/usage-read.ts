@@ -4,12 +4,12 @@ import { drizzle } from "drizzle-orm/d1";
 import { findEvent, listHistory, type HistoryFilter } from "../db/usage-events";
 import { DomainError } from "../domain/errors";
 import { toPublicEvent } from "../domain/stored-event";
-import { DimensionName, MeterKey, SubjectId } from "../domain/usage-event";
+import { MeterKey, SubjectId } from "../domain/usage-event";
 import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
 import { decodeCursor, encodeCursor } from "./cursor";
-import { bearerAuth, createRoute, errorResponses, EventSchema, json, queryParameters } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, EventSchema, json, parseDimensionFilters, queryParameters } from "./schemas";
 
 const HISTORY_QUERY = {
   meter: MeterKey.optional(),
@@ -105,19 +105,7 @@ export function historyFilter(
   };
 }
 
-/** `dimension.<name>=<value>` query parameters; names follow the same rule as event dimensions. */
+/** `dimension.<name>=<value>` query parameters; names and values follow the same rules as event dimensions. */
 export function dimensionFilters(c: Context<AppEnv>): Record<string, string> {
-  const filters: Record<string, string> = {};
-  for (const [key, values] of Object.entries(c.req.queries())) {
-    if (!key.startsWith("dimension.")) continue;
-    const name = key.slice("dimension.".length);
-    const value = values[0];
-    if (!DimensionName.safeParse(name).success || values.length !== 1 || value === undefined || value.length > 256) {
-      throw new DomainError("VALIDATION_FAILED", `Invalid dimension filter '${key}'.`, {
-        issues: [{ path: key, code: "invalid_dimension_filter", message: "use dimension.<name>=<value> once per name" }],
-      });
-    }
-    filters[name] = value;
-  }
-  return filters;
+  return parseDimensionFilters(c.req.queries());
 }
