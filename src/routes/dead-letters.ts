@@ -6,7 +6,7 @@ import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
 import { applyUsageMessages } from "../queue/apply-usage-messages";
-import { decodeCursor, encodeCursor } from "./cursor";
+import { deadLetterCursor } from "./cursor";
 import { bearerAuth, createRoute, errorResponses, json, queryParameters } from "./schemas";
 
 const DeadLetterSchema = z
@@ -69,11 +69,14 @@ export function registerDeadLetterRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(list, async (c) => {
     requireService(c);
     const { limit, cursor } = c.req.valid("query");
-    const rows = await listDeadLetters(drizzle(c.env.DB), limit + 1, cursor === undefined ? undefined : decodeCursor(cursor));
+    const rows = await listDeadLetters(drizzle(c.env.DB), limit + 1, cursor === undefined ? undefined : deadLetterCursor.decode(cursor));
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return c.json(
-      { data: page.map(toPublic), nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null },
+      {
+        data: page.map(toPublic),
+        nextCursor: rows.length > limit && last ? deadLetterCursor.encode({ at: last.createdAt, id: last.id }) : null,
+      },
       200,
     );
   });

@@ -6,7 +6,7 @@ import { SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
 import { registerAndBill } from "../webhooks/fax-billing";
-import { decodeCursor, encodeCursor } from "./cursor";
+import { unattributedCursor } from "./cursor";
 import { bearerAuth, createRoute, errorResponses, json, jsonBody, queryParameters } from "./schemas";
 
 const FaxInput = z
@@ -92,12 +92,15 @@ export function registerFaxRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(unattributed, async (c) => {
     requireService(c);
     const { limit, cursor } = c.req.valid("query");
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    const after = cursor === undefined ? undefined : unattributedCursor.decode(cursor);
     const rows = await listUnattributed(drizzle(c.env.DB), limit + 1, after && { parkedAt: after.at, faxId: after.id });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return c.json(
-      { data: page.map(toPublic), nextCursor: rows.length > limit && last ? encodeCursor({ at: last.parkedAt, id: last.faxId }) : null },
+      {
+        data: page.map(toPublic),
+        nextCursor: rows.length > limit && last ? unattributedCursor.encode({ at: last.parkedAt, id: last.faxId }) : null,
+      },
       200,
     );
   });

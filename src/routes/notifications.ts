@@ -5,7 +5,7 @@ import { notifications } from "../db/schema";
 import { SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
-import { decodeCursor, encodeCursor } from "./cursor";
+import { notificationCursor } from "./cursor";
 import { bearerAuth, createRoute, errorResponses, json, queryParameters } from "./schemas";
 
 const NotificationSchema = z
@@ -44,7 +44,7 @@ export function registerNotificationRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(list, async (c) => {
     const q = c.req.valid("query");
     requireSubjectAccess(c, q.subjectId);
-    const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const before = q.cursor === undefined ? undefined : notificationCursor.decode(q.cursor);
     const rows = await drizzle(c.env.DB)
       .select()
       .from(notifications)
@@ -71,7 +71,7 @@ export function registerNotificationRoutes(app: OpenAPIHono<AppEnv>): void {
           payload: JSON.parse(n.payload) as unknown,
           createdAt: new Date(n.createdAt).toISOString(),
         })),
-        nextCursor: rows.length > q.limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null,
+        nextCursor: rows.length > q.limit && last ? notificationCursor.encode({ at: last.createdAt, id: last.id }) : null,
       },
       200,
     );

@@ -8,7 +8,7 @@ import { MeterKey, SubjectId } from "../domain/usage-event";
 import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
-import { decodeCursor, encodeCursor } from "./cursor";
+import { historyCursor } from "./cursor";
 import { bearerAuth, createRoute, errorResponses, EventSchema, json, parseDimensionFilters, queryParameters } from "./schemas";
 
 const HISTORY_QUERY = {
@@ -82,12 +82,12 @@ type HistoryQuery = z.infer<z.ZodObject<typeof HISTORY_QUERY>> & { subjectId: st
 
 async function historyPage(c: Context<AppEnv>, query: HistoryQuery) {
   const filter = historyFilter(c, query);
-  const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  const cursor = query.cursor === undefined ? undefined : historyCursor.decode(query.cursor);
   const after = cursor && { occurredAt: cursor.at, id: cursor.id };
   const events = await listHistory(drizzle(c.env.DB), filter, query.limit + 1, after);
   const page = events.slice(0, query.limit);
   const last = page[page.length - 1];
-  const nextCursor = events.length > query.limit && last ? encodeCursor({ at: last.occurredAt, id: last.id }) : null;
+  const nextCursor = events.length > query.limit && last ? historyCursor.encode({ at: last.occurredAt, id: last.id }) : null;
   return { data: page.map(toPublicEvent), nextCursor };
 }
 

@@ -13,7 +13,7 @@ import { NOTIFICATION_TYPES } from "../domain/notifications";
 import { newWebhookSecret } from "../domain/standard-webhooks";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
-import { decodeCursor, encodeCursor } from "./cursor";
+import { deliveryCursor } from "./cursor";
 import { bearerAuth, createRoute, errorResponses, json, jsonBody, queryParameters } from "./schemas";
 
 const EndpointId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "letters, digits, '_', '.', '-'");
@@ -147,13 +147,13 @@ export function registerWebhookEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
     const { id } = c.req.valid("param");
     if (!(await findEndpoint(db, id))) throw new DomainError("NOT_FOUND", "No such webhook endpoint.");
     const { limit, cursor } = c.req.valid("query");
-    const rows = await listDeliveries(db, id, limit + 1, cursor === undefined ? undefined : decodeCursor(cursor));
+    const rows = await listDeliveries(db, id, limit + 1, cursor === undefined ? undefined : deliveryCursor.decode(cursor));
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return c.json(
       {
         data: page.map(toPublicDelivery),
-        nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null,
+        nextCursor: rows.length > limit && last ? deliveryCursor.encode({ at: last.createdAt, id: last.id }) : null,
       },
       200,
     );
