@@ -6,7 +6,7 @@ import { faxIdempotencyKey, faxUsageMetadata, type FaxEvent, type FaxProvider } 
 import type { JsonValue } from "../domain/stored-event";
 import { recordUsage } from "../ledger/record-usage";
 
-export type FaxOutcome = "billed" | "already_billed" | "parked" | "recorded";
+export type FaxOutcome = "billed" | "already_billed" | "parked" | "recorded" | "refused";
 
 /**
  * Keeps a verified event and bills a delivered outbound fax to its subject: the one the event
@@ -16,6 +16,7 @@ export type FaxOutcome = "billed" | "already_billed" | "parked" | "recorded";
  */
 export async function handleFaxEvent(env: Env, event: FaxEvent, nowMs = Date.now()): Promise<FaxOutcome> {
   await recordFaxEvent(env.DB, event, nowMs);
+  if (event.refusal !== null) return "refused";
   if (!event.billable || event.faxId === null || event.pageCount === null) return "recorded";
   const db = drizzle(env.DB);
   const billable = { ...event, faxId: event.faxId, pageCount: event.pageCount };

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { faxIdOf, pageCountOf, type FaxEvent } from "../domain/fax";
+import { billingOf, faxIdOf, type FaxEvent } from "../domain/fax";
 import { SubjectId } from "../domain/usage-event";
 import { wellFormedString } from "../domain/well-formed";
 
@@ -25,7 +25,6 @@ export function parseNotifyreEvent(body: unknown, nowMs: number): FaxEvent | nul
   const rawStatus = typeof p.Status === "string" ? p.Status.toLowerCase() : null;
   const status = rawStatus === null ? null : DELIVERED.has(rawStatus) ? "delivered" : FAILED.has(rawStatus) ? "failed" : rawStatus;
   const inbound = eventType === "fax_received";
-  const pageCount = pageCountOf(p.Pages);
   const seconds = typeof p.LastModifiedDateUtc === "number" ? p.LastModifiedDateUtc : Timestamp;
   const reference = SubjectId.safeParse(p.Reference);
   return {
@@ -35,10 +34,9 @@ export function parseNotifyreEvent(body: unknown, nowMs: number): FaxEvent | nul
     faxId,
     direction: eventType === "fax_sent" ? "outbound" : inbound ? "inbound" : null,
     status: inbound && status === null ? "received" : status,
-    pageCount,
     failureReason: status === "failed" ? (rawStatus ?? "failed") : null,
     occurredAt: typeof seconds === "number" && Number.isFinite(seconds) ? seconds * 1000 : nowMs,
     subjectHint: eventType === "fax_sent" && reference.success ? reference.data : null,
-    billable: eventType === "fax_sent" && status === "delivered" && pageCount !== null && pageCount > 0,
+    ...billingOf(eventType === "fax_sent" && status === "delivered", p.Pages),
   };
 }

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { faxIdOf, pageCountOf, type FaxEvent } from "../domain/fax";
+import { billingOf, faxIdOf, type FaxEvent } from "../domain/fax";
 import { SubjectId } from "../domain/usage-event";
 import { wellFormedString } from "../domain/well-formed";
 
@@ -21,7 +21,6 @@ export function parseTelnyxEvent(body: unknown, nowMs: number): FaxEvent | null 
   if (!parsed.success) return null;
   const { event_type: eventType, id, occurred_at, payload } = parsed.data.data;
   const direction = payload.direction === "inbound" || payload.direction === "outbound" ? payload.direction : null;
-  const pageCount = pageCountOf(payload.page_count);
   const occurredAt = occurred_at ? Date.parse(occurred_at) : Number.NaN;
   return {
     provider: "telnyx",
@@ -30,11 +29,10 @@ export function parseTelnyxEvent(body: unknown, nowMs: number): FaxEvent | null 
     faxId: faxIdOf(payload.fax_id),
     direction,
     status: typeof payload.status === "string" ? payload.status.toLowerCase() : null,
-    pageCount,
     failureReason: typeof payload.failure_reason === "string" ? payload.failure_reason : null,
     occurredAt: Number.isNaN(occurredAt) ? nowMs : occurredAt,
     subjectHint: subjectFromClientState(payload.client_state),
-    billable: eventType === "fax.delivered" && direction !== "inbound" && pageCount !== null && pageCount > 0,
+    ...billingOf(eventType === "fax.delivered" && direction !== "inbound", payload.page_count),
   };
 }
 
