@@ -71,6 +71,11 @@ export function handleError(err: Error, c: Context<AppEnv>): Response {
   return errorResponse(c, new DomainError("INTERNAL_ERROR", "Something went wrong on our side. The request id helps us find it."));
 }
 
+/** A 400 for one field or parameter, shaped like a zod issue. */
+export function invalidField(path: string, message: string, code = "invalid_value"): DomainError {
+  return new DomainError("VALIDATION_FAILED", `Invalid ${path}: ${message}`, { issues: [{ path, code, message }] });
+}
+
 /** Zod issues with their field paths, for `details` of a 400. */
 export function validationError(error: z.ZodError, where: string): DomainError {
   return new DomainError("VALIDATION_FAILED", `The ${where} is not valid.`, { issues: fieldIssues(error) });

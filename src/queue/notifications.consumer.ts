@@ -2,6 +2,7 @@ import { drizzle } from "drizzle-orm/d1";
 import { z } from "zod";
 import { endpointsFor, findEndpoint, pendingDeliveryStatement, recordAttempt } from "../db/webhook-endpoints";
 import { deliveryRetryDelaySeconds, NOTIFICATION_TYPES, type Notification } from "../domain/notifications";
+import { outboundUrlPolicy } from "../domain/outbound-url";
 import { log } from "../http/log";
 import { sendWebhook } from "./webhook-delivery";
 
@@ -55,7 +56,7 @@ async function fanOut(env: Env, notification: Notification): Promise<void> {
   for (let i = 0; i < messages.length; i += 100) await env.NOTIFY_QUEUE.sendBatch(messages.slice(i, i + 100));
 }
 
-/** True when delivered (or nothing is left to deliver to); false asks for a retry. */
+/** True when delivered (or there is nothing a retry could deliver to); false asks for a retry. */
 async function deliver(env: Env, notification: Notification, endpointId: string): Promise<boolean> {
   const deliveryId = `${notification.id}:${endpointId}`;
   const endpoint = await findEndpoint(drizzle(env.DB), endpointId);
@@ -68,20 +69,16 @@ async function deliver(env: Env, notification: Notification, endpointId: string)
     );
     return true;
   }
-  const result = await sendWebhook(endpoint, notification);
-  await recordAttempt(
-    env.DB,
-    deliveryId,
-    { status: result.ok ? "succeeded" : "pending", statusCode: result.statusCode, error: result.error, countAttempt: true },
-    Date.now(),
-  );
+  const result = await sendWebhook(endpoint, notification, outboundUrlPolicy(env));
+  const status = result.ok ? "succeeded" : result.retryable ? "pending" : "failed";
+  await recordAttempt(env.DB, deliveryId, { status, statusCode: result.statusCode, error: result.error, countAttempt: true }, Date.now());
   log(result.ok ? "info" : "warn", "notify.delivery", {
     deliveryId,
     type: notification.type,
     statusCode: result.statusCode,
     error: result.error,
   });
-  return result.ok;
+  return result.ok || !result.retryable;
 }
 
 /** Deliveries the queue gave up on: the log says so, keeping the last answer. */

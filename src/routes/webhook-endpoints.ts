@@ -10,9 +10,11 @@ import {
 } from "../db/webhook-endpoints";
 import { DomainError } from "../domain/errors";
 import { NOTIFICATION_TYPES } from "../domain/notifications";
+import { checkOutboundUrl, outboundUrlPolicy } from "../domain/outbound-url";
 import { newWebhookSecret } from "../domain/standard-webhooks";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
+import { invalidField } from "../http/errors";
 import { deliveryCursor } from "./cursor";
 import { bearerAuth, createRoute, errorResponses, json, jsonBody, queryParameters } from "./schemas";
 
@@ -21,7 +23,13 @@ const params = z.object({ id: EndpointId });
 
 const EndpointInput = z
   .strictObject({
-    url: z.url({ protocol: /^https?$/ }).max(2000),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(2000)
+      .openapi({
+        description:
+          "A public https URL: no private, loopback, link-local, CGNAT, unique-local or metadata address, no internal name, no credentials. Redirects are not followed.",
+      }),
     events: z.array(z.enum(NOTIFICATION_TYPES)).min(1).max(NOTIFICATION_TYPES.length),
     description: z.string().max(500).optional(),
     rotateSecret: z.boolean().optional().openapi({ description: "Issue a new signing secret (answered once)." }),
@@ -110,6 +118,8 @@ export function registerWebhookEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
     requireService(c);
     const { id } = c.req.valid("param");
     const input = c.req.valid("json");
+    const target = checkOutboundUrl(input.url, outboundUrlPolicy(c.env));
+    if (!target.ok) throw invalidField("url", target.reason, "invalid_url");
     const db = drizzle(c.env.DB);
     const existing = await findEndpoint(db, id);
     const now = Date.now();

@@ -156,4 +156,72 @@ describe("outbound notifications", () => {
     expect((await api("DELETE", "/v1/webhook-endpoints/ep-crud")).status).toBe(200);
     expect((await api("DELETE", "/v1/webhook-endpoints/ep-crud")).status).toBe(404);
   });
+
+  // Server-side request forgery: the service POSTs signed bodies wherever an endpoint points.
+  it.each([
+    "http://169.254.169.254/latest/meta-data/",
+    "https://169.254.169.254/",
+    "http://10.0.0.1/hook",
+    "https://192.168.0.10/hook",
+    "https://[fd00::1]/hook",
+    "https://[fd00:ec2::254]/",
+    "https://user:pass@example.com/hook",
+    "http://[::ffff:127.0.0.1]/hook",
+    "https://metadata.google.internal/",
+    "https://100.64.0.1/",
+    "http://example.com/hook",
+    "https://printer.local/hook",
+  ])("refuses to subscribe %s with 400 on url", async (url) => {
+    const res = await api("PUT", "/v1/webhook-endpoints/ep-ssrf", { body: { url, events: ["period.closed"] } });
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(res.body.error.code).toBe("VALIDATION_FAILED");
+    expect(res.body.error.details.issues).toEqual([expect.objectContaining({ path: "url" })]);
+    expect((await api("GET", "/v1/webhook-endpoints/ep-ssrf")).status).toBe(404);
+  });
+
+  it("never follows a redirect: a 302 is a failed attempt and its target receives nothing", async () => {
+    await subscribe("ep-redirect", "redirect-1", ["period.closed"]);
+    const notification = { id: "ntf_redirect_1", type: "period.closed", subjectId: "s", createdAt: Date.now(), payload: {} };
+    const message = { id: "m-redirect", body: { kind: "deliver", notification, endpointId: "ep-redirect" } };
+    await env.DB.prepare(
+      "INSERT INTO webhook_deliveries (id, endpoint_id, notification_id, event_type, status, created_at, updated_at) VALUES (?, 'ep-redirect', ?, ?, 'pending', 0, 0)",
+    )
+      .bind("ntf_redirect_1:ep-redirect", notification.id, notification.type)
+      .run();
+
+    const { result } = await deliver("notifications", [message]);
+    expect(result.retryMessages.map((r) => r.msgId)).toEqual(["m-redirect"]);
+    expect(await receivedAt("redirect-1")).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await receivedAt("ok-redirected-redirect-1")).toHaveLength(0);
+    const log = await api("GET", "/v1/webhook-endpoints/ep-redirect/deliveries");
+    expect(log.body.data[0]).toMatchObject({ status: "pending", attempts: 1, lastStatusCode: 302 });
+    expect(log.body.data[0].lastError).toContain("redirect");
+
+    await deliver("notifications-dlq", [{ ...message, attempts: 9 }]);
+    const final = await api("GET", "/v1/webhook-endpoints/ep-redirect/deliveries");
+    expect(final.body.data[0]).toMatchObject({ status: "failed", lastStatusCode: 302 });
+  });
+
+  it("checks the URL again at delivery: an endpoint saved before the rules is refused, not called, not retried", async () => {
+    // An IPv4-mapped form of the receiver's loopback address: reachable, and never allowed.
+    const port = new URL(env.TEST_RECEIVER_URL).port;
+    const url = `http://[::ffff:127.0.0.1]:${port}/hook/ok-mapped`;
+    await env.DB.prepare(
+      "INSERT INTO webhook_endpoints (id, url, events, description, secret, created_at, updated_at) VALUES ('ep-old', ?, '[\"period.closed\"]', NULL, 'whsec_b2xk', 0, 0)",
+    )
+      .bind(url)
+      .run();
+    await env.DB.prepare(
+      "INSERT INTO webhook_deliveries (id, endpoint_id, notification_id, event_type, status, created_at, updated_at) VALUES ('ntf_old_1:ep-old', 'ep-old', 'ntf_old_1', 'period.closed', 'pending', 0, 0)",
+    ).run();
+    const notification = { id: "ntf_old_1", type: "period.closed", subjectId: "s", createdAt: Date.now(), payload: {} };
+    const { result } = await deliver("notifications", [{ id: "m-old", body: { kind: "deliver", notification, endpointId: "ep-old" } }]);
+    expect(result.explicitAcks).toEqual(["m-old"]);
+    expect(result.retryMessages).toEqual([]);
+    expect(await receivedAt("ok-mapped")).toHaveLength(0);
+    const log = await api("GET", "/v1/webhook-endpoints/ep-old/deliveries");
+    expect(log.body.data[0]).toMatchObject({ status: "failed", lastStatusCode: null });
+    expect(log.body.data[0].lastError).toContain("IPv4-mapped");
+  });
 });
