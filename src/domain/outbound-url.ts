@@ -38,7 +38,7 @@ export function checkOutboundUrl(raw: string, policy: OutboundUrlPolicy): Outbou
 }
 
 function refuse(reason: string): OutboundUrlCheck {
-  return { ok: false, reason: `The URL ${reason}.` };
+  return { ok: false, reason: `the URL ${reason}` };
 }
 
 type HostKind = { kind: "public" } | { kind: "loopback" } | { kind: "refused"; what: string };

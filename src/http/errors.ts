@@ -73,7 +73,7 @@ export function handleError(err: Error, c: Context<AppEnv>): Response {
 
 /** A 400 for one field or parameter, shaped like a zod issue. */
 export function invalidField(path: string, message: string, code = "invalid_value"): DomainError {
-  return new DomainError("VALIDATION_FAILED", `Invalid ${path}: ${message}`, { issues: [{ path, code, message }] });
+  return new DomainError("VALIDATION_FAILED", `Invalid ${path}: ${message}.`, { issues: [{ path, code, message }] });
 }
 
 /** Zod issues with their field paths, for `details` of a 400. */

@@ -1,8 +1,9 @@
 import { z } from "zod";
-import { DomainError } from "../domain/errors";
+import type { DomainError } from "../domain/errors";
 import { FaxId } from "../domain/fax";
 import { MeterKey, SubjectId } from "../domain/usage-event";
 import { wellFormedString } from "../domain/well-formed";
+import { invalidField } from "../http/errors";
 
 /** Position after the last row of a page: a time and a tie-breaking id. */
 export interface Cursor {
@@ -97,7 +98,5 @@ function parseJson(text: string | undefined): unknown {
 }
 
 function invalidCursor(): DomainError {
-  return new DomainError("VALIDATION_FAILED", "cursor is not one this API returned.", {
-    issues: [{ path: "cursor", code: "invalid_cursor", message: "pass nextCursor unchanged" }],
-  });
+  return invalidField("cursor", "not one this API returned; pass nextCursor unchanged", "invalid_cursor");
 }

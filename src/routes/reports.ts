@@ -3,12 +3,12 @@ import type { Context } from "hono";
 import { drizzle } from "drizzle-orm/d1";
 import { summarise } from "../db/usage-summary";
 import { fromE4 } from "../domain/amount";
-import { DomainError } from "../domain/errors";
 import type { GroupKey } from "../domain/summary-plan";
 import { bucketsBetween, isTimeZone, offsetSegments, type BucketUnit } from "../domain/time-buckets";
 import { DimensionName, MeterKey, SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
+import { invalidField } from "../http/errors";
 import { streamHistoryCsv } from "./csv-export";
 import { bearerAuth, createRoute, errorResponses, json, queryParameters, repeatable } from "./schemas";
 import { dimensionFilters, historyFilter } from "./usage-read";
@@ -68,13 +68,13 @@ export function registerReportRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(summaryRoute, async (c) => {
     const q = c.req.valid("query");
     requireSubjectAccess(c, q.subjectId);
-    if (!isTimeZone(q.tz)) throw invalid("tz", "must be an IANA time zone such as Europe/Paris");
+    if (!isTimeZone(q.tz)) throw invalidField("tz", "must be an IANA time zone such as Europe/Paris");
     const groupBy = parseGroupBy(c);
     const unit = groupBy.find((k): k is BucketUnit => (TIME_UNITS as string[]).includes(k));
     const to = q.to === undefined ? (unit ? Date.now() : undefined) : Date.parse(q.to);
     const from = q.from === undefined ? (unit ? to! - DEFAULT_RANGE_MS : undefined) : Date.parse(q.from);
     const buckets = unit ? bucketsBetween(from!, to!, unit, q.tz) : null;
-    if (unit && !buckets) throw invalid("groupBy", `too many ${unit} buckets for the range (at most 1000)`);
+    if (unit && !buckets) throw invalidField("groupBy", `too many ${unit} buckets for the range (at most 1000)`);
     const offsets = unit ? offsetSegments(from!, to!, q.tz) : null;
     const query = { groupBy, subjectId: q.subjectId, meter: q.meter, from, to, dimensions: dimensionFilters(c), buckets };
     const rows = await summarise(c.env.DB, query, offsets);
@@ -97,7 +97,7 @@ export function registerReportRoutes(app: OpenAPIHono<AppEnv>): void {
       .map((d) => d.trim())
       .filter(Boolean);
     for (const name of columns)
-      if (!DimensionName.safeParse(name).success) throw invalid("dimensions", `'${name}' is not a dimension name`);
+      if (!DimensionName.safeParse(name).success) throw invalidField("dimensions", `'${name}' is not a dimension name`);
     return new Response(streamHistoryCsv(drizzle(c.env.DB), historyFilter(c, q), columns), {
       headers: { "content-type": "text/csv; charset=utf-8", "content-disposition": 'attachment; filename="usage.csv"' },
     }) as never;
@@ -110,19 +110,15 @@ function parseGroupBy(c: Context<AppEnv>): GroupKey[] {
     .map((v) => v.trim())
     .filter(Boolean);
   const keys = [...new Set(raw)];
-  if (keys.length > 6) throw invalid("groupBy", "at most 6 keys");
+  if (keys.length > 6) throw invalidField("groupBy", "at most 6 keys");
   for (const key of keys) {
     const ok =
       key === "meter" ||
       key === "subjectId" ||
       (TIME_UNITS as string[]).includes(key) ||
       (key.startsWith("dimension.") && DimensionName.safeParse(key.slice("dimension.".length)).success);
-    if (!ok) throw invalid("groupBy", `'${key}' is not meter, subjectId, day, week, month or dimension.<name>`);
+    if (!ok) throw invalidField("groupBy", `'${key}' is not meter, subjectId, day, week, month or dimension.<name>`);
   }
-  if (keys.filter((k) => (TIME_UNITS as string[]).includes(k)).length > 1) throw invalid("groupBy", "at most one of day, week, month");
+  if (keys.filter((k) => (TIME_UNITS as string[]).includes(k)).length > 1) throw invalidField("groupBy", "at most one of day, week, month");
   return keys as GroupKey[];
-}
-
-function invalid(path: string, message: string): DomainError {
-  return new DomainError("VALIDATION_FAILED", `Invalid ${path}: ${message}.`, { issues: [{ path, code: "invalid_value", message }] });
 }

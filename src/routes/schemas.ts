@@ -1,6 +1,7 @@
 import { createRoute as createOpenApiRoute, type RouteConfig, z } from "@hono/zod-openapi";
-import { DomainError, ERROR_CODES } from "../domain/errors";
+import { ERROR_CODES } from "../domain/errors";
 import { wellFormedString } from "../domain/well-formed";
+import { invalidField } from "../http/errors";
 import {
   CanonicalEventInput,
   DimensionName,
@@ -135,9 +136,7 @@ export function parseDimensionFilters(query: Record<string, string[]>): Record<s
     const name = key.slice("dimension.".length);
     const [value] = values;
     if (!DimensionName.safeParse(name).success || values.length !== 1 || !DimensionValue.safeParse(value).success) {
-      throw new DomainError("VALIDATION_FAILED", `Invalid dimension filter '${key}'.`, {
-        issues: [{ path: key, code: "invalid_dimension_filter", message: "use dimension.<name>=<value> once per name" }],
-      });
+      throw invalidField(key, "use dimension.<name>=<value> once per name", "invalid_dimension_filter");
     }
     filters.push([name, value!]);
   }
