@@ -20,6 +20,15 @@ async function subscribe(id: string, name: string, events: string[]): Promise<st
   return res.body.endpoint.secret;
 }
 
+/** The pending delivery row that fan-out would have written for a notification and an endpoint. */
+async function pendingDelivery(notification: { id: string; type: string }, endpointId: string): Promise<void> {
+  await env.DB.prepare(
+    "INSERT INTO webhook_deliveries (id, endpoint_id, notification_id, event_type, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, 0)",
+  )
+    .bind(`${notification.id}:${endpointId}`, endpointId, notification.id, notification.type)
+    .run();
+}
+
 async function crossThreshold(planId: string): Promise<string> {
   await api("PUT", `/v1/plans/${planId}`, { body: { entitlements: { api_call: { limit: 10, thresholds: [50] } } } });
   const subjectId = uniqueSubject("ntf");
@@ -68,11 +77,7 @@ describe("outbound notifications", () => {
       payload: { meter: "fax" },
     };
     const message = { id: "m-flaky", body: { kind: "deliver", notification, endpointId: "ep-flaky" } };
-    await env.DB.prepare(
-      "INSERT INTO webhook_deliveries (id, endpoint_id, notification_id, event_type, status, created_at, updated_at) VALUES (?, 'ep-flaky', ?, ?, 'pending', 0, 0)",
-    )
-      .bind("ntf_flaky_1:ep-flaky", notification.id, notification.type)
-      .run();
+    await pendingDelivery(notification, "ep-flaky");
 
     const delays: (number | undefined)[] = [];
     for (const attempts of [1, 2, 3]) {
@@ -94,11 +99,7 @@ describe("outbound notifications", () => {
     await subscribe("ep-down", "down-1", ["period.closed"]);
     const notification = { id: "ntf_down_1", type: "period.closed", subjectId: "s", createdAt: Date.now(), payload: {} };
     const message = { id: "m-down", body: { kind: "deliver", notification, endpointId: "ep-down" } };
-    await env.DB.prepare(
-      "INSERT INTO webhook_deliveries (id, endpoint_id, notification_id, event_type, status, created_at, updated_at) VALUES (?, 'ep-down', ?, ?, 'pending', 0, 0)",
-    )
-      .bind("ntf_down_1:ep-down", notification.id, notification.type)
-      .run();
+    await pendingDelivery(notification, "ep-down");
     for (const attempts of [1, 2]) await deliver("notifications", [{ ...message, attempts }]);
     const { result } = await deliver("notifications-dlq", [{ ...message, attempts: 9 }]);
     expect(result.ackAll).toBe(true);
@@ -183,11 +184,7 @@ describe("outbound notifications", () => {
     await subscribe("ep-redirect", "redirect-1", ["period.closed"]);
     const notification = { id: "ntf_redirect_1", type: "period.closed", subjectId: "s", createdAt: Date.now(), payload: {} };
     const message = { id: "m-redirect", body: { kind: "deliver", notification, endpointId: "ep-redirect" } };
-    await env.DB.prepare(
-      "INSERT INTO webhook_deliveries (id, endpoint_id, notification_id, event_type, status, created_at, updated_at) VALUES (?, 'ep-redirect', ?, ?, 'pending', 0, 0)",
-    )
-      .bind("ntf_redirect_1:ep-redirect", notification.id, notification.type)
-      .run();
+    await pendingDelivery(notification, "ep-redirect");
 
     const { result } = await deliver("notifications", [message]);
     expect(result.retryMessages.map((r) => r.msgId)).toEqual(["m-redirect"]);
@@ -212,10 +209,8 @@ describe("outbound notifications", () => {
     )
       .bind(url)
       .run();
-    await env.DB.prepare(
-      "INSERT INTO webhook_deliveries (id, endpoint_id, notification_id, event_type, status, created_at, updated_at) VALUES ('ntf_old_1:ep-old', 'ep-old', 'ntf_old_1', 'period.closed', 'pending', 0, 0)",
-    ).run();
     const notification = { id: "ntf_old_1", type: "period.closed", subjectId: "s", createdAt: Date.now(), payload: {} };
+    await pendingDelivery(notification, "ep-old");
     const { result } = await deliver("notifications", [{ id: "m-old", body: { kind: "deliver", notification, endpointId: "ep-old" } }]);
     expect(result.explicitAcks).toEqual(["m-old"]);
     expect(result.retryMessages).toEqual([]);
