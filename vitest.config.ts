@@ -41,6 +41,8 @@ export default defineConfig(async () => {
                   TEST_TELNYX_PRIVATE_KEY,
                   TEST_RECEIVER_URL: receiver.url,
                   ALLOWED_ORIGINS: "https://app.example.com",
+                  // The tests' webhook receiver listens on 127.0.0.1.
+                  WEBHOOK_ALLOW_LOOPBACK: "true",
                 },
               },
             }),

@@ -9,6 +9,8 @@ interface __BaseEnv_Env {
   JWT_SECRET: string;
   TELNYX_PUBLIC_KEY: string;
   NOTIFYRE_WEBHOOK_SECRET: string;
+  /** "true" lets outbound webhooks go to loopback (local development, tests); added by hand, it is optional. */
+  WEBHOOK_ALLOW_LOOPBACK?: string;
   LEDGER: DurableObjectNamespace<import("./index").SubjectLedger>;
 }
 declare namespace Cloudflare {

@@ -16,8 +16,9 @@ const TAKES_STATUS = `(faxes.status IS NULL OR (faxes.status NOT IN (${TERMINAL}
 export async function recordFaxEvent(d1: D1Database, event: FaxEvent, nowMs: number): Promise<boolean> {
   const receipt = d1
     .prepare(
-      `INSERT INTO webhook_receipts (provider, event_id, event_type, fax_id, direction, status, page_count, failure_reason, occurred_at, received_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      `INSERT INTO webhook_receipts
+         (provider, event_id, event_type, fax_id, direction, status, page_count, failure_reason, refusal_reason, occurred_at, received_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
     )
     .bind(
       event.provider,
@@ -28,6 +29,7 @@ export async function recordFaxEvent(d1: D1Database, event: FaxEvent, nowMs: num
       event.status,
       event.pageCount,
       event.failureReason,
+      event.refusal,
       event.occurredAt,
       nowMs,
     );

@@ -37,7 +37,7 @@ export async function listPeriods(
   db: DrizzleD1Database,
   filter: PeriodFilter,
   limit: number,
-  after?: { periodStart: number; key: string },
+  after?: { periodStart: number; subjectId: string; meter: string },
 ): Promise<PeriodUsageRow[]> {
   const conditions: (SQL | undefined)[] = [
     filter.subjectId === undefined ? undefined : eq(periodUsage.subjectId, filter.subjectId),
@@ -46,12 +46,11 @@ export async function listPeriods(
     filter.to === undefined ? undefined : lt(periodUsage.periodStart, filter.to),
   ];
   if (after) {
-    const [subjectId = "", meter = ""] = JSON.parse(after.key) as string[];
     conditions.push(
       or(
         gt(periodUsage.periodStart, after.periodStart),
-        and(eq(periodUsage.periodStart, after.periodStart), gt(periodUsage.subjectId, subjectId)),
-        and(eq(periodUsage.periodStart, after.periodStart), eq(periodUsage.subjectId, subjectId), gt(periodUsage.meter, meter)),
+        and(eq(periodUsage.periodStart, after.periodStart), gt(periodUsage.subjectId, after.subjectId)),
+        and(eq(periodUsage.periodStart, after.periodStart), eq(periodUsage.subjectId, after.subjectId), gt(periodUsage.meter, after.meter)),
       ),
     );
   }

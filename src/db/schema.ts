@@ -129,6 +129,8 @@ export const webhookReceipts = sqliteTable(
     status: text("status"),
     pageCount: integer("page_count"),
     failureReason: text("failure_reason"),
+    /** Why tally refused to bill the event (FAX_REFUSALS); the provider's own reason is failure_reason. */
+    refusalReason: text("refusal_reason"),
     occurredAt: integer("occurred_at").notNull(),
     receivedAt: integer("received_at").notNull(),
   },

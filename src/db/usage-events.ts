@@ -59,12 +59,15 @@ export function insertNotificationsStatement(d1: D1Database, notificationsJson: 
     .bind(notificationsJson);
 }
 
-/** Dimensions with their own indexed column; any other name is filtered through json_extract. */
-const INDEXED_DIMENSIONS: Record<string, SQL> = {
-  schoolId: sql`${usageEvents.dimSchoolId}`,
-  pantryId: sql`${usageEvents.dimPantryId}`,
-  itemType: sql`${usageEvents.dimItemType}`,
-};
+/**
+ * Dimensions with their own indexed column; any other name is filtered through json_extract. A Map,
+ * as names come from callers: a plain object would answer `constructor` with Object itself.
+ */
+const INDEXED_DIMENSIONS = new Map<string, SQL>([
+  ["schoolId", sql`${usageEvents.dimSchoolId}`],
+  ["pantryId", sql`${usageEvents.dimPantryId}`],
+  ["itemType", sql`${usageEvents.dimItemType}`],
+]);
 
 export interface HistoryFilter {
   subjectId?: string;
@@ -96,7 +99,7 @@ export function historyConditions(filter: HistoryFilter): SQL[] {
 
 /** A dimension's value per event: its indexed column when it has one. Names are checked by the caller. */
 export function dimensionColumn(name: string): SQL {
-  return INDEXED_DIMENSIONS[name] ?? sql`json_extract(${usageEvents.dimensions}, ${`$."${name}"`})`;
+  return INDEXED_DIMENSIONS.get(name) ?? sql`json_extract(${usageEvents.dimensions}, ${`$."${name}"`})`;
 }
 
 /** A page of history after the cursor row: newest first for reading, oldest first for export. */

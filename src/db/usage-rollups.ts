@@ -3,12 +3,12 @@ import type { SummaryRow } from "./usage-summary";
 
 type RollupPlan = Extract<SummaryPlan, { source: "rollups" }>;
 
-/** Rollup column and history column of each dimension the rollups keep (migrations/0006). */
-const DIMENSION_COLUMNS: Record<string, { rollup: string; event: string }> = {
-  schoolId: { rollup: "school_id", event: "dim_school_id" },
-  pantryId: { rollup: "pantry_id", event: "dim_pantry_id" },
-  itemType: { rollup: "item_type", event: "dim_item_type" },
-};
+/** Rollup column and history column of each dimension the rollups keep (migrations/0006); a Map, keyed by callers' names. */
+const DIMENSION_COLUMNS = new Map<string, { rollup: string; event: string }>([
+  ["schoolId", { rollup: "school_id", event: "dim_school_id" }],
+  ["pantryId", { rollup: "pantry_id", event: "dim_pantry_id" }],
+  ["itemType", { rollup: "item_type", event: "dim_item_type" }],
+]);
 
 const NET_AMOUNT = "CASE e.operation WHEN 'remove' THEN -e.amount_e4 WHEN 'set' THEN 0 ELSE e.amount_e4 END";
 
@@ -88,7 +88,7 @@ export async function summariseFromRollups(d1: D1Database, query: SummaryQuery, 
 
 function sourceFor(query: SummaryQuery, alias: "r" | "e", label: string, bind: (value: string) => string): Source {
   const column = (name: string) => {
-    const columns = DIMENSION_COLUMNS[name]!;
+    const columns = DIMENSION_COLUMNS.get(name)!;
     // Grouped as JSON text (the rollups' form) and decoded in toSummaryRow: cheaper than json_extract per row.
     return alias === "r" ? `r.${columns.rollup}` : `json_quote(e.${columns.event})`;
   };
@@ -102,7 +102,7 @@ function sourceFor(query: SummaryQuery, alias: "r" | "e", label: string, bind: (
   const conditions: string[] = alias === "e" ? ["e.voided_at IS NULL"] : [];
   if (query.meter !== undefined) conditions.push(`${alias}.meter = ${bind(query.meter)}`);
   for (const [name, value] of Object.entries(query.dimensions)) {
-    const columns = DIMENSION_COLUMNS[name]!;
+    const columns = DIMENSION_COLUMNS.get(name)!;
     conditions.push(alias === "r" ? `r.${columns.rollup} = json_quote(${bind(value)})` : `e.${columns.event} = ${bind(value)}`);
   }
   return { keys, conditions };

@@ -1,4 +1,5 @@
 import type { JsonValue } from "./stored-event";
+import { wellFormedString } from "./well-formed";
 
 export type FaxProvider = "telnyx" | "notifyre";
 export type FaxDirection = "outbound" | "inbound";
@@ -21,6 +22,27 @@ export interface FaxEvent {
   subjectHint: string | null;
   /** An outbound fax delivered with a page count: bill it. */
   billable: boolean;
+  /** Why a delivered outbound fax is not billed; null when it is, or when the event bills nothing anyway. */
+  refusal: FaxRefusal | null;
+}
+
+export const FAX_REFUSALS = ["INVALID_PAGE_COUNT"] as const;
+export type FaxRefusal = (typeof FAX_REFUSALS)[number];
+
+/**
+ * Most pages one fax is billed for. Providers refuse documents far shorter than this (a few hundred
+ * pages), so a larger count is a provider bug or a forgery, never a fax; a bill for it stays far
+ * below MAX_AMOUNT.
+ */
+export const MAX_FAX_PAGES = 10_000;
+
+/** A provider's fax id, as registered and as keyed in bills (`telnyx:<faxId>`). */
+export const FaxId = wellFormedString().min(1).max(200);
+
+/** The fax id of a provider event, or null when it carries none this service can key a bill with. */
+export function faxIdOf(value: unknown): string | null {
+  const parsed = FaxId.safeParse(value);
+  return parsed.success ? parsed.data : null;
 }
 
 /** States a fax never leaves, whatever arrives later. */
@@ -43,7 +65,18 @@ export function faxUsageMetadata(event: FaxEvent): Record<string, JsonValue> {
   };
 }
 
-/** The page count when it is a count at all. */
+/** The page count when it is a count at all: a whole number from 0 to MAX_FAX_PAGES. */
 export function pageCountOf(value: unknown): number | null {
-  return typeof value === "number" && Number.isInteger(value) && value >= 0 ? value : null;
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= MAX_FAX_PAGES ? value : null;
+}
+
+/**
+ * What an event's page count means for its bill. A delivered outbound fax is billed a whole number
+ * of pages from 1 to MAX_FAX_PAGES; with any other count (or none) it is refused, and the receipt
+ * keeps the reason. Other events bill nothing and keep their count when it is one.
+ */
+export function billingOf(delivered: boolean, pages: unknown): Pick<FaxEvent, "pageCount" | "billable" | "refusal"> {
+  const pageCount = pageCountOf(pages);
+  const billable = delivered && pageCount !== null && pageCount >= 1;
+  return { pageCount, billable, refusal: delivered && !billable ? "INVALID_PAGE_COUNT" : null };
 }

@@ -49,3 +49,13 @@ export const NotifyMessage = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("deliver"), notification: NotificationSchema, endpointId: z.string() }),
 ]);
 export type NotifyMessage = z.infer<typeof NotifyMessage>;
+/** `max_retries` of the usage-events consumer in wrangler.toml (test/node/queue-settings.test.ts keeps them equal). */
+export const USAGE_QUEUE_MAX_RETRIES = 5;
+
+/**
+ * Deliveries of a message that reached the usage-events DLQ, in all: the first delivery and every
+ * retry on usage-events, then the DLQ's own, whose `attempts` starts again at 1.
+ */
+export function attemptsWithDeadLetterQueue(deadLetterQueueAttempts: number): number {
+  return USAGE_QUEUE_MAX_RETRIES + 1 + (deadLetterQueueAttempts - 1);
+}

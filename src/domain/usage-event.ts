@@ -2,30 +2,65 @@ import { z } from "zod";
 import { hasAtMostFourDecimals, MAX_AMOUNT } from "./amount";
 import type { GaugeOperation } from "./event-rules";
 import type { JsonValue } from "./stored-event";
+import { malformedTextPath, NOT_WELL_FORMED, wellFormedString } from "./well-formed";
 
 /** Limits on what one event may carry. */
 export const MAX_METADATA_BYTES = 8 * 1024;
 export const MAX_DIMENSIONS = 32;
 
-export const SubjectId = z
-  .string()
+export const SubjectId = wellFormedString()
   .min(1)
   .max(200)
   .regex(/^[^\s/\\\p{Cc}]+$/u, "must not contain whitespace, slashes or control characters");
 export const MeterKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "letters, digits, '_', '.', '-'; at most 64 characters");
-export const Unit = z.string().min(1).max(32);
-export const IdempotencyKey = z.string().min(1).max(256);
+export const Unit = wellFormedString().min(1).max(32);
+export const IdempotencyKey = wellFormedString().min(1).max(256);
 export const Amount = z.number().min(0).max(MAX_AMOUNT).refine(hasAtMostFourDecimals, "must have at most 4 decimal places");
-export const DimensionName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]{0,63}$/, "letters, digits and '_'");
-export const Dimensions = z
-  .record(DimensionName, z.string().max(256))
-  .refine((d) => Object.keys(d).length <= MAX_DIMENSIONS, `at most ${MAX_DIMENSIONS} dimensions`);
-export const Metadata = z
-  .record(z.string(), z.unknown())
-  .refine((m) => new TextEncoder().encode(JSON.stringify(m)).length <= MAX_METADATA_BYTES, "at most 8 KB as JSON");
+/** Letters, digits and '_'; a leading '_' too, so names such as `__proto__` are data like any other. */
+export const DimensionName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "letters, digits and '_'");
+export const DimensionValue = wellFormedString().max(256);
+
+/**
+ * A JSON object, its own keys taken as they are. z.record would drop a `__proto__` key without a
+ * word, so maps of caller-chosen names are checked entry by entry instead.
+ */
+const jsonObject = <T>() =>
+  z.custom<Record<string, T>>((value) => typeof value === "object" && value !== null && !Array.isArray(value), "must be a JSON object");
+
+/** Reports a schema's issues on one entry of a map, under the entry's key. */
+function checkEntry(schema: z.ZodType, value: unknown, path: (string | number)[], ctx: z.RefinementCtx): void {
+  for (const issue of schema.safeParse(value).error?.issues ?? []) {
+    ctx.addIssue({ code: "custom", path: [...path, ...issue.path.map(String)], message: issue.message });
+  }
+}
+
+export const Dimensions = jsonObject<string>()
+  .superRefine((dimensions, ctx) => {
+    const entries = Object.entries(dimensions);
+    if (entries.length > MAX_DIMENSIONS) ctx.addIssue({ code: "custom", message: `at most ${MAX_DIMENSIONS} dimensions` });
+    for (const [name, value] of entries) {
+      checkEntry(DimensionName, name, [name], ctx);
+      checkEntry(DimensionValue, value, [name], ctx);
+    }
+  })
+  .meta({ type: "object", additionalProperties: { type: "string", maxLength: 256 }, maxProperties: MAX_DIMENSIONS });
+
+export const Metadata = jsonObject<unknown>()
+  .superRefine((metadata, ctx) => {
+    if (new TextEncoder().encode(JSON.stringify(metadata)).length > MAX_METADATA_BYTES) {
+      ctx.addIssue({ code: "custom", message: "at most 8 KB as JSON" });
+    }
+    const path = malformedTextPath(metadata);
+    if (path) ctx.addIssue({ code: "custom", path, message: NOT_WELL_FORMED });
+  })
+  .meta({ type: "object", additionalProperties: {} });
 const IsoTimestamp = z.iso.datetime({ offset: true });
 
-/** The canonical event (DESIGN §3). Unknown fields are refused: a misspelt `ammount` must not bill 1. */
+/**
+ * The canonical event (DESIGN §3). Every accepted shape, legacy ones included, refuses unknown
+ * fields: a misspelt `ammount` must not bill 1, and a stray `userId` must not make a canonical
+ * event pass as a seed shape billed to someone else.
+ */
 export const CanonicalEventInput = z.strictObject({
   idempotencyKey: IdempotencyKey.optional(),
   subjectId: SubjectId,
@@ -46,7 +81,7 @@ const LegacyAmount = z.union([
     .transform(Number)
     .pipe(Amount),
 ]);
-const LegacyId = z.union([z.string().min(1).max(200), z.number().int().nonnegative()]).transform(String);
+const LegacyId = z.union([wellFormedString().min(1).max(200), z.number().int().nonnegative()]).transform(String);
 // Seed databases wrote `2024-01-15 10:30:00` (UTC, no zone) as well as ISO-8601.
 const LegacyTimestamp = z
   .string()
@@ -54,7 +89,7 @@ const LegacyTimestamp = z
   .refine((s) => !Number.isNaN(parseLegacyTime(s)), "must be a valid date-time");
 
 /** Seed `recordUsage({ userId, type, unitType, usageAmount, timestamp, metadata })`. */
-export const SeedRecordUsageInput = z.object({
+export const SeedRecordUsageInput = z.strictObject({
   userId: LegacyId.pipe(SubjectId),
   type: MeterKey,
   unitType: Unit.optional(),
@@ -64,7 +99,7 @@ export const SeedRecordUsageInput = z.object({
 });
 
 /** Seed usage-event queue message `{ userId, entitlementKey, amount?, idempotencyKey?, metadata? }`. */
-export const SeedUsageMessageInput = z.object({
+export const SeedUsageMessageInput = z.strictObject({
   userId: LegacyId.pipe(SubjectId),
   entitlementKey: MeterKey,
   amount: LegacyAmount.optional(),
@@ -73,13 +108,13 @@ export const SeedUsageMessageInput = z.object({
 });
 
 /** Seed pantry log row. The pantry is the subject; LogID makes the row idempotent. */
-export const SeedPantryLogInput = z.object({
+export const SeedPantryLogInput = z.strictObject({
   LogID: LegacyId,
   PantryID: LegacyId.pipe(SubjectId),
   SchoolID: LegacyId.optional(),
   DateTimeOfUse: LegacyTimestamp,
   NumberOfItemsTaken: LegacyAmount,
-  ItemType: z.string().min(1).max(256).optional(),
+  ItemType: wellFormedString().min(1).max(256).optional(),
   UserID: LegacyId.optional(),
 });
 

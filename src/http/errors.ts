@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import { DomainError, type ErrorCode } from "../domain/errors";
+import { fieldIssues } from "../domain/field-issues";
 import type { AppEnv } from "./app-env";
 import { log } from "./log";
 
@@ -32,6 +33,14 @@ const STATUS: Record<ErrorCode, ContentfulStatusCode> = {
   LEDGER_UNAVAILABLE: 503,
 };
 
+/** Codes for the HTTPExceptions Hono and its validators throw (malformed JSON, body limit, media-type gate). */
+const HTTP_EXCEPTION_CODES = new Map<number, ErrorCode>([
+  [400, "INVALID_JSON"],
+  [401, "UNAUTHORIZED"],
+  [413, "PAYLOAD_TOO_LARGE"],
+  [415, "UNSUPPORTED_MEDIA_TYPE"],
+]);
+
 export function statusOf(code: ErrorCode): ContentfulStatusCode {
   return STATUS[code];
 }
@@ -56,31 +65,19 @@ export function errorResponse(c: Context<AppEnv>, error: DomainError): Response 
 export function handleError(err: Error, c: Context<AppEnv>): Response {
   if (err instanceof DomainError) return errorResponse(c, err);
   if (err instanceof HTTPException && err.status < 500) {
-    const code =
-      err.status === 400
-        ? "INVALID_JSON"
-        : err.status === 413
-          ? "PAYLOAD_TOO_LARGE"
-          : err.status === 401
-            ? "UNAUTHORIZED"
-            : "VALIDATION_FAILED";
+    const code = HTTP_EXCEPTION_CODES.get(err.status) ?? "VALIDATION_FAILED";
     return errorResponse(c, new DomainError(code, err.message || "Bad request"));
   }
   log("error", "request.failed", { requestId: c.get("requestId"), path: c.req.path, error: String(err), stack: err.stack });
   return errorResponse(c, new DomainError("INTERNAL_ERROR", "Something went wrong on our side. The request id helps us find it."));
 }
 
-/** Zod issues with their field paths, for `details` of a 400. */
-export function validationError(error: z.ZodError, where: string): DomainError {
-  const issues = error.issues.flatMap(flattenUnion);
-  return new DomainError("VALIDATION_FAILED", `The ${where} is not valid.`, {
-    issues: issues.map((i) => ({ path: i.path.map(String).join("."), code: i.code, message: i.message })),
-  });
+/** A 400 for one field or parameter, shaped like a zod issue. */
+export function invalidField(path: string, message: string, code = "invalid_value"): DomainError {
+  return new DomainError("VALIDATION_FAILED", `Invalid ${path}: ${message}.`, { issues: [{ path, code, message }] });
 }
 
-/** A failed union lists every alternative's issues; the alternative that came closest explains best. */
-function flattenUnion(issue: z.core.$ZodIssue): z.core.$ZodIssue[] {
-  if (issue.code !== "invalid_union" || issue.errors.length === 0) return [issue];
-  const closest = issue.errors.reduce((best, cur) => (cur.length < best.length ? cur : best));
-  return closest.flatMap((i) => flattenUnion({ ...i, path: [...issue.path, ...i.path] }));
+/** Zod issues with their field paths, for `details` of a 400. */
+export function validationError(error: z.ZodError, where: string): DomainError {
+  return new DomainError("VALIDATION_FAILED", `The ${where} is not valid.`, { issues: fieldIssues(error) });
 }

@@ -64,12 +64,21 @@ export function limitBody(): MiddlewareHandler<AppEnv> {
 export function requireJsonBody(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const declared = c.req.header("content-type");
-    if (["POST", "PUT", "PATCH"].includes(c.req.method) && declared !== undefined) {
-      const type = declared.split(";")[0]?.trim().toLowerCase() ?? "";
-      if (type !== "application/json" && !type.endsWith("+json")) {
-        throw new DomainError("UNSUPPORTED_MEDIA_TYPE", "Send the body as JSON with 'Content-Type: application/json'.");
-      }
+    if (["POST", "PUT", "PATCH"].includes(c.req.method) && declared !== undefined && !isJsonMediaType(declared)) {
+      throw new DomainError("UNSUPPORTED_MEDIA_TYPE", "Send the body as JSON with 'Content-Type: application/json'.");
     }
     await next();
   };
+}
+
+/** RFC 6838 restricted-name characters, which a structured-syntax prefix such as `merge-patch` is made of. */
+const JSON_MEDIA_TYPE = /^application\/(?:[a-z0-9][a-z0-9!#$&^_.+-]*\+)?json$/;
+
+/**
+ * `application/json` or `application/<prefix>+json` (RFC 6839), any case; parameters such as
+ * `charset` are ignored. `text/json`, `text/x+json` and `application/+json` are not JSON.
+ */
+export function isJsonMediaType(contentType: string): boolean {
+  const essence = contentType.split(";", 1)[0]!.trim().toLowerCase();
+  return JSON_MEDIA_TYPE.test(essence);
 }

@@ -1,4 +1,5 @@
 import { log } from "../http/log";
+import { attemptsWithDeadLetterQueue } from "../domain/queue-messages";
 import { keepDeadLetters } from "../services/keep-dead-letters";
 import { USAGE_QUEUE_NAME } from "./usage-events.consumer";
 
@@ -13,7 +14,7 @@ export async function consumeDeadLetterQueue(batch: MessageBatch<unknown>, env: 
       messageId: message.id,
       reason: "RETRIES_EXHAUSTED",
       detail: "The message was retried until the queue gave up (ledger or D1 unavailable).",
-      attempts: message.attempts,
+      attempts: attemptsWithDeadLetterQueue(message.attempts),
       body: message.body,
     })),
   );

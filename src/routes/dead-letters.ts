@@ -1,11 +1,12 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { DeadLetterRow } from "../db/dead-letters";
+import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
 import { listDeadLetters } from "../services/list-dead-letters";
 import { replayDeadLetter } from "../services/replay-dead-letter";
-import { decodeCursor, encodeCursor } from "./cursor";
-import { bearerAuth, errorResponses, json } from "./schemas";
+import { deadLetterCursor } from "./cursor";
+import { bearerAuth, createRoute, errorResponses, json, queryParameters } from "./schemas";
 
 const DeadLetterSchema = z
   .object({
@@ -28,7 +29,9 @@ const list = createRoute({
   tags: ["queues"],
   summary: "Queue messages that could not be applied, newest first",
   security: bearerAuth,
-  request: { query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }) },
+  request: {
+    query: queryParameters({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }),
+  },
   responses: {
     200: json(z.object({ data: z.array(DeadLetterSchema), nextCursor: z.string().nullable() }), "One page"),
     ...errorResponses(),
@@ -43,7 +46,7 @@ const replay = createRoute({
   description:
     "Runs the message through the same path as the queue consumer, with the same idempotency key, so replaying a message that was applied meanwhile changes nothing. `status` says what happened now.",
   security: bearerAuth,
-  request: { params: z.object({ id: z.string().min(1).max(100) }) },
+  request: { params: z.object({ id: wellFormedString().min(1).max(100) }) },
   responses: {
     200: json(
       z.object({
@@ -65,11 +68,14 @@ export function registerDeadLetterRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(list, async (c) => {
     requireService(c);
     const { limit, cursor } = c.req.valid("query");
-    const rows = await listDeadLetters(c.env, limit + 1, cursor === undefined ? undefined : decodeCursor(cursor));
+    const rows = await listDeadLetters(c.env, limit + 1, cursor === undefined ? undefined : deadLetterCursor.decode(cursor));
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return c.json(
-      { data: page.map(toPublic), nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null },
+      {
+        data: page.map(toPublic),
+        nextCursor: rows.length > limit && last ? deadLetterCursor.encode({ at: last.createdAt, id: last.id }) : null,
+      },
       200,
     );
   });

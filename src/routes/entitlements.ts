@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { fromE4 } from "../domain/amount";
 import { DomainError } from "../domain/errors";
 import { toPublicDecision } from "../domain/public-decision";
@@ -10,7 +10,7 @@ import type { EntitlementSnapshot } from "../ledger/contract";
 import { checkEntitlement } from "../services/check-entitlement";
 import { consumeEntitlement } from "../services/consume-entitlement";
 import { listEntitlements } from "../services/list-entitlements";
-import { bearerAuth, errorResponses, EventSchema, IdempotencyHeaderSchema, json, jsonBody } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, EventSchema, IdempotencyHeaderSchema, json, jsonBody } from "./schemas";
 
 export const EntitlementRowSchema = z
   .object({

@@ -1,15 +1,16 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { ParkedEvent } from "../db/faxes";
+import { FaxId } from "../domain/fax";
 import { SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
 import { listUnattributedFaxes } from "../services/list-unattributed-faxes";
 import { registerFax } from "../services/register-fax";
-import { decodeCursor, encodeCursor } from "./cursor";
-import { bearerAuth, errorResponses, json, jsonBody } from "./schemas";
+import { unattributedCursor } from "./cursor";
+import { bearerAuth, createRoute, errorResponses, json, jsonBody, queryParameters } from "./schemas";
 
 const FaxInput = z
-  .strictObject({ provider: z.enum(["telnyx", "notifyre"]), faxId: z.string().min(1).max(200), subjectId: SubjectId })
+  .strictObject({ provider: z.enum(["telnyx", "notifyre"]), faxId: FaxId, subjectId: SubjectId })
   .openapi("FaxRegistration");
 
 const FaxSchema = z
@@ -58,7 +59,7 @@ const unattributed = createRoute({
   summary: "Delivered faxes waiting for their subject",
   security: bearerAuth,
   request: {
-    query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }),
+    query: queryParameters({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }),
   },
   responses: {
     200: json(z.object({ data: z.array(UnattributedSchema), nextCursor: z.string().nullable() }), "Oldest first"),
@@ -91,12 +92,15 @@ export function registerFaxRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(unattributed, async (c) => {
     requireService(c);
     const { limit, cursor } = c.req.valid("query");
-    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    const after = cursor === undefined ? undefined : unattributedCursor.decode(cursor);
     const rows = await listUnattributedFaxes(c.env, limit + 1, after && { parkedAt: after.at, faxId: after.id });
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return c.json(
-      { data: page.map(toPublic), nextCursor: rows.length > limit && last ? encodeCursor({ at: last.parkedAt, id: last.faxId }) : null },
+      {
+        data: page.map(toPublic),
+        nextCursor: rows.length > limit && last ? unattributedCursor.encode({ at: last.parkedAt, id: last.faxId }) : null,
+      },
       200,
     );
   });

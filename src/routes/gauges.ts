@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { GaugeOperation } from "../domain/event-rules";
 import { Amount, Dimensions, IdempotencyKey, Metadata, MeterKey, SubjectId } from "../domain/usage-event";
@@ -6,7 +6,7 @@ import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
 import { moveGauge } from "../services/move-gauge";
 import { EntitlementRowSchema, toEntitlementRow } from "./entitlements";
-import { bearerAuth, errorResponses, IdempotencyHeaderSchema, json, jsonBody } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, IdempotencyHeaderSchema, json, jsonBody } from "./schemas";
 
 const params = z.object({ subjectId: SubjectId, meter: MeterKey });
 const common = { idempotencyKey: IdempotencyKey.optional(), dimensions: Dimensions.optional(), metadata: Metadata.optional() };

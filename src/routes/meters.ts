@@ -1,11 +1,11 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Meter } from "../db/meters";
 import { MeterKey, Unit } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
 import { defineMeter } from "../services/define-meter";
 import { listMeters } from "../services/list-meters";
-import { bearerAuth, errorResponses, json, jsonBody } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, json, jsonBody } from "./schemas";
 
 export const MeterSchema = z
   .object({

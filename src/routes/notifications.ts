@@ -1,11 +1,11 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { LEDGER_NOTIFICATION_TYPES } from "../domain/notifications";
 import { SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
 import { listNotifications } from "../services/list-notifications";
-import { decodeCursor, encodeCursor } from "./cursor";
-import { bearerAuth, errorResponses, json } from "./schemas";
+import { notificationCursor } from "./cursor";
+import { bearerAuth, createRoute, errorResponses, json, queryParameters } from "./schemas";
 
 const NotificationSchema = z
   .object({
@@ -26,7 +26,7 @@ const list = createRoute({
   description: "What ledgers wrote (and what subscribed endpoints are sent). A user token must pass its own subjectId.",
   security: bearerAuth,
   request: {
-    query: z.object({
+    query: queryParameters({
       subjectId: SubjectId.optional(),
       type: z.enum(LEDGER_NOTIFICATION_TYPES).optional(),
       limit: z.coerce.number().int().min(1).max(200).default(50),
@@ -43,7 +43,7 @@ export function registerNotificationRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(list, async (c) => {
     const q = c.req.valid("query");
     requireSubjectAccess(c, q.subjectId);
-    const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const before = q.cursor === undefined ? undefined : notificationCursor.decode(q.cursor);
     const rows = await listNotifications(c.env, { subjectId: q.subjectId, type: q.type }, q.limit + 1, before);
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
@@ -57,7 +57,7 @@ export function registerNotificationRoutes(app: OpenAPIHono<AppEnv>): void {
           payload: JSON.parse(n.payload) as unknown,
           createdAt: new Date(n.createdAt).toISOString(),
         })),
-        nextCursor: rows.length > q.limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null,
+        nextCursor: rows.length > q.limit && last ? notificationCursor.encode({ at: last.createdAt, id: last.id }) : null,
       },
       200,
     );

@@ -1,12 +1,12 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { PeriodUsageRow } from "../db/periods";
 import { fromE4 } from "../domain/amount";
 import { MeterKey, SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
 import { listPeriods } from "../services/list-periods";
-import { decodeCursor, encodeCursor } from "./cursor";
-import { bearerAuth, errorResponses, json } from "./schemas";
+import { periodCursor } from "./cursor";
+import { bearerAuth, createRoute, errorResponses, json, queryParameters } from "./schemas";
 
 const PeriodSchema = z
   .object({
@@ -33,7 +33,7 @@ const list = createRoute({
     "Written by the monthly rollover (and restated when a late event lands in a closed period). `from`/`to` bound the period start. A user token must pass its own subjectId.",
   security: bearerAuth,
   request: {
-    query: z.object({
+    query: queryParameters({
       subjectId: SubjectId.optional(),
       meter: MeterKey.optional(),
       from: z.iso.datetime({ offset: true }).optional(),
@@ -52,7 +52,7 @@ export function registerPeriodRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(list, async (c) => {
     const q = c.req.valid("query");
     requireSubjectAccess(c, q.subjectId);
-    const after = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const after = q.cursor === undefined ? undefined : periodCursor.decode(q.cursor);
     const rows = await listPeriods(
       c.env,
       {
@@ -62,12 +62,11 @@ export function registerPeriodRoutes(app: OpenAPIHono<AppEnv>): void {
         to: q.to === undefined ? undefined : Date.parse(q.to),
       },
       q.limit + 1,
-      after && { periodStart: after.at, key: after.id },
+      after,
     );
     const page = rows.slice(0, q.limit);
     const last = page[page.length - 1];
-    const nextCursor =
-      rows.length > q.limit && last ? encodeCursor({ at: last.periodStart, id: JSON.stringify([last.subjectId, last.meter]) }) : null;
+    const nextCursor = rows.length > q.limit && last ? periodCursor.encode(last) : null;
     return c.json({ data: page.map(toPublic), nextCursor }, 200);
   });
 }

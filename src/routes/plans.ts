@@ -1,11 +1,11 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Plan } from "../db/plans";
 import { EntitlementInput, PlanInput } from "../domain/entitlements";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
 import { getPlan } from "../services/get-plan";
 import { putPlan } from "../services/put-plan";
-import { bearerAuth, errorResponses, json, jsonBody } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, json, jsonBody } from "./schemas";
 
 const PlanId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, "letters, digits, '_', '.', ':', '-'");
 

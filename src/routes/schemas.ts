@@ -1,6 +1,15 @@
-import { z } from "@hono/zod-openapi";
+import { createRoute as createOpenApiRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import { ERROR_CODES } from "../domain/errors";
-import { CanonicalEventInput, SeedPantryLogInput, SeedRecordUsageInput, SeedUsageMessageInput } from "../domain/usage-event";
+import { wellFormedString } from "../domain/well-formed";
+import { invalidField } from "../http/errors";
+import {
+  CanonicalEventInput,
+  DimensionName,
+  DimensionValue,
+  SeedPantryLogInput,
+  SeedRecordUsageInput,
+  SeedUsageMessageInput,
+} from "../domain/usage-event";
 
 /** Response and shared request shapes, named once for the OpenAPI document. */
 export const ErrorEnvelopeSchema = z
@@ -44,11 +53,10 @@ export const EventInputSchema = z
   ])
   .openapi("AnyUsageEventInput");
 
-export const BatchInputSchema = z.object({ events: z.array(EventInputSchema).min(1).max(1000) }).openapi("UsageBatchInput");
+export const BatchInputSchema = z.strictObject({ events: z.array(EventInputSchema).min(1).max(1000) }).openapi("UsageBatchInput");
 
 export const IdempotencyHeaderSchema = z.object({
-  "idempotency-key": z
-    .string()
+  "idempotency-key": wellFormedString()
     .min(1)
     .max(200)
     .optional()
@@ -87,3 +95,61 @@ export const IncludeVoidedParam = z
   .optional()
   .transform((v) => v === "true")
   .openapi({ type: "string", enum: ["true", "false"], description: "Include voided events (default false)" });
+/** Query schemas built by queryParameters; createRoute refuses any other. */
+const strictQueries = new WeakSet<object>();
+
+/**
+ * A route's query parameters: the named ones and nothing else, so a misspelt filter
+ * (`subjectID`, `meterr`) is a 400 rather than silently ignored. With `dimensionFilters`,
+ * `dimension.<name>` parameters pass too; their names and values are checked where they are read.
+ */
+export function queryParameters<Shape extends z.ZodRawShape>(shape: Shape, options: { dimensionFilters?: boolean } = {}) {
+  // Loose, then refined: a strict object could not let `dimension.*` through.
+  const schema = z.looseObject(shape).superRefine((query, ctx) => {
+    const unknown = Object.keys(query).filter(
+      (key) => !Object.hasOwn(shape, key) && !(options.dimensionFilters && key.startsWith("dimension.")),
+    );
+    if (unknown.length > 0) ctx.addIssue({ code: "unrecognized_keys", keys: unknown, input: query });
+  });
+  strictQueries.add(schema);
+  return schema;
+}
+
+/** A parameter that may be given more than once (`groupBy=meter&groupBy=day`). */
+export function repeatable<T extends z.ZodType>(schema: T, maxTimes: number) {
+  return z.union([schema, z.array(schema).max(maxTimes)]);
+}
+
+const NO_QUERY_PARAMETERS = queryParameters({});
+
+/**
+ * createRoute of @hono/zod-openapi, for every API route: a route that declares no query refuses
+ * every query parameter, and a declared query must come from queryParameters. (Provider webhooks
+ * use the library's own: a provider's delivery must not fail over a parameter in its URL.)
+ */
+export function createRoute<P extends string, R extends Omit<RouteConfig, "path"> & { path: P }>(config: R) {
+  const query = config.request?.query;
+  if (query !== undefined && !strictQueries.has(query)) {
+    throw new Error(`${config.method} ${config.path}: build its query with queryParameters()`);
+  }
+  // The added query only refuses; the route's declared types stay as they are.
+  return createOpenApiRoute<P, R>({ ...config, request: { ...config.request, query: query ?? NO_QUERY_PARAMETERS } } as R);
+}
+
+/**
+ * The `dimension.<name>=<value>` filters of a query, each name once. Built from entries, so a
+ * name such as `__proto__` is a filter like any other rather than a prototype to assign.
+ */
+export function parseDimensionFilters(query: Record<string, string[]>): Record<string, string> {
+  const filters: [string, string][] = [];
+  for (const [key, values] of Object.entries(query)) {
+    if (!key.startsWith("dimension.")) continue;
+    const name = key.slice("dimension.".length);
+    const [value] = values;
+    if (!DimensionName.safeParse(name).success || values.length !== 1 || !DimensionValue.safeParse(value).success) {
+      throw invalidField(key, "use dimension.<name>=<value> once per name", "invalid_dimension_filter");
+    }
+    filters.push([name, value!]);
+  }
+  return Object.fromEntries(filters);
+}

@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Subject } from "../db/plans";
 import { EntitlementOverride, SubjectInput } from "../domain/entitlements";
 import { SubjectId } from "../domain/usage-event";
@@ -7,7 +7,7 @@ import { requireService, requireSubjectAccess } from "../http/auth";
 import { getSubject } from "../services/get-subject";
 import { putSubject } from "../services/put-subject";
 import { recalculateSubject } from "../services/recalculate-subject";
-import { bearerAuth, errorResponses, json, jsonBody } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, json, jsonBody } from "./schemas";
 
 export const SubjectSchema = z
   .object({

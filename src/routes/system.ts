@@ -1,6 +1,6 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/app-env";
-import { json } from "./schemas";
+import { createRoute, json } from "./schemas";
 
 const health = createRoute({
   method: "get",

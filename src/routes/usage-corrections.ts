@@ -1,11 +1,11 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { AmendInput, VoidInput } from "../domain/corrections";
 import { toPublicEvent } from "../domain/stored-event";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
 import { amendUsageEvent } from "../services/amend-usage-event";
 import { voidUsageEvent } from "../services/void-usage-event";
-import { bearerAuth, errorResponses, EventSchema, json } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, EventSchema, json } from "./schemas";
 
 const params = z.object({ id: z.string().min(1).max(100) });
 

@@ -1,24 +1,34 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { HistoryFilter } from "../db/usage-events";
 import { DomainError } from "../domain/errors";
 import { toPublicEvent } from "../domain/stored-event";
-import { DimensionName, MeterKey, SubjectId } from "../domain/usage-event";
+import { MeterKey, SubjectId } from "../domain/usage-event";
+import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
 import { getUsageEvent } from "../services/get-usage-event";
 import { listHistory } from "../services/list-history";
-import { decodeCursor, encodeCursor } from "./cursor";
-import { bearerAuth, errorResponses, EventSchema, IncludeVoidedParam, json } from "./schemas";
+import { historyCursor } from "./cursor";
+import {
+  bearerAuth,
+  createRoute,
+  errorResponses,
+  EventSchema,
+  IncludeVoidedParam,
+  json,
+  parseDimensionFilters,
+  queryParameters,
+} from "./schemas";
 
-const HistoryQuerySchema = z.object({
+const HISTORY_QUERY = {
   meter: MeterKey.optional(),
   from: z.iso.datetime({ offset: true }).optional().openapi({ description: "Inclusive lower bound on the event time" }),
   to: z.iso.datetime({ offset: true }).optional().openapi({ description: "Exclusive upper bound on the event time" }),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().max(500).optional().openapi({ description: "nextCursor of the previous page" }),
   includeVoided: IncludeVoidedParam,
-});
+};
 
 const DIMENSION_DOC =
   "Filter by dimension with `dimension.<name>=<value>`, e.g. `dimension.schoolId=S1` (repeatable with different names).";
@@ -32,7 +42,7 @@ const listUsage = createRoute({
   summary: "Usage history, newest first",
   description: `History from D1 (eventually consistent, usually within 2 s of recording). ${DIMENSION_DOC} A user token must pass its own subjectId.`,
   security: bearerAuth,
-  request: { query: HistoryQuerySchema.extend({ subjectId: SubjectId.optional() }) },
+  request: { query: queryParameters({ ...HISTORY_QUERY, subjectId: SubjectId.optional() }, { dimensionFilters: true }) },
   responses: { 200: json(HistoryPageSchema, "One page of events"), ...errorResponses() },
 });
 
@@ -42,7 +52,7 @@ const getEvent = createRoute({
   tags: ["usage"],
   summary: "One usage event",
   security: bearerAuth,
-  request: { params: z.object({ id: z.string().min(1).max(100) }) },
+  request: { params: z.object({ id: wellFormedString().min(1).max(100) }) },
   responses: { 200: json(z.object({ event: EventSchema }), "The event"), ...errorResponses(404) },
 });
 
@@ -53,7 +63,7 @@ const listMyUsage = createRoute({
   summary: "The token's own usage history",
   description: `For user tokens. ${DIMENSION_DOC}`,
   security: bearerAuth,
-  request: { query: HistoryQuerySchema },
+  request: { query: queryParameters(HISTORY_QUERY, { dimensionFilters: true }) },
   responses: { 200: json(HistoryPageSchema, "One page of events"), ...errorResponses() },
 });
 
@@ -78,16 +88,16 @@ export function registerUsageReadRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 }
 
-type HistoryQuery = z.infer<typeof HistoryQuerySchema> & { subjectId: string | undefined };
+type HistoryQuery = z.infer<z.ZodObject<typeof HISTORY_QUERY>> & { subjectId: string | undefined };
 
 async function historyPage(c: Context<AppEnv>, query: HistoryQuery) {
   const filter = historyFilter(c, query);
-  const cursor = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+  const cursor = query.cursor === undefined ? undefined : historyCursor.decode(query.cursor);
   const after = cursor && { occurredAt: cursor.at, id: cursor.id };
   const events = await listHistory(c.env, filter, query.limit + 1, after);
   const page = events.slice(0, query.limit);
   const last = page[page.length - 1];
-  const nextCursor = events.length > query.limit && last ? encodeCursor({ at: last.occurredAt, id: last.id }) : null;
+  const nextCursor = events.length > query.limit && last ? historyCursor.encode({ at: last.occurredAt, id: last.id }) : null;
   return { data: page.map(toPublicEvent), nextCursor };
 }
 
@@ -112,19 +122,7 @@ export function historyFilter(
   };
 }
 
-/** `dimension.<name>=<value>` query parameters; names follow the same rule as event dimensions. */
+/** `dimension.<name>=<value>` query parameters; names and values follow the same rules as event dimensions. */
 export function dimensionFilters(c: Context<AppEnv>): Record<string, string> {
-  const filters: Record<string, string> = {};
-  for (const [key, values] of Object.entries(c.req.queries())) {
-    if (!key.startsWith("dimension.")) continue;
-    const name = key.slice("dimension.".length);
-    const value = values[0];
-    if (!DimensionName.safeParse(name).success || values.length !== 1 || value === undefined || value.length > 256) {
-      throw new DomainError("VALIDATION_FAILED", `Invalid dimension filter '${key}'.`, {
-        issues: [{ path: key, code: "invalid_dimension_filter", message: "use dimension.<name>=<value> once per name" }],
-      });
-    }
-    filters[name] = value;
-  }
-  return filters;
+  return parseDimensionFilters(c.req.queries());
 }

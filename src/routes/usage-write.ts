@@ -1,4 +1,4 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { DomainError } from "../domain/errors";
 import { toPublicEvent } from "../domain/stored-event";
 import { toEventDraft, type EventDraft, type UsageEventInput } from "../domain/usage-event";
@@ -9,6 +9,7 @@ import { recordUsage } from "../services/record-usage";
 import {
   BatchInputSchema,
   bearerAuth,
+  createRoute,
   errorResponses,
   EventInputSchema,
   EventSchema,

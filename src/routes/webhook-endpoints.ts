@@ -1,21 +1,29 @@
-import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { DeliveryRow, WebhookEndpoint } from "../db/webhook-endpoints";
 import { NOTIFICATION_TYPES } from "../domain/notifications";
+import { checkOutboundUrl, outboundUrlPolicy } from "../domain/outbound-url";
 import type { AppEnv } from "../http/app-env";
+import { invalidField } from "../http/errors";
 import { requireService } from "../http/auth";
 import { deleteWebhookEndpoint } from "../services/delete-webhook-endpoint";
 import { getWebhookEndpoint } from "../services/get-webhook-endpoint";
 import { listDeliveries } from "../services/list-deliveries";
 import { saveWebhookEndpoint } from "../services/save-webhook-endpoint";
-import { decodeCursor, encodeCursor } from "./cursor";
-import { bearerAuth, errorResponses, json, jsonBody } from "./schemas";
+import { deliveryCursor } from "./cursor";
+import { bearerAuth, createRoute, errorResponses, json, jsonBody, queryParameters } from "./schemas";
 
 const EndpointId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "letters, digits, '_', '.', '-'");
 const params = z.object({ id: EndpointId });
 
 const EndpointInput = z
   .strictObject({
-    url: z.url({ protocol: /^https?$/ }).max(2000),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(2000)
+      .openapi({
+        description:
+          "A public https URL: no private, loopback, link-local, CGNAT, unique-local or metadata address, no internal name, no credentials. Redirects are not followed.",
+      }),
     events: z.array(z.enum(NOTIFICATION_TYPES)).min(1).max(NOTIFICATION_TYPES.length),
     description: z.string().max(500).optional(),
     rotateSecret: z.boolean().optional().openapi({ description: "Issue a new signing secret (answered once)." }),
@@ -91,7 +99,7 @@ const deliveries = createRoute({
   security: bearerAuth,
   request: {
     params,
-    query: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }),
+    query: queryParameters({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }),
   },
   responses: {
     200: json(z.object({ data: z.array(DeliverySchema), nextCursor: z.string().nullable() }), "One page"),
@@ -102,7 +110,10 @@ const deliveries = createRoute({
 export function registerWebhookEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(put, async (c) => {
     requireService(c);
-    const { endpoint, created, secretIssued } = await saveWebhookEndpoint(c.env, c.req.valid("param").id, c.req.valid("json"));
+    const input = c.req.valid("json");
+    const target = checkOutboundUrl(input.url, outboundUrlPolicy(c.env));
+    if (!target.ok) throw invalidField("url", target.reason, "invalid_url");
+    const { endpoint, created, secretIssued } = await saveWebhookEndpoint(c.env, c.req.valid("param").id, input);
     return c.json({ endpoint: toPublic(endpoint, secretIssued) }, created ? 201 : 200);
   });
 
@@ -124,13 +135,13 @@ export function registerWebhookEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
     // An unknown endpoint is 404 even when the cursor is bad too.
     await getWebhookEndpoint(c.env, id);
     const { limit, cursor } = c.req.valid("query");
-    const rows = await listDeliveries(c.env, id, limit + 1, cursor === undefined ? undefined : decodeCursor(cursor));
+    const rows = await listDeliveries(c.env, id, limit + 1, cursor === undefined ? undefined : deliveryCursor.decode(cursor));
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return c.json(
       {
         data: page.map(toPublicDelivery),
-        nextCursor: rows.length > limit && last ? encodeCursor({ at: last.createdAt, id: last.id }) : null,
+        nextCursor: rows.length > limit && last ? deliveryCursor.encode({ at: last.createdAt, id: last.id }) : null,
       },
       200,
     );

@@ -1,7 +1,7 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { DomainError } from "../domain/errors";
-import type { FaxEvent } from "../domain/fax";
+import { FAX_REFUSALS, type FaxEvent } from "../domain/fax";
 import type { AppEnv } from "../http/app-env";
 import { log } from "../http/log";
 import { handleFaxEvent } from "../services/handle-fax-event";
@@ -11,7 +11,11 @@ import { parseTelnyxEvent } from "../webhooks/telnyx";
 import { verifyTelnyxSignature, type SignatureCheck } from "../webhooks/telnyx-signature";
 import { ErrorEnvelopeSchema, json } from "./schemas";
 
-const AckSchema = z.object({ received: z.literal(true), outcome: z.enum(["billed", "already_billed", "parked", "recorded", "ignored"]) });
+const AckSchema = z.object({
+  received: z.literal(true),
+  outcome: z.enum(["billed", "already_billed", "parked", "recorded", "refused", "ignored"]),
+  reason: z.enum(FAX_REFUSALS).optional().openapi({ description: "Why a refused delivery was not billed" }),
+});
 
 function webhookRoute(provider: "telnyx" | "notifyre", description: string) {
   return createRoute({
@@ -21,7 +25,7 @@ function webhookRoute(provider: "telnyx" | "notifyre", description: string) {
     summary: `${provider === "telnyx" ? "Telnyx" : "Notifyre"} fax webhooks`,
     description,
     responses: {
-      200: json(AckSchema, "Verified and handled (billed, already billed, parked, recorded or ignored)"),
+      200: json(AckSchema, "Verified and handled (billed, already billed, parked, recorded, refused with a reason, or ignored)"),
       401: json(ErrorEnvelopeSchema, "Signature missing, malformed, invalid or outside the 300 s window; nothing stored"),
       500: json(ErrorEnvelopeSchema, "The provider's key or secret is not configured: the provider should deliver again"),
       503: json(ErrorEnvelopeSchema, "The bill could not be written: the provider should deliver again"),
@@ -93,5 +97,5 @@ async function handle(
     faxId: event.faxId,
     outcome,
   });
-  return { received: true, outcome };
+  return { received: true, outcome, ...(event.refusal === null ? {} : { reason: event.refusal }) };
 }

@@ -1,4 +1,5 @@
 import type { ErrorCode } from "../domain/errors";
+import { fieldIssues } from "../domain/field-issues";
 import { splitMode } from "../domain/queue-messages";
 import { toEventDraft, UsageEventInput, type EventDraft } from "../domain/usage-event";
 import { log } from "../http/log";
@@ -35,7 +36,9 @@ export async function applyUsageMessages(env: Env, messages: UsageMessage[]): Pr
     }
     const parsed = UsageEventInput.safeParse(split.event);
     if (!parsed.success) {
-      const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`);
+      const issues = fieldIssues(parsed.error)
+        .slice(0, 5)
+        .map((i) => `${i.path || "(body)"}: ${i.message}`);
       outcomes[index] = { kind: "dead", reason: "VALIDATION_FAILED", detail: issues.join("; ") };
       return;
     }

@@ -6,7 +6,7 @@ import { faxIdempotencyKey, type FaxProvider } from "../domain/fax";
 import type { JsonValue } from "../domain/stored-event";
 import { recordUsage } from "./record-usage";
 
-export type FaxOutcome = "billed" | "already_billed" | "parked" | "recorded";
+export type FaxOutcome = "billed" | "already_billed" | "parked" | "recorded" | "refused";
 
 /** Bills the event parked for a registered fax, once. */
 export async function billParked(env: Env, db: Database, fax: FaxRow, nowMs: number): Promise<FaxOutcome> {

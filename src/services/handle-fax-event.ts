@@ -10,6 +10,7 @@ import { billFax, billParked, type FaxOutcome } from "./bill-fax";
  */
 export async function handleFaxEvent(env: Env, event: FaxEvent, nowMs = Date.now()): Promise<FaxOutcome> {
   await recordFaxEvent(env.DB, event, nowMs);
+  if (event.refusal !== null) return "refused";
   if (!event.billable || event.faxId === null || event.pageCount === null) return "recorded";
   const db = database(env.DB);
   const billable = { ...event, faxId: event.faxId, pageCount: event.pageCount };

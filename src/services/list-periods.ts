@@ -6,7 +6,7 @@ export async function listPeriods(
   env: Env,
   filter: PeriodFilter,
   limit: number,
-  after?: { periodStart: number; key: string },
+  after?: { periodStart: number; subjectId: string; meter: string },
 ): Promise<PeriodUsageRow[]> {
   return periodRows(database(env.DB), filter, limit, after);
 }

@@ -1,9 +1,10 @@
 import { z } from "zod";
-import { pageCountOf, type FaxEvent } from "../domain/fax";
+import { billingOf, faxIdOf, type FaxEvent } from "../domain/fax";
 import { SubjectId } from "../domain/usage-event";
+import { wellFormedString } from "../domain/well-formed";
 
 const Envelope = z.object({
-  Event: z.string().min(1),
+  Event: wellFormedString().min(1),
   Timestamp: z.number().optional(),
   Payload: z.record(z.string(), z.unknown()).default({}),
 });
@@ -20,11 +21,10 @@ export function parseNotifyreEvent(body: unknown, nowMs: number): FaxEvent | nul
   const parsed = Envelope.safeParse(body);
   if (!parsed.success) return null;
   const { Event: eventType, Timestamp, Payload: p } = parsed.data;
-  const faxId = typeof p.ID === "string" && p.ID ? p.ID : null;
+  const faxId = faxIdOf(p.ID);
   const rawStatus = typeof p.Status === "string" ? p.Status.toLowerCase() : null;
   const status = rawStatus === null ? null : DELIVERED.has(rawStatus) ? "delivered" : FAILED.has(rawStatus) ? "failed" : rawStatus;
   const inbound = eventType === "fax_received";
-  const pageCount = pageCountOf(p.Pages);
   const seconds = typeof p.LastModifiedDateUtc === "number" ? p.LastModifiedDateUtc : Timestamp;
   const reference = SubjectId.safeParse(p.Reference);
   return {
@@ -34,10 +34,9 @@ export function parseNotifyreEvent(body: unknown, nowMs: number): FaxEvent | nul
     faxId,
     direction: eventType === "fax_sent" ? "outbound" : inbound ? "inbound" : null,
     status: inbound && status === null ? "received" : status,
-    pageCount,
     failureReason: status === "failed" ? (rawStatus ?? "failed") : null,
     occurredAt: typeof seconds === "number" && Number.isFinite(seconds) ? seconds * 1000 : nowMs,
     subjectHint: eventType === "fax_sent" && reference.success ? reference.data : null,
-    billable: eventType === "fax_sent" && status === "delivered" && pageCount !== null && pageCount > 0,
+    ...billingOf(eventType === "fax_sent" && status === "delivered", p.Pages),
   };
 }

@@ -1,11 +1,12 @@
 import { z } from "zod";
-import { pageCountOf, type FaxEvent } from "../domain/fax";
+import { billingOf, faxIdOf, type FaxEvent } from "../domain/fax";
 import { SubjectId } from "../domain/usage-event";
+import { wellFormedString } from "../domain/well-formed";
 
 const Envelope = z.object({
   data: z.object({
-    event_type: z.string().min(1),
-    id: z.string().min(1),
+    event_type: wellFormedString().min(1),
+    id: wellFormedString().min(1),
     occurred_at: z.string().optional(),
     payload: z.record(z.string(), z.unknown()).default({}),
   }),
@@ -20,20 +21,18 @@ export function parseTelnyxEvent(body: unknown, nowMs: number): FaxEvent | null 
   if (!parsed.success) return null;
   const { event_type: eventType, id, occurred_at, payload } = parsed.data.data;
   const direction = payload.direction === "inbound" || payload.direction === "outbound" ? payload.direction : null;
-  const pageCount = pageCountOf(payload.page_count);
   const occurredAt = occurred_at ? Date.parse(occurred_at) : Number.NaN;
   return {
     provider: "telnyx",
     eventId: id,
     eventType,
-    faxId: typeof payload.fax_id === "string" && payload.fax_id ? payload.fax_id : null,
+    faxId: faxIdOf(payload.fax_id),
     direction,
     status: typeof payload.status === "string" ? payload.status.toLowerCase() : null,
-    pageCount,
     failureReason: typeof payload.failure_reason === "string" ? payload.failure_reason : null,
     occurredAt: Number.isNaN(occurredAt) ? nowMs : occurredAt,
     subjectHint: subjectFromClientState(payload.client_state),
-    billable: eventType === "fax.delivered" && direction !== "inbound" && pageCount !== null && pageCount > 0,
+    ...billingOf(eventType === "fax.delivered" && direction !== "inbound", payload.page_count),
   };
 }
 

@@ -20,6 +20,15 @@ async function subscribe(id: string, name: string, events: string[]): Promise<st
   return res.body.endpoint.secret;
 }
 
+/** The pending delivery row that fan-out would have written for a notification and an endpoint. */
+async function pendingDelivery(notification: { id: string; type: string }, endpointId: string): Promise<void> {
+  await env.DB.prepare(
+    "INSERT INTO webhook_deliveries (id, endpoint_id, notification_id, event_type, status, created_at, updated_at) VALUES (?, ?, ?, ?, 'pending', 0, 0)",
+  )
+    .bind(`${notification.id}:${endpointId}`, endpointId, notification.id, notification.type)
+    .run();
+}
+
 async function crossThreshold(planId: string): Promise<string> {
   await api("PUT", `/v1/plans/${planId}`, { body: { entitlements: { api_call: { limit: 10, thresholds: [50] } } } });
   const subjectId = uniqueSubject("ntf");
@@ -68,11 +77,7 @@ describe("outbound notifications", () => {
       payload: { meter: "fax" },
     };
     const message = { id: "m-flaky", body: { kind: "deliver", notification, endpointId: "ep-flaky" } };
-    await env.DB.prepare(
-      "INSERT INTO webhook_deliveries (id, endpoint_id, notification_id, event_type, status, created_at, updated_at) VALUES (?, 'ep-flaky', ?, ?, 'pending', 0, 0)",
-    )
-      .bind("ntf_flaky_1:ep-flaky", notification.id, notification.type)
-      .run();
+    await pendingDelivery(notification, "ep-flaky");
 
     const delays: (number | undefined)[] = [];
     for (const attempts of [1, 2, 3]) {
@@ -94,11 +99,7 @@ describe("outbound notifications", () => {
     await subscribe("ep-down", "down-1", ["period.closed"]);
     const notification = { id: "ntf_down_1", type: "period.closed", subjectId: "s", createdAt: Date.now(), payload: {} };
     const message = { id: "m-down", body: { kind: "deliver", notification, endpointId: "ep-down" } };
-    await env.DB.prepare(
-      "INSERT INTO webhook_deliveries (id, endpoint_id, notification_id, event_type, status, created_at, updated_at) VALUES (?, 'ep-down', ?, ?, 'pending', 0, 0)",
-    )
-      .bind("ntf_down_1:ep-down", notification.id, notification.type)
-      .run();
+    await pendingDelivery(notification, "ep-down");
     for (const attempts of [1, 2]) await deliver("notifications", [{ ...message, attempts }]);
     const { result } = await deliver("notifications-dlq", [{ ...message, attempts: 9 }]);
     expect(result.ackAll).toBe(true);
@@ -155,5 +156,67 @@ describe("outbound notifications", () => {
     expect((await api("PUT", "/v1/webhook-endpoints/ep-bad", { body: { url: "https://x.test", events: ["nope"] } })).status).toBe(400);
     expect((await api("DELETE", "/v1/webhook-endpoints/ep-crud")).status).toBe(200);
     expect((await api("DELETE", "/v1/webhook-endpoints/ep-crud")).status).toBe(404);
+  });
+
+  // Server-side request forgery: the service POSTs signed bodies wherever an endpoint points.
+  it.each([
+    "http://169.254.169.254/latest/meta-data/",
+    "https://169.254.169.254/",
+    "http://10.0.0.1/hook",
+    "https://192.168.0.10/hook",
+    "https://[fd00::1]/hook",
+    "https://[fd00:ec2::254]/",
+    "https://user:pass@example.com/hook",
+    "http://[::ffff:127.0.0.1]/hook",
+    "https://metadata.google.internal/",
+    "https://100.64.0.1/",
+    "http://example.com/hook",
+    "https://printer.local/hook",
+  ])("refuses to subscribe %s with 400 on url", async (url) => {
+    const res = await api("PUT", "/v1/webhook-endpoints/ep-ssrf", { body: { url, events: ["period.closed"] } });
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(res.body.error.code).toBe("VALIDATION_FAILED");
+    expect(res.body.error.details.issues).toEqual([expect.objectContaining({ path: "url" })]);
+    expect((await api("GET", "/v1/webhook-endpoints/ep-ssrf")).status).toBe(404);
+  });
+
+  it("never follows a redirect: a 302 is a failed attempt and its target receives nothing", async () => {
+    await subscribe("ep-redirect", "redirect-1", ["period.closed"]);
+    const notification = { id: "ntf_redirect_1", type: "period.closed", subjectId: "s", createdAt: Date.now(), payload: {} };
+    const message = { id: "m-redirect", body: { kind: "deliver", notification, endpointId: "ep-redirect" } };
+    await pendingDelivery(notification, "ep-redirect");
+
+    const { result } = await deliver("notifications", [message]);
+    expect(result.retryMessages.map((r) => r.msgId)).toEqual(["m-redirect"]);
+    expect(await receivedAt("redirect-1")).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await receivedAt("ok-redirected-redirect-1")).toHaveLength(0);
+    const log = await api("GET", "/v1/webhook-endpoints/ep-redirect/deliveries");
+    expect(log.body.data[0]).toMatchObject({ status: "pending", attempts: 1, lastStatusCode: 302 });
+    expect(log.body.data[0].lastError).toContain("redirect");
+
+    await deliver("notifications-dlq", [{ ...message, attempts: 9 }]);
+    const final = await api("GET", "/v1/webhook-endpoints/ep-redirect/deliveries");
+    expect(final.body.data[0]).toMatchObject({ status: "failed", lastStatusCode: 302 });
+  });
+
+  it("checks the URL again at delivery: an endpoint saved before the rules is refused, not called, not retried", async () => {
+    // An IPv4-mapped form of the receiver's loopback address: reachable, and never allowed.
+    const port = new URL(env.TEST_RECEIVER_URL).port;
+    const url = `http://[::ffff:127.0.0.1]:${port}/hook/ok-mapped`;
+    await env.DB.prepare(
+      "INSERT INTO webhook_endpoints (id, url, events, description, secret, created_at, updated_at) VALUES ('ep-old', ?, '[\"period.closed\"]', NULL, 'whsec_b2xk', 0, 0)",
+    )
+      .bind(url)
+      .run();
+    const notification = { id: "ntf_old_1", type: "period.closed", subjectId: "s", createdAt: Date.now(), payload: {} };
+    await pendingDelivery(notification, "ep-old");
+    const { result } = await deliver("notifications", [{ id: "m-old", body: { kind: "deliver", notification, endpointId: "ep-old" } }]);
+    expect(result.explicitAcks).toEqual(["m-old"]);
+    expect(result.retryMessages).toEqual([]);
+    expect(await receivedAt("ok-mapped")).toHaveLength(0);
+    const log = await api("GET", "/v1/webhook-endpoints/ep-old/deliveries");
+    expect(log.body.data[0]).toMatchObject({ status: "failed", lastStatusCode: null });
+    expect(log.body.data[0].lastError).toContain("IPv4-mapped");
   });
 });

@@ -2,6 +2,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, counterTotal, flushLedger, historyRows, uniqueSubject } from "../helpers/api";
+import { USAGE_QUEUE_MAX_RETRIES } from "../../src/domain/queue-messages";
+import wranglerToml from "../../wrangler.toml?raw";
 import { deadLetters, deliver } from "../helpers/queue";
 
 /** Distinct receivedAt values of a subject's history: one per ledger call, since a call stamps all its events alike. */
@@ -93,8 +95,9 @@ describe("usage-events consumer", () => {
 
   it("keeps messages that exhausted their retries from the dead-letter queue, and replays them once", async () => {
     const subjectId = uniqueSubject("q");
+    // The DLQ's own delivery count starts again at 1; the letter records the six deliveries on usage-events.
     const { result } = await deliver("usage-events-dlq", [
-      { id: "gave-up", body: { subjectId, meter: "fax", amount: 4, idempotencyKey: "g1" }, attempts: 6 },
+      { id: "gave-up", body: { subjectId, meter: "fax", amount: 4, idempotencyKey: "g1" }, attempts: 1 },
     ]);
     expect(result.ackAll).toBe(true);
     const list = await api("GET", "/v1/dead-letters");
@@ -115,6 +118,20 @@ describe("usage-events consumer", () => {
     await flushLedger(subjectId);
     expect(await historyRows(subjectId)).toBe(1);
     expect((await api("POST", "/v1/dead-letters/dl_missing/replay")).status).toBe(404);
+  });
+
+  it("takes USAGE_QUEUE_MAX_RETRIES from the usage-events consumer's max_retries in wrangler.toml", () => {
+    const consumer = wranglerToml
+      .split("[[queues.consumers]]")
+      .map((table) => table.split(/^\[/m)[0]!)
+      .find((table) => /^queue\s*=\s*"usage-events"\s*$/m.test(table));
+    expect(Number(/^max_retries\s*=\s*(\d+)\s*$/m.exec(consumer ?? "")?.[1])).toBe(USAGE_QUEUE_MAX_RETRIES);
+  });
+
+  it("counts a dead letter's attempts across the queue and its dead-letter queue", async () => {
+    await deliver("usage-events-dlq", [{ id: "gave-up-twice", body: { subjectId: uniqueSubject("q"), meter: "fax" }, attempts: 2 }]);
+    const letter = (await api("GET", "/v1/dead-letters")).body.data.find((d: { messageId: string }) => d.messageId === "gave-up-twice");
+    expect(letter.attempts).toBe(USAGE_QUEUE_MAX_RETRIES + 1 + 1);
   });
 
   it("replays a refused message as rejected again until the cause is fixed", async () => {
@@ -142,5 +159,42 @@ describe("POST /v1/usage/async", () => {
     expect(res.body).toEqual({ enqueued: 3 });
     await expect.poll(() => counterTotal(subjectId, "api_call"), { timeout: 10_000, interval: 100 }).toBe(10);
     expect((await api("POST", "/v1/usage/async", { body: { events: [{ subjectId, meter: "fax", amount: -1 }] } })).status).toBe(400);
+  });
+});
+
+describe("usage-events consumer, strict shapes", () => {
+  it("dead-letters a message with an unknown field as VALIDATION_FAILED, naming it, and bills nobody", async () => {
+    const subjectId = uniqueSubject("q");
+    const userId = uniqueSubject("q");
+    const { result } = await deliver("usage-events", [
+      { id: "stray-user", body: { subjectId, meter: "fax", userId, entitlementKey: "fax", idempotencyKey: "s1" } },
+      { id: "misspelt", body: { userId, type: "fax", usageAmount: 1, ammount: 9 } },
+      { id: "consume-stray", body: { subjectId, meter: "fax", mode: "consume", priority: 1 } },
+      { id: "consume-ok-strict", body: { subjectId, meter: "fax", mode: "consume", idempotencyKey: "s2" } },
+    ]);
+    expect(result.explicitAcks.sort()).toEqual(["consume-ok-strict", "consume-stray", "misspelt", "stray-user"]);
+    const letters = Object.fromEntries((await deadLetters()).map((d) => [d.message_id, d]));
+    expect(letters["stray-user"]).toMatchObject({ reason: "VALIDATION_FAILED" });
+    expect(letters["stray-user"]!.detail).toContain("userId");
+    expect(letters.misspelt!.detail).toContain("ammount");
+    expect(letters["consume-stray"]!.detail).toContain("priority");
+    expect(letters).not.toHaveProperty("consume-ok-strict");
+    expect(await counterTotal(subjectId, "fax")).toBe(1);
+    expect(await counterTotal(userId, "fax")).toBe(0);
+  });
+
+  it("dead-letters a message whose key is not well-formed Unicode instead of retrying it until it gives up", async () => {
+    const subjectId = uniqueSubject("q");
+    const { result } = await deliver("usage-events", [
+      { id: "lone-key", body: { subjectId, meter: "fax", idempotencyKey: "k\ud800" } },
+      { id: "lone-subject", body: { subjectId: `${subjectId}\udc00`, meter: "fax" } },
+    ]);
+    expect(result.explicitAcks.sort()).toEqual(["lone-key", "lone-subject"]);
+    expect(result.retryMessages).toEqual([]);
+    const letters = Object.fromEntries((await deadLetters()).map((d) => [d.message_id, d]));
+    expect(letters["lone-key"]).toMatchObject({ reason: "VALIDATION_FAILED" });
+    expect(letters["lone-key"]!.detail).toContain("idempotencyKey");
+    expect(letters["lone-subject"]!.detail).toContain("subjectId");
+    expect(await counterTotal(subjectId, "fax")).toBe(0);
   });
 });

@@ -95,6 +95,44 @@ describe("GET /v1/usage/export.csv", () => {
     expect(text).toContain('"North, ""Annex"""');
   });
 
+  it("neutralises cells a spreadsheet would run as formulas (CSV injection), in every text column", async () => {
+    const hostile: StoredEvent = {
+      ...event(3, "=csv-formula"),
+      id: "evt_csv_formula",
+      source: "@source",
+      idempotencyKey: "-2+3",
+      dimensions: { schoolId: '=HYPERLINK("http://evil.test","x")', itemType: "\t=1" },
+      metadata: { note: "+1" },
+    };
+    await insertEventsStatement(env.DB, JSON.stringify([hostile])).run();
+    const { text } = await exportText(`subjectId=${encodeURIComponent("=csv-formula")}&dimensions=schoolId,itemType`);
+    const [, row] = parseCsv(text);
+    expect(row).toEqual([
+      "evt_csv_formula",
+      "'=csv-formula",
+      "api_call",
+      "call",
+      String(hostile.amountE4 / 10_000),
+      "add",
+      new Date(hostile.occurredAt).toISOString(),
+      new Date(hostile.receivedAt).toISOString(),
+      "'@source",
+      "'-2+3",
+      `'=HYPERLINK("http://evil.test","x")`,
+      "'\t=1",
+      JSON.stringify(hostile.dimensions),
+      JSON.stringify(hostile.metadata),
+      "",
+      "",
+    ]);
+    // A void reason is text too.
+    await env.DB.prepare("UPDATE usage_events SET voided_at = ?, void_reason = '=cmd|calc' WHERE id = ?")
+      .bind(hostile.receivedAt, hostile.id)
+      .run();
+    const voided = parseCsv((await exportText(`subjectId=${encodeURIComponent("=csv-formula")}&includeVoided=true`)).text)[1]!;
+    expect(voided.slice(-2)).toEqual([new Date(hostile.receivedAt).toISOString(), "'=cmd|calc"]);
+  });
+
   it("answers 401, 403 for another subject, and 400 for a bad dimension list", async () => {
     expect((await api("GET", "/v1/usage/export.csv?subjectId=csv-tricky", { token: null })).status).toBe(401);
     expect((await api("GET", "/v1/usage/export.csv?subjectId=csv-tricky", { token: await userToken("someone") })).status).toBe(403);

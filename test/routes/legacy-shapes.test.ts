@@ -60,3 +60,59 @@ describe("legacy event shapes", () => {
     });
   });
 });
+
+/** The field paths a 400 names. */
+const paths = (res: { body: { error: { details?: { issues: { path: string }[] } } } }) => res.body.error.details?.issues.map((i) => i.path);
+
+describe("strict event shapes (unknown fields never bill)", () => {
+  it("refuses a seed recordUsage with a misspelt field instead of billing 1", async () => {
+    const userId = uniqueSubject();
+    const res = await api("POST", "/v1/usage", { body: { userId, type: "fax", unitType: "page", usageAmount: 1, ammount: 5 } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe("VALIDATION_FAILED");
+    expect(paths(res)).toEqual(["ammount"]);
+    expect(await counterTotal(userId, "fax")).toBe(0);
+  });
+
+  it("refuses a canonical event with a stray userId instead of billing the userId", async () => {
+    const subjectId = uniqueSubject();
+    const userId = uniqueSubject();
+    // Each body is refused; the issues name the unknown fields of the shape it came closest to.
+    for (const [body, named] of [
+      [{ subjectId, meter: "api_call", userId }, ["userId"]],
+      [{ subjectId, meter: "api_call", userId, entitlementKey: "api_call" }, ["userId", "entitlementKey"]],
+      [{ subjectId, meter: "api_call", userId, type: "api_call", usageAmount: 1 }, ["subjectId", "meter"]],
+    ] as const) {
+      const res = await api("POST", "/v1/usage", { body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(paths(res)).toEqual(named);
+    }
+    expect(await counterTotal(subjectId, "api_call")).toBe(0);
+    expect(await counterTotal(userId, "api_call")).toBe(0);
+  });
+
+  it("refuses unknown fields on the seed usage message and pantry log, naming them", async () => {
+    const userId = uniqueSubject();
+    const message = await api("POST", "/v1/usage", { body: { userId, entitlementKey: "api_call", amount: 2, priority: "high" } });
+    expect(message.status).toBe(400);
+    expect(paths(message)).toEqual(["priority"]);
+    const pantry = Math.floor(Math.random() * 1e9);
+    const log = { LogID: 1, PantryID: pantry, DateTimeOfUse: recent.toISOString(), NumberOfItemsTaken: 2, Notes: "x" };
+    const res = await api("POST", "/v1/usage/batch", { body: { events: [log] } });
+    expect(res.status).toBe(400);
+    expect(paths(res)).toEqual(["events.0.Notes"]);
+    expect(await counterTotal(userId, "api_call")).toBe(0);
+    expect(await counterTotal(String(pantry), "pantry_items")).toBe(0);
+  });
+
+  it("refuses a batch envelope with an unknown field and writes none of its events", async () => {
+    const subjectId = uniqueSubject();
+    for (const path of ["/v1/usage/batch", "/v1/usage/async"]) {
+      const res = await api("POST", path, { body: { events: [{ subjectId, meter: "api_call" }], extra: 1 } });
+      expect(res.status).toBe(400);
+      expect(paths(res)).toEqual(["extra"]);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await counterTotal(subjectId, "api_call")).toBe(0);
+  });
+});

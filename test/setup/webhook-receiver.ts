@@ -3,7 +3,8 @@ import { createServer, type Server } from "node:http";
 /**
  * A real HTTP receiver on loopback for outbound-webhook tests, run in the Vitest main process.
  * POST /hook/<name> records the request and answers by the name's prefix: `ok-…` 200, `flaky-…`
- * 500 twice then 200, `down-…` always 503. GET /requests/<name> lists what arrived.
+ * 500 twice then 200, `redirect-…` 302 to /hook/ok-redirected-<name>, `down-…` always 503.
+ * GET /requests/<name> lists what arrived.
  */
 export async function startWebhookReceiver(): Promise<{ url: string; server: Server }> {
   const received = new Map<string, { headers: Record<string, string>; body: string }[]>();
@@ -20,6 +21,11 @@ export async function startWebhookReceiver(): Promise<{ url: string; server: Ser
       const list = received.get(name) ?? [];
       list.push({ headers: Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])), body });
       received.set(name, list);
+      if (name.startsWith("redirect-")) {
+        res.writeHead(302, { location: `/hook/ok-redirected-${name}` });
+        res.end();
+        return;
+      }
       const status = name.startsWith("ok-") ? 200 : name.startsWith("flaky-") ? (list.length <= 2 ? 500 : 200) : 503;
       res.statusCode = status;
       res.end(status === 200 ? "thanks" : "not now");

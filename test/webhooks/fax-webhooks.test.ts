@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { api, counterTotal, flushLedger, historyRows, uniqueSubject } from "../helpers/api";
+import { MAX_FAX_PAGES } from "../../src/domain/fax";
 import { notifyreFax, sendNotifyre, sendTelnyx, telnyxFax, telnyxSignature } from "../helpers/webhooks";
 
 async function fax(provider: string, faxId: string) {
@@ -150,6 +151,83 @@ describe("Telnyx webhooks", () => {
     await api("POST", "/v1/faxes", { body: { provider: "telnyx", faxId: faxIdOf(delivered), subjectId } });
     expect((await sendTelnyx(delivered)).body.outcome).toBe("billed");
     expect(await counterTotal(subjectId, "fax")).toBe(2);
+  });
+});
+
+/** Page counts no bill may carry (far too many, fractional, negative, none, a string, absent), and what the receipt keeps. */
+const BAD_PAGE_COUNTS: [string, unknown, number | null][] = [
+  ["1e300", 1e300, null],
+  ["2.5", 2.5, null],
+  ["-3", -3, null],
+  ["0", 0, 0],
+  ['"7"', "7", null],
+  ["absent", null, null],
+];
+
+async function receiptOf(faxId: string) {
+  return env.DB.prepare("SELECT page_count, refusal_reason FROM webhook_receipts WHERE fax_id = ?").bind(faxId).first();
+}
+
+describe("page counts a bill cannot carry", () => {
+  it.each(BAD_PAGE_COUNTS)(
+    "Telnyx page_count %s: 200 refused with the reason on the receipt, nothing billed",
+    async (_name, pages, kept) => {
+      const subjectId = uniqueSubject("pages");
+      const delivered = telnyxFax("fax.delivered", { pages: pages as number | null, subjectId });
+      const res = await sendTelnyx(delivered);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual({ received: true, outcome: "refused", reason: "INVALID_PAGE_COUNT" });
+      expect(await receiptOf(faxIdOf(delivered))).toEqual({ page_count: kept, refusal_reason: "INVALID_PAGE_COUNT" });
+      expect(await fax("telnyx", faxIdOf(delivered))).toMatchObject({ status: "delivered", page_count: kept });
+      expect(await counterTotal(subjectId, "fax")).toBe(0);
+      await flushLedger(subjectId);
+      expect(await historyRows(subjectId)).toBe(0);
+    },
+  );
+
+  it.each(BAD_PAGE_COUNTS)("Notifyre Pages %s: 200 refused with the reason on the receipt, nothing billed", async (_name, pages, kept) => {
+    const subjectId = uniqueSubject("pages");
+    const sent = notifyreFax("fax_sent", { pages: pages as number | null, reference: subjectId });
+    const res = await sendNotifyre(sent);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ received: true, outcome: "refused", reason: "INVALID_PAGE_COUNT" });
+    expect(await receiptOf(sent.Payload.ID as string)).toEqual({ page_count: kept, refusal_reason: "INVALID_PAGE_COUNT" });
+    expect(await counterTotal(subjectId, "fax")).toBe(0);
+  });
+
+  it("still bills a normal page count, up to the page cap, from both providers", async () => {
+    const subjectId = uniqueSubject("pages");
+    const telnyx = telnyxFax("fax.delivered", { pages: 7, subjectId });
+    expect((await sendTelnyx(telnyx)).body).toEqual({ received: true, outcome: "billed" });
+    expect(await receiptOf(faxIdOf(telnyx))).toEqual({ page_count: 7, refusal_reason: null });
+    const notifyre = notifyreFax("fax_sent", { pages: MAX_FAX_PAGES, reference: subjectId });
+    expect((await sendNotifyre(notifyre)).body).toEqual({ received: true, outcome: "billed" });
+    const over = notifyreFax("fax_sent", { pages: MAX_FAX_PAGES + 1, reference: subjectId });
+    expect((await sendNotifyre(over)).body.outcome).toBe("refused");
+    expect(await counterTotal(subjectId, "fax")).toBe(7 + MAX_FAX_PAGES);
+  });
+
+  it("records page counts of faxes it does not bill as they are, when they are counts", async () => {
+    const received = telnyxFax("fax.received", { pages: 6, direction: "inbound" });
+    expect((await sendTelnyx(received)).body).toEqual({ received: true, outcome: "recorded" });
+    expect(await receiptOf(faxIdOf(received))).toEqual({ page_count: 6, refusal_reason: null });
+    const failed = telnyxFax("fax.failed", { pages: 2.5, failureReason: "user_busy" });
+    expect((await sendTelnyx(failed)).body).toEqual({ received: true, outcome: "recorded" });
+    expect(await receiptOf(faxIdOf(failed))).toEqual({ page_count: null, refusal_reason: null });
+  });
+});
+
+describe("provider ids that are not well-formed Unicode", () => {
+  it("a lone surrogate in a delivered fax's id bills nothing and never answers 5xx (the provider would retry forever)", async () => {
+    const subjectId = uniqueSubject("lone-fax");
+    const telnyx = await sendTelnyx(telnyxFax("fax.delivered", { faxId: "fax-\ud800", pages: 2, subjectId }));
+    expect(telnyx.status).toBe(200);
+    const notifyre = await sendNotifyre(notifyreFax("fax_sent", { id: "nf-\udc00", pages: 2, reference: subjectId }));
+    expect(notifyre.status).toBe(200);
+    expect(await counterTotal(subjectId, "fax")).toBe(0);
+    // The subject is not harmed: its next fax bills.
+    expect((await sendTelnyx(telnyxFax("fax.delivered", { pages: 1, subjectId }))).body.outcome).toBe("billed");
+    expect(await counterTotal(subjectId, "fax")).toBe(1);
   });
 });
 
