@@ -25,13 +25,13 @@ const putPlanRoute = createRoute({
   tags: ["plans"],
   summary: "Define or replace a plan",
   description:
-    "Entitlements per meter: `limit` (null = unlimited), `period` (month | day | none), `enforcement` (hard | soft), `thresholds` in percent (default 80 and 100). Every subject on the plan uses the new version from its next call.",
+    "Entitlements per meter: `limit` (null = unlimited), `period` (month | day | none), `enforcement` (hard | soft), `thresholds` in percent (default 80 and 100). Every subject on the plan uses the new version from its next call. A meter that is not defined is 422 UNKNOWN_METER (`details.meters` names them) and nothing is written.",
   security: bearerAuth,
   request: { params: z.object({ planId: PlanId }), ...jsonBody(PlanInput.openapi("PlanInput")) },
   responses: {
     201: json(z.object({ plan: PlanSchema }), "Created"),
     200: json(z.object({ plan: PlanSchema }), "Replaced"),
-    ...errorResponses(413, 415),
+    ...errorResponses(413, 415, 422),
   },
 });
 

@@ -2,12 +2,14 @@ import { database, type Database } from "../db/database";
 import { findPlan, planSnapshot, subjectIdsOnPlan, upsertPlan, type Plan } from "../db/plans";
 import type { PlanInput } from "../domain/entitlements";
 import { ledgerFor } from "../ledger/ledger-client";
+import { requireKnownMeters } from "./known-meters";
 import { forEachLedger } from "./ledger-fan-out";
 
 const PAGE = 500;
 
 /** Defines or replaces a plan; every subject on it uses the new version from its next call. */
 export async function putPlan(env: Env, planId: string, input: PlanInput): Promise<{ plan: Plan; created: boolean }> {
+  await requireKnownMeters(env, Object.keys(input.entitlements), "the plan's entitlements");
   const db = database(env.DB);
   const existed = await findPlan(db, planId);
   const now = Date.now();

@@ -3,12 +3,14 @@ import { findPlan, findSubject, planSnapshot, subjectSettings, upsertSubject, ty
 import type { SubjectInput } from "../domain/entitlements";
 import { DomainError } from "../domain/errors";
 import { ledgerFor } from "../ledger/ledger-client";
+import { requireKnownMeters } from "./known-meters";
 
 /**
  * Assigns a subject's plan, billing anchor day and overrides; fields left out keep their value.
  * Takes effect at the subject's next call.
  */
 export async function putSubject(env: Env, subjectId: string, input: SubjectInput): Promise<{ subject: Subject; created: boolean }> {
+  if (input.overrides) await requireKnownMeters(env, Object.keys(input.overrides), "the subject's overrides");
   const db = database(env.DB);
   const existing = await findSubject(db, subjectId);
   const planId = input.planId === undefined ? (existing?.planId ?? null) : input.planId;

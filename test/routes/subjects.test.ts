@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { api, uniqueSubject } from "../helpers/api";
+
+describe("PUT /v1/subjects/{subjectId}", () => {
+  it.each([["faxs"], ["constructor"], ["toString"]])(
+    "refuses an override of the undefined meter '%s' with 422 UNKNOWN_METER and writes nothing",
+    async (meter) => {
+      const subjectId = uniqueSubject("unknown-override");
+      const res = await api("PUT", `/v1/subjects/${subjectId}`, { body: { overrides: { fax: { limit: 2 }, [meter]: { limit: 1 } } } });
+      expect(res.status, JSON.stringify(res.body)).toBe(422);
+      expect(res.body.error).toMatchObject({ code: "UNKNOWN_METER", details: { meters: [meter] } });
+      expect((await api("GET", `/v1/subjects/${subjectId}`)).status).toBe(404);
+    },
+  );
+
+  it("keeps an existing subject's overrides when an update names an unknown meter", async () => {
+    const subjectId = uniqueSubject("unknown-override");
+    expect((await api("PUT", `/v1/subjects/${subjectId}`, { body: { overrides: { fax: { limit: 2 } } } })).status).toBe(201);
+    const res = await api("PUT", `/v1/subjects/${subjectId}`, { body: { billingAnchorDay: 5, overrides: { faxs: { limit: 1 } } } });
+    expect(res.status).toBe(422);
+    expect((await api("GET", `/v1/subjects/${subjectId}`)).body.subject).toMatchObject({
+      billingAnchorDay: null,
+      overrides: { fax: { limit: 2 } },
+    });
+    const consume = (amount: number) => api("POST", `/v1/subjects/${subjectId}/entitlements/fax/consume`, { body: { amount } });
+    expect((await consume(2)).status).toBe(200);
+    expect((await consume(1)).status).toBe(402);
+  });
+});
