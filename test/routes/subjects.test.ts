@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { api, uniqueSubject } from "../helpers/api";
+import { api, breakLedger, uniqueSubject } from "../helpers/api";
 
 describe("PUT /v1/subjects/{subjectId}", () => {
   it.each([["faxs"], ["constructor"], ["toString"]])(
@@ -25,5 +25,20 @@ describe("PUT /v1/subjects/{subjectId}", () => {
     const consume = (amount: number) => api("POST", `/v1/subjects/${subjectId}/entitlements/fax/consume`, { body: { amount } });
     expect((await consume(2)).status).toBe(200);
     expect((await consume(1)).status).toBe(402);
+  });
+});
+
+describe("POST /v1/subjects/{subjectId}/recalculate", () => {
+  it("answers 503 LEDGER_UNAVAILABLE when the ledger fails, and recalculates once it is back", async () => {
+    const subjectId = uniqueSubject("recalculate");
+    await api("POST", "/v1/usage", { body: { subjectId, meter: "fax", amount: 3, idempotencyKey: "f1" } });
+    const repair = await breakLedger(subjectId);
+    const failed = await api("POST", `/v1/subjects/${subjectId}/recalculate`);
+    expect(failed.status, JSON.stringify(failed.body)).toBe(503);
+    expect(failed.body.error.code).toBe("LEDGER_UNAVAILABLE");
+    await repair();
+    const done = await api("POST", `/v1/subjects/${subjectId}/recalculate`);
+    expect(done.status).toBe(200);
+    expect(done.body.meters).toEqual([expect.objectContaining({ meter: "fax", before: 3, after: 3 })]);
   });
 });
