@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { api, uniqueSubject } from "../helpers/api";
+import { api, breakLedger, uniqueSubject } from "../helpers/api";
 
 describe("PUT /v1/plans/{planId}", () => {
   it.each([["faxs"], ["constructor"], ["toString"]])(
@@ -38,5 +38,29 @@ describe("PUT /v1/plans/{planId}", () => {
     const consume = (amount: number) => api("POST", `/v1/subjects/${subjectId}/entitlements/${meter}/consume`, { body: { amount } });
     expect((await consume(3)).status).toBe(200);
     expect((await consume(1)).status).toBe(402);
+  });
+});
+
+describe("an unavailable ledger", () => {
+  it("makes a plan's PUT answer 503 LEDGER_UNAVAILABLE once D1 has it, other subjects still get it, and a retry pushes it", async () => {
+    const planId = `push-plan-${crypto.randomUUID()}`;
+    await api("PUT", `/v1/plans/${planId}`, { body: { entitlements: { fax: { limit: 10 } } } });
+    const [broken, healthy] = [uniqueSubject("push-plan"), uniqueSubject("push-plan")];
+    for (const subjectId of [broken, healthy]) {
+      await api("PUT", `/v1/subjects/${subjectId}`, { body: { planId } });
+      await api("POST", "/v1/usage", { body: { subjectId, meter: "fax", amount: 1, idempotencyKey: "f1" } });
+    }
+    const repair = await breakLedger(broken);
+    const put = () => api("PUT", `/v1/plans/${planId}`, { body: { entitlements: { fax: { limit: 1 } } } });
+    const failed = await put();
+    expect(failed.status, JSON.stringify(failed.body)).toBe(503);
+    expect(failed.body.error.code).toBe("LEDGER_UNAVAILABLE");
+    expect(failed.body.error.message).toMatch(/retry/i);
+    expect((await api("GET", `/v1/plans/${planId}`)).body.plan.entitlements.fax.limit).toBe(1);
+    const consume = (subjectId: string) => api("POST", `/v1/subjects/${subjectId}/entitlements/fax/consume`, { body: { amount: 1 } });
+    expect((await consume(healthy)).status).toBe(402);
+    await repair();
+    expect((await put()).status).toBe(200);
+    expect((await consume(broken)).status).toBe(402);
   });
 });

@@ -28,6 +28,25 @@ describe("PUT /v1/subjects/{subjectId}", () => {
   });
 });
 
+describe("an unavailable ledger", () => {
+  it("makes a subject's PUT answer 503 LEDGER_UNAVAILABLE once D1 has it, and a retry pushes it", async () => {
+    await api("PUT", "/v1/plans/push-subject", { body: { entitlements: { fax: { limit: 2 } } } });
+    const subjectId = uniqueSubject("push-subject");
+    await api("POST", "/v1/usage", { body: { subjectId, meter: "fax", amount: 1, idempotencyKey: "f1" } });
+    const repair = await breakLedger(subjectId);
+    const put = () => api("PUT", `/v1/subjects/${subjectId}`, { body: { planId: "push-subject" } });
+    const failed = await put();
+    expect(failed.status, JSON.stringify(failed.body)).toBe(503);
+    expect(failed.body.error.code).toBe("LEDGER_UNAVAILABLE");
+    expect(failed.body.error.message).toMatch(/retry/i);
+    expect((await api("GET", `/v1/subjects/${subjectId}`)).body.subject.planId).toBe("push-subject");
+    await repair();
+    expect((await put()).status).toBe(200);
+    const consume = await api("POST", `/v1/subjects/${subjectId}/entitlements/fax/consume`, { body: { amount: 2 } });
+    expect(consume.status).toBe(402);
+  });
+});
+
 describe("POST /v1/subjects/{subjectId}/recalculate", () => {
   it("answers 503 LEDGER_UNAVAILABLE when the ledger fails, and recalculates once it is back", async () => {
     const subjectId = uniqueSubject("recalculate");
