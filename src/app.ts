@@ -17,6 +17,7 @@ import { registerPlanRoutes } from "./routes/plans";
 import { registerReportRoutes } from "./routes/reports";
 import { registerSubjectRoutes } from "./routes/subjects";
 import { registerSystemRoutes } from "./routes/system";
+import { registerUsageCorrectionRoutes } from "./routes/usage-corrections";
 import { registerUsageReadRoutes } from "./routes/usage-read";
 import { registerUsageWriteRoutes } from "./routes/usage-write";
 import { registerWebhookEndpointRoutes } from "./routes/webhook-endpoints";
@@ -41,6 +42,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerUsageWriteRoutes(app);
   registerReportRoutes(app); // before /v1/usage/{id}, which would take "summary" for an id
   registerUsageReadRoutes(app);
+  registerUsageCorrectionRoutes(app);
   registerMeterRoutes(app);
   registerPlanRoutes(app);
   registerSubjectRoutes(app);

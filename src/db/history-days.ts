@@ -14,12 +14,13 @@ export interface HistoryMove {
   occurredAt: number;
 }
 
-/** Counter totals per meter and day from `fromDay` on (every day when null), gauges left out. */
+/** Counter totals per meter and day from `fromDay` on (every day when null), gauges and voided events left out. */
 export async function counterDays(d1: D1Database, subjectId: string, gaugeMeters: string[], fromDay: number | null): Promise<HistoryDay[]> {
   const { results } = await d1
     .prepare(
       `SELECT meter, occurred_at / 86400000 AS day, sum(amount_e4) AS totalE4, count(*) AS eventCount FROM usage_events
        WHERE subject_id = ?1 AND (?2 IS NULL OR occurred_at >= ?2 * 86400000) AND meter NOT IN (SELECT value FROM json_each(?3))
+         AND voided_at IS NULL
        GROUP BY meter, day ORDER BY meter, day`,
     )
     .bind(subjectId, fromDay, JSON.stringify(gaugeMeters))
@@ -27,13 +28,13 @@ export async function counterDays(d1: D1Database, subjectId: string, gaugeMeters
   return results;
 }
 
-/** Every move of the subject's gauges, in the order they were applied. */
+/** Every move of the subject's gauges that stands (not voided), in the order they were applied. */
 export async function gaugeMoves(d1: D1Database, subjectId: string, gaugeMeters: string[]): Promise<HistoryMove[]> {
   if (gaugeMeters.length === 0) return [];
   const { results } = await d1
     .prepare(
       `SELECT meter, operation, amount_e4 AS amountE4, occurred_at AS occurredAt FROM usage_events
-       WHERE subject_id = ? AND meter IN (SELECT value FROM json_each(?)) ORDER BY rowid`,
+       WHERE subject_id = ? AND meter IN (SELECT value FROM json_each(?)) AND voided_at IS NULL ORDER BY rowid`,
     )
     .bind(subjectId, JSON.stringify(gaugeMeters))
     .all<HistoryMove>();

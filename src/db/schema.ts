@@ -37,6 +37,9 @@ export const usageEvents = sqliteTable(
     idempotencyKey: text("idempotency_key"),
     dimensions: text("dimensions").notNull().default("{}"),
     metadata: text("metadata").notNull().default("{}"),
+    /** Set once when an operator voids the event (or amends it): the event stays, out of every total. */
+    voidedAt: integer("voided_at"),
+    voidReason: text("void_reason"),
     // Virtual columns over the dimensions most filtered on (seed pantry logs), so they can be indexed.
     dimSchoolId: text("dim_school_id").generatedAlwaysAs(sql`json_extract(dimensions, '$.schoolId')`, {
       mode: "virtual",

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, gte, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { JsonValue, StoredEvent } from "../domain/stored-event";
 import { usageEvents, type UsageEventRow } from "./schema";
@@ -25,7 +25,7 @@ export function insertEventsStatement(d1: D1Database, eventsJson: string): D1Pre
 
 /**
  * Marks voided events in history, once: an event already voided keeps its first void. The rollup
- * trigger on voided_at takes them out of the summaries (migrations/0008_usage_voids.sql).
+ * trigger on voided_at takes them out of the summaries (migrations/0007_usage_voids.sql).
  */
 export function voidEventsStatement(d1: D1Database, voidsJson: string): D1PreparedStatement {
   return d1
@@ -74,6 +74,8 @@ export interface HistoryFilter {
   /** Exclusive, epoch ms. */
   to?: number;
   dimensions?: Record<string, string>;
+  /** Voided events are left out unless asked for. */
+  includeVoided?: boolean;
 }
 
 export interface HistoryCursor {
@@ -83,6 +85,7 @@ export interface HistoryCursor {
 
 export function historyConditions(filter: HistoryFilter): SQL[] {
   const conditions: SQL[] = [];
+  if (filter.includeVoided !== true) conditions.push(isNull(usageEvents.voidedAt));
   if (filter.subjectId !== undefined) conditions.push(eq(usageEvents.subjectId, filter.subjectId));
   if (filter.meter !== undefined) conditions.push(eq(usageEvents.meter, filter.meter));
   if (filter.from !== undefined) conditions.push(gte(usageEvents.occurredAt, filter.from));
@@ -143,5 +146,7 @@ function rowToStoredEvent(row: UsageEventRow): StoredEvent {
     idempotencyKey: row.idempotencyKey,
     dimensions: JSON.parse(row.dimensions) as Record<string, string>,
     metadata: JSON.parse(row.metadata) as Record<string, JsonValue>,
+    voidedAt: row.voidedAt,
+    voidReason: row.voidReason,
   };
 }

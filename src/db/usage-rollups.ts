@@ -98,7 +98,8 @@ function sourceFor(query: SummaryQuery, alias: "r" | "e", label: string, bind: (
     if (key === "day" || key === "week" || key === "month") return label;
     return column(key.slice("dimension.".length));
   });
-  const conditions: string[] = [];
+  // Rollups never hold voided events (their trigger takes them out); history still does.
+  const conditions: string[] = alias === "e" ? ["e.voided_at IS NULL"] : [];
   if (query.meter !== undefined) conditions.push(`${alias}.meter = ${bind(query.meter)}`);
   for (const [name, value] of Object.entries(query.dimensions)) {
     const columns = DIMENSION_COLUMNS[name]!;

@@ -9,6 +9,10 @@ export const NOTIFICATION_TYPES = [
   "usage.voided",
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
+/** The notifications ledgers write (and GET /v1/notifications lists); usage.recorded is sent per flush only. */
+export const LEDGER_NOTIFICATION_TYPES = NOTIFICATION_TYPES.filter(
+  (t): t is Exclude<NotificationType, "usage.recorded"> => t !== "usage.recorded",
+);
 
 /** What ledgers emit and the notifications queue carries; `id` is the webhook-id, stable across retries. */
 export interface Notification {

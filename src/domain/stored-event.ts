@@ -17,6 +17,9 @@ export interface StoredEvent {
   idempotencyKey: string | null;
   dimensions: Record<string, string>;
   metadata: Record<string, JsonValue>;
+  /** Epoch ms when an operator voided it (history only; a ledger's new events have none). */
+  voidedAt?: number | null;
+  voidReason?: string | null;
 }
 
 /** Any value JSON can carry (event metadata arrives as parsed JSON). */
@@ -39,6 +42,8 @@ export interface PublicEvent {
   idempotencyKey: string | null;
   dimensions: Record<string, string>;
   metadata: Record<string, JsonValue>;
+  voidedAt: string | null;
+  voidReason: string | null;
 }
 
 export function toPublicEvent(e: StoredEvent): PublicEvent {
@@ -55,5 +60,7 @@ export function toPublicEvent(e: StoredEvent): PublicEvent {
     idempotencyKey: e.idempotencyKey,
     dimensions: e.dimensions,
     metadata: e.metadata,
+    voidedAt: e.voidedAt == null ? null : new Date(e.voidedAt).toISOString(),
+    voidReason: e.voidReason ?? null,
   };
 }

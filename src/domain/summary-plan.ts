@@ -18,6 +18,8 @@ export interface SummaryQuery {
   dimensions: Record<string, string>;
   /** The time buckets, when grouped by day, week or month. */
   buckets: Bucket[] | null;
+  /** Count voided events too (only the events know them; the rollups leave them out). */
+  includeVoided?: boolean;
 }
 
 /** A labelled half-open range: in rollup units (quarters or days) for rollups, in ms for edges. */
@@ -43,11 +45,11 @@ export type SummaryPlan =
 /**
  * How a summary is answered. Whole quarter-hours (or days) come from the rollups; the ragged ends
  * of each bucket come from the events, so results are exact for any range and zone. The events
- * answer alone when the rollups cannot: one subject (its own index is small), or a dimension the
- * rollups do not keep.
+ * answer alone when the rollups cannot: one subject (its own index is small), a dimension the
+ * rollups do not keep, or voided events asked for.
  */
 export function planSummary(query: SummaryQuery): SummaryPlan {
-  if (query.subjectId !== undefined) return { source: "events" };
+  if (query.subjectId !== undefined || query.includeVoided === true) return { source: "events" };
   const dimensions = [
     ...query.groupBy.filter((k) => k.startsWith("dimension.")).map((k) => k.slice("dimension.".length)),
     ...Object.keys(query.dimensions),

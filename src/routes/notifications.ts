@@ -1,4 +1,5 @@
 import { createRoute, z, type OpenAPIHono } from "@hono/zod-openapi";
+import { LEDGER_NOTIFICATION_TYPES } from "../domain/notifications";
 import { SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
@@ -27,7 +28,7 @@ const list = createRoute({
   request: {
     query: z.object({
       subjectId: SubjectId.optional(),
-      type: z.enum(["entitlement.threshold_reached", "entitlement.limit_reached", "period.closed"]).optional(),
+      type: z.enum(LEDGER_NOTIFICATION_TYPES).optional(),
       limit: z.coerce.number().int().min(1).max(200).default(50),
       cursor: z.string().max(500).optional(),
     }),

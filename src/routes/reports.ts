@@ -9,7 +9,7 @@ import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
 import { exportUsageCsv } from "../services/export-usage-csv";
 import { summariseUsage } from "../services/summarise-usage";
-import { bearerAuth, errorResponses, json } from "./schemas";
+import { bearerAuth, errorResponses, IncludeVoidedParam, json } from "./schemas";
 import { dimensionFilters, historyFilter } from "./usage-read";
 
 const TIME_UNITS: BucketUnit[] = ["day", "week", "month"];
@@ -20,6 +20,7 @@ export const ReportQuerySchema = z.object({
   meter: MeterKey.optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
+  includeVoided: IncludeVoidedParam,
 });
 
 export const UsageSummarySchema = z
@@ -75,7 +76,16 @@ export function registerReportRoutes(app: OpenAPIHono<AppEnv>): void {
     const buckets = unit ? bucketsBetween(from!, to!, unit, q.tz) : null;
     if (unit && !buckets) throw invalid("groupBy", `too many ${unit} buckets for the range (at most 1000)`);
     const offsets = unit ? offsetSegments(from!, to!, q.tz) : null;
-    const query = { groupBy, subjectId: q.subjectId, meter: q.meter, from, to, dimensions: dimensionFilters(c), buckets };
+    const query = {
+      groupBy,
+      subjectId: q.subjectId,
+      meter: q.meter,
+      from,
+      to,
+      dimensions: dimensionFilters(c),
+      buckets,
+      includeVoided: q.includeVoided,
+    };
     const rows = await summariseUsage(c.env, query, offsets);
     return c.json(
       {

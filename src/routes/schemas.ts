@@ -27,6 +27,11 @@ export const EventSchema = z
     idempotencyKey: z.string().nullable(),
     dimensions: z.record(z.string(), z.string()),
     metadata: z.record(z.string(), z.unknown()),
+    voidedAt: z
+      .string()
+      .nullable()
+      .openapi({ format: "date-time", description: "When the event was voided or amended; null while it counts" }),
+    voidReason: z.string().nullable(),
   })
   .openapi("UsageEvent");
 
@@ -83,3 +88,10 @@ export const configurationNotPushed = {
 };
 
 export const bearerAuth = [{ bearerAuth: [] }];
+
+/** `includeVoided=true` counts and lists voided events too (they are left out by default). */
+export const IncludeVoidedParam = z
+  .enum(["true", "false"])
+  .optional()
+  .transform((v) => v === "true")
+  .openapi({ type: "string", enum: ["true", "false"], description: "Include voided events (default false)" });

@@ -9,7 +9,7 @@ import { requireSubjectAccess } from "../http/auth";
 import { getUsageEvent } from "../services/get-usage-event";
 import { listHistory } from "../services/list-history";
 import { decodeCursor, encodeCursor } from "./cursor";
-import { bearerAuth, errorResponses, EventSchema, json } from "./schemas";
+import { bearerAuth, errorResponses, EventSchema, IncludeVoidedParam, json } from "./schemas";
 
 const HistoryQuerySchema = z.object({
   meter: MeterKey.optional(),
@@ -17,6 +17,7 @@ const HistoryQuerySchema = z.object({
   to: z.iso.datetime({ offset: true }).optional().openapi({ description: "Exclusive upper bound on the event time" }),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().max(500).optional().openapi({ description: "nextCursor of the previous page" }),
+  includeVoided: IncludeVoidedParam,
 });
 
 const DIMENSION_DOC =
@@ -93,9 +94,16 @@ async function historyPage(c: Context<AppEnv>, query: HistoryQuery) {
 /** The history filters of a query: subject, meter, time range and `dimension.<name>` parameters. */
 export function historyFilter(
   c: Context<AppEnv>,
-  query: { subjectId?: string | undefined; meter?: string | undefined; from?: string | undefined; to?: string | undefined },
+  query: {
+    subjectId?: string | undefined;
+    meter?: string | undefined;
+    from?: string | undefined;
+    to?: string | undefined;
+    includeVoided?: boolean | undefined;
+  },
 ): HistoryFilter {
   return {
+    includeVoided: query.includeVoided === true,
     subjectId: query.subjectId,
     meter: query.meter,
     from: query.from === undefined ? undefined : Date.parse(query.from),

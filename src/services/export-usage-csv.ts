@@ -18,7 +18,9 @@ export function exportUsageCsv(env: Env, filter: HistoryFilter, dimensionColumns
       async pull(controller) {
         if (!headerSent) {
           headerSent = true;
-          controller.enqueue(encoder.encode(toCsvRow([...BASE_COLUMNS, ...dimensionColumns, "dimensionsJson", "metadataJson"])));
+          controller.enqueue(
+            encoder.encode(toCsvRow([...BASE_COLUMNS, ...dimensionColumns, "dimensionsJson", "metadataJson", "voidedAt", "voidReason"])),
+          );
           return;
         }
         if (done) return controller.close();
@@ -50,5 +52,7 @@ function csvLine(stored: StoredEvent, dimensionColumns: string[]): string {
     ...dimensionColumns.map((d) => e.dimensions[d] ?? ""),
     JSON.stringify(e.dimensions),
     JSON.stringify(e.metadata),
+    e.voidedAt ?? "",
+    e.voidReason ?? "",
   ]);
 }

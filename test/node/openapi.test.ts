@@ -8,6 +8,8 @@ const ROUTES = [
   "post /v1/usage/batch",
   "get /v1/usage",
   "get /v1/usage/{id}",
+  "post /v1/usage/{id}/void",
+  "post /v1/usage/{id}/amend",
   "get /v1/me/usage",
   "put /v1/meters/{key}",
   "get /v1/meters",

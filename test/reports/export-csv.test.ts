@@ -54,7 +54,7 @@ describe("GET /v1/usage/export.csv", () => {
     // One chunk per page of 1,000 rows (plus the header): never the whole export at once.
     expect(chunks).toBeGreaterThanOrEqual(100);
     const rows = parseCsv(text);
-    expect(rows[0]).toEqual([...HEADER, "schoolId", "dimensionsJson", "metadataJson"]);
+    expect(rows[0]).toEqual([...HEADER, "schoolId", "dimensionsJson", "metadataJson", "voidedAt", "voidReason"]);
     expect(rows).toHaveLength(100_001);
     for (const i of [0, 1, 4_999, 50_000, 99_999]) {
       const e = all[i]!;
@@ -72,6 +72,8 @@ describe("GET /v1/usage/export.csv", () => {
         e.dimensions.schoolId!,
         JSON.stringify(e.dimensions),
         "{}",
+        "",
+        "",
       ]);
     }
     expect(new Set(rows.slice(1).map((r) => r[0])).size).toBe(100_000);
@@ -87,6 +89,8 @@ describe("GET /v1/usage/export.csv", () => {
       "line1\nline2",
       JSON.stringify(event(1, "x", true).dimensions),
       JSON.stringify({ note: 'says "hi", twice\r\n' }),
+      "",
+      "",
     ]);
     expect(text).toContain('"North, ""Annex"""');
   });

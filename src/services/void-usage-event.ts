@@ -1,0 +1,30 @@
+import { assertCorrectable } from "../domain/corrections";
+import type { StoredEvent } from "../domain/stored-event";
+import type { VoidTarget } from "../ledger/contract";
+import { ledgerFor } from "../ledger/ledger-client";
+import { callLedger } from "./call-ledger";
+import { getUsageEvent } from "./get-usage-event";
+import { meterKind } from "./meter-kinds";
+
+export interface VoidResult {
+  event: StoredEvent;
+  status: "voided" | "already_voided";
+}
+
+/**
+ * Takes back a recorded event: its subject's ledger restates counters, gauge levels, closed
+ * periods and thresholds in one transaction; history keeps the event, marked voided. Voiding
+ * again changes nothing.
+ */
+export async function voidUsageEvent(env: Env, id: string, reason: string | null, nowMs = Date.now()): Promise<VoidResult> {
+  const event = await getUsageEvent(env, id);
+  if (event.voidedAt != null) return { event, status: "already_voided" };
+  assertCorrectable(event, nowMs);
+  const target = voidTarget(event, await meterKind(env, event.meter));
+  const outcome = await callLedger(() => ledgerFor(env, event.subjectId).voidEvent(event.subjectId, target, reason));
+  return { event: { ...event, voidedAt: outcome.voidedAt, voidReason: outcome.reason }, status: outcome.status };
+}
+
+export function voidTarget(event: StoredEvent, kind: VoidTarget["kind"]): VoidTarget {
+  return { id: event.id, meter: event.meter, kind, amountE4: event.amountE4, occurredAt: event.occurredAt };
+}
