@@ -129,7 +129,15 @@ describe("void", () => {
     await worker.scheduled(createScheduledController({ cron: "0 0 1 * *", scheduledTime: nextMonth }), env, ctx);
     await waitOnExecutionContext(ctx);
     const period = () => api("GET", `/v1/periods?subjectId=${subjectId}`);
-    await expect.poll(async () => (await flushLedger(subjectId), (await period()).body.data.length), { timeout: 15_000 }).toBe(1);
+    await expect
+      .poll(
+        async () => {
+          await flushLedger(subjectId);
+          return (await period()).body.data.length;
+        },
+        { timeout: 15_000 },
+      )
+      .toBe(1);
     expect((await period()).body.data[0]).toMatchObject({ total: 12, eventCount: 2, restatedAt: null });
 
     expect((await voidEvent(wrong.id)).status).toBe(200);
