@@ -11,7 +11,14 @@ import { parseTelnyxEvent } from "../webhooks/telnyx";
 import { verifyTelnyxSignature, type SignatureCheck } from "../webhooks/telnyx-signature";
 import { ErrorEnvelopeSchema, json } from "./schemas";
 
-const AckSchema = z.object({ received: z.literal(true), outcome: z.enum(["billed", "already_billed", "parked", "recorded", "ignored"]) });
+const AckSchema = z.object({
+  received: z.literal(true),
+  outcome: z.enum(["billed", "already_billed", "parked", "recorded", "ignored"]),
+  reason: z
+    .string()
+    .optional()
+    .openapi({ description: "Why, when the outcome needs one: ATTRIBUTION_CONFLICT, the fax is already billed to another subject" }),
+});
 
 function webhookRoute(provider: "telnyx" | "notifyre", description: string) {
   return createRoute({
@@ -85,13 +92,13 @@ async function handle(
     log("warn", "webhook.unrecognised", { requestId: c.get("requestId"), path: c.req.path });
     return { received: true, outcome: "ignored" };
   }
-  const outcome = await handleFaxEvent(c.env, event);
+  const result = await handleFaxEvent(c.env, event);
   log("info", "webhook.handled", {
     requestId: c.get("requestId"),
     provider: event.provider,
     eventType: event.eventType,
     faxId: event.faxId,
-    outcome,
+    ...result,
   });
-  return { received: true, outcome };
+  return { received: true, ...result };
 }
