@@ -2,7 +2,7 @@ import { and, asc, eq, gt, isNull, or } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { TERMINAL_FAX_STATUSES, type FaxEvent, type FaxProvider } from "../domain/fax";
 import type { JsonValue } from "../domain/stored-event";
-import { faxes, unattributedEvents } from "./schema";
+import { faxes, unattributedEvents, webhookReceipts } from "./schema";
 
 const TERMINAL = TERMINAL_FAX_STATUSES.map((s) => `'${s}'`).join(", ");
 /** The incoming event may set the status: the fax has none yet, or is not final and this is final or newer. */
@@ -64,6 +64,7 @@ export async function recordFaxEvent(d1: D1Database, event: FaxEvent, nowMs: num
 }
 
 export type FaxRow = typeof faxes.$inferSelect;
+export type FaxReceipt = typeof webhookReceipts.$inferSelect;
 
 export async function findFax(db: DrizzleD1Database, provider: FaxProvider, faxId: string): Promise<FaxRow | null> {
   const [row] = await db
@@ -72,6 +73,15 @@ export async function findFax(db: DrizzleD1Database, provider: FaxProvider, faxI
     .where(and(eq(faxes.provider, provider), eq(faxes.faxId, faxId)))
     .limit(1);
   return row ?? null;
+}
+
+/** Every verified event of a fax, in the order they were received. */
+export async function listReceipts(db: DrizzleD1Database, provider: FaxProvider, faxId: string): Promise<FaxReceipt[]> {
+  return db
+    .select()
+    .from(webhookReceipts)
+    .where(and(eq(webhookReceipts.provider, provider), eq(webhookReceipts.faxId, faxId)))
+    .orderBy(asc(webhookReceipts.receivedAt), asc(webhookReceipts.eventId));
 }
 
 /** Names the fax's subject unless it already has one; answers the row as it stands. */
@@ -130,13 +140,6 @@ export async function findParked(db: DrizzleD1Database, provider: FaxProvider, f
     .where(and(eq(unattributedEvents.provider, provider), eq(unattributedEvents.faxId, faxId)))
     .limit(1);
   return row ? toParked(row) : null;
-}
-
-export async function markBilled(db: DrizzleD1Database, provider: FaxProvider, faxId: string, subjectId: string, nowMs: number) {
-  await db
-    .update(unattributedEvents)
-    .set({ billedAt: nowMs, billedSubjectId: subjectId })
-    .where(and(eq(unattributedEvents.provider, provider), eq(unattributedEvents.faxId, faxId), isNull(unattributedEvents.billedAt)));
 }
 
 /** Parked events still waiting for their fax to be registered, oldest first. */

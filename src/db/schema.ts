@@ -133,8 +133,29 @@ export const webhookReceipts = sqliteTable(
     refusalReason: text("refusal_reason"),
     occurredAt: integer("occurred_at").notNull(),
     receivedAt: integer("received_at").notNull(),
+    /** The subject this delivery named when its fax was already billed to another: kept, not billed. */
+    attributionConflict: text("attribution_conflict"),
   },
   (t) => [primaryKey({ columns: [t.provider, t.eventId] }), index("idx_webhook_receipts_fax").on(t.provider, t.faxId)],
+);
+
+/**
+ * Whom each provider fax is billed to, claimed once across all subjects before the subject's
+ * ledger bills it: ledgers keep idempotency keys per subject, so only this claim stops deliveries
+ * naming different subjects from billing one fax twice.
+ */
+export const faxBills = sqliteTable(
+  "fax_bills",
+  {
+    provider: text("provider", { enum: ["telnyx", "notifyre"] }).notNull(),
+    faxId: text("fax_id").notNull(),
+    subjectId: text("subject_id").notNull(),
+    pages: integer("pages").notNull(),
+    claimedAt: integer("claimed_at").notNull(),
+    /** When the subject's ledger took the bill; null while a failed call waits for the provider's retry. */
+    billedAt: integer("billed_at"),
+  },
+  (t) => [primaryKey({ columns: [t.provider, t.faxId] })],
 );
 
 /** Billable provider events whose subject is not known yet; billed when the fax is registered. */

@@ -347,7 +347,8 @@ export class LedgerStore {
     const seen = this.sql
       .exec<{ voided_at: number; reason: string | null }>("SELECT voided_at, reason FROM voided_events WHERE event_id = ?", target.id)
       .toArray()[0];
-    if (seen) return { status: "already_voided", voidedAt: seen.voided_at, reason: seen.reason, rebuildGauge: false };
+    // A gauge is rebuilt on a repeated void too: the first one may have failed before its rebuild.
+    if (seen) return { status: "already_voided", voidedAt: seen.voided_at, reason: seen.reason, rebuildGauge: target.kind === "gauge" };
     this.sql.exec(
       "INSERT INTO voided_events (event_id, meter, occurred_at, amount_e4, voided_at, reason) VALUES (?, ?, ?, ?, ?, ?)",
       target.id,

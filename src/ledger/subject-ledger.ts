@@ -96,7 +96,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
    * events arriving between the history read and the rebuild would be counted twice or not at all.
    */
   async recalculate(subjectId: string, kinds: Record<string, MeterKind>): Promise<RecalculationSummary> {
-    return this.ctx.blockConcurrencyWhile(async () => {
+    return this.exclusively(async () => {
       this.store.claimSubject(subjectId);
       await this.drainOutbox();
       const now = Date.now();
@@ -172,7 +172,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
 
   /** Gauges rebuilt from every move history holds (voids excluded), once the outbox has reached D1. */
   private async rebuildGauges(subjectId: string, meters: string[]): Promise<void> {
-    await this.ctx.blockConcurrencyWhile(async () => {
+    await this.exclusively(async () => {
       await this.drainOutbox();
       const now = Date.now();
       const fromDay = lateWindowStartDay(now);
@@ -183,6 +183,24 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
         }
       });
     });
+  }
+
+  /**
+   * Runs `work` with every other call held back. A failure is handed to the caller instead of
+   * thrown inside blockConcurrencyWhile, which would reset the object for a D1 hiccup.
+   */
+  private async exclusively<T>(work: () => Promise<T>): Promise<T> {
+    let failure: { error: unknown } | null = null;
+    const result = await this.ctx.blockConcurrencyWhile(async () => {
+      try {
+        return await work();
+      } catch (error) {
+        failure = { error };
+        return undefined;
+      }
+    });
+    if (failure !== null) throw (failure as { error: unknown }).error;
+    return result as T;
   }
 
   /** Flushes until history holds every event this ledger counted. */

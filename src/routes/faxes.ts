@@ -1,21 +1,22 @@
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
-import type { ParkedEvent } from "../db/faxes";
+import type { FaxRow, ParkedEvent } from "../db/faxes";
 import { FaxId } from "../domain/fax";
 import { SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
+import { getFax, type FaxRecord } from "../services/get-fax";
 import { listUnattributedFaxes } from "../services/list-unattributed-faxes";
 import { registerFax } from "../services/register-fax";
 import { unattributedCursor } from "./cursor";
 import { bearerAuth, createRoute, errorResponses, json, jsonBody, queryParameters } from "./schemas";
 
-const FaxInput = z
-  .strictObject({ provider: z.enum(["telnyx", "notifyre"]), faxId: FaxId, subjectId: SubjectId })
-  .openapi("FaxRegistration");
+const Provider = z.enum(["telnyx", "notifyre"]);
+
+const FaxInput = z.strictObject({ provider: Provider, faxId: FaxId, subjectId: SubjectId }).openapi("FaxRegistration");
 
 const FaxSchema = z
   .object({
-    provider: z.enum(["telnyx", "notifyre"]),
+    provider: Provider,
     faxId: z.string(),
     subjectId: z.string().nullable(),
     direction: z.string().nullable(),
@@ -24,6 +25,31 @@ const FaxSchema = z
     failureReason: z.string().nullable(),
   })
   .openapi("Fax");
+
+const BilledFaxSchema = FaxSchema.extend({
+  billedSubjectId: z.string().nullable().openapi({ description: "The one subject the fax is billed to; null while nothing billed it" }),
+  billedPages: z.number().int().nullable(),
+  billedAt: z.string().nullable().openapi({
+    format: "date-time",
+    description: "When that subject's ledger took the bill; null while a failed bill waits for the provider's retry",
+  }),
+}).openapi("BilledFax");
+
+const ReceiptSchema = z
+  .object({
+    eventId: z.string(),
+    eventType: z.string(),
+    status: z.string().nullable(),
+    pageCount: z.number().int().nullable(),
+    failureReason: z.string().nullable(),
+    attributionConflict: z
+      .string()
+      .nullable()
+      .openapi({ description: "The subject this delivery named when the fax was already billed to another; it was not billed" }),
+    occurredAt: z.string().openapi({ format: "date-time" }),
+    receivedAt: z.string().openapi({ format: "date-time" }),
+  })
+  .openapi("FaxReceipt");
 
 const UnattributedSchema = z
   .object({
@@ -52,6 +78,21 @@ const register = createRoute({
   },
 });
 
+const read = createRoute({
+  method: "get",
+  path: "/v1/faxes/{provider}/{faxId}",
+  tags: ["faxes"],
+  summary: "A fax, whom it is billed to and every event received for it",
+  description:
+    "A fax is billed once, to the first subject a delivery attributes it to; a delivery naming another subject is answered `already_billed` with reason ATTRIBUTION_CONFLICT, billed nothing, and its receipt keeps the subject it named (`attributionConflict`).",
+  security: bearerAuth,
+  request: { params: z.object({ provider: Provider, faxId: FaxId }) },
+  responses: {
+    200: json(z.object({ fax: BilledFaxSchema, receipts: z.array(ReceiptSchema) }), "The fax, its bill and its receipts (oldest first)"),
+    ...errorResponses(404),
+  },
+});
+
 const unattributed = createRoute({
   method: "get",
   path: "/v1/webhooks/unattributed",
@@ -72,21 +113,13 @@ export function registerFaxRoutes(app: OpenAPIHono<AppEnv>): void {
     requireService(c);
     const { provider, faxId, subjectId } = c.req.valid("json");
     const { fax, billed } = await registerFax(c.env, provider, faxId, subjectId);
-    return c.json(
-      {
-        fax: {
-          provider: fax.provider,
-          faxId: fax.faxId,
-          subjectId: fax.subjectId,
-          direction: fax.direction,
-          status: fax.status,
-          pageCount: fax.pageCount,
-          failureReason: fax.failureReason,
-        },
-        billed,
-      },
-      200,
-    );
+    return c.json({ fax: toPublicFax(fax), billed }, 200);
+  });
+
+  app.openapi(read, async (c) => {
+    requireService(c);
+    const { provider, faxId } = c.req.valid("param");
+    return c.json(toPublicRecord(await getFax(c.env, provider, faxId)), 200);
   });
 
   app.openapi(unattributed, async (c) => {
@@ -115,5 +148,40 @@ function toPublic(p: ParkedEvent) {
     pageCount: p.pageCount,
     occurredAt: new Date(p.occurredAt).toISOString(),
     parkedAt: new Date(p.parkedAt).toISOString(),
+  };
+}
+
+function toPublicFax(fax: FaxRow) {
+  return {
+    provider: fax.provider,
+    faxId: fax.faxId,
+    subjectId: fax.subjectId,
+    direction: fax.direction,
+    status: fax.status,
+    pageCount: fax.pageCount,
+    failureReason: fax.failureReason,
+  };
+}
+
+const isoOrNull = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
+
+function toPublicRecord({ fax, bill, receipts }: FaxRecord) {
+  return {
+    fax: {
+      ...toPublicFax(fax),
+      billedSubjectId: bill?.subjectId ?? null,
+      billedPages: bill?.pages ?? null,
+      billedAt: isoOrNull(bill?.billedAt),
+    },
+    receipts: receipts.map((r) => ({
+      eventId: r.eventId,
+      eventType: r.eventType,
+      status: r.status,
+      pageCount: r.pageCount,
+      failureReason: r.failureReason,
+      attributionConflict: r.attributionConflict,
+      occurredAt: new Date(r.occurredAt).toISOString(),
+      receivedAt: new Date(r.receivedAt).toISOString(),
+    })),
   };
 }

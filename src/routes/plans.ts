@@ -5,7 +5,7 @@ import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
 import { getPlan } from "../services/get-plan";
 import { putPlan } from "../services/put-plan";
-import { bearerAuth, createRoute, errorResponses, json, jsonBody } from "./schemas";
+import { bearerAuth, configurationNotPushed, createRoute, errorResponses, json, jsonBody } from "./schemas";
 
 const PlanId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, "letters, digits, '_', '.', ':', '-'");
 
@@ -25,13 +25,14 @@ const putPlanRoute = createRoute({
   tags: ["plans"],
   summary: "Define or replace a plan",
   description:
-    "Entitlements per meter: `limit` (null = unlimited), `period` (month | day | none), `enforcement` (hard | soft), `thresholds` in percent (default 80 and 100). Every subject on the plan uses the new version from its next call.",
+    "Entitlements per meter: `limit` (null = unlimited), `period` (month | day | none), `enforcement` (hard | soft), `thresholds` in percent (default 80 and 100). Every subject on the plan uses the new version from its next call. A meter that is not defined is 422 UNKNOWN_METER (`details.meters` names them) and nothing is written. 503 LEDGER_UNAVAILABLE: the plan is saved but some subjects' ledgers did not take it (`details.subjectIds`); retrying the same PUT pushes it again.",
   security: bearerAuth,
   request: { params: z.object({ planId: PlanId }), ...jsonBody(PlanInput.openapi("PlanInput")) },
   responses: {
     201: json(z.object({ plan: PlanSchema }), "Created"),
     200: json(z.object({ plan: PlanSchema }), "Replaced"),
-    ...errorResponses(413, 415),
+    ...errorResponses(413, 415, 422),
+    ...configurationNotPushed,
   },
 });
 

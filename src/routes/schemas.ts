@@ -87,6 +87,14 @@ export function errorResponses(...statuses: number[]) {
   return Object.fromEntries([400, 401, 403, ...statuses].map((s) => [s, json(ErrorEnvelopeSchema, descriptions[s] ?? "Error")]));
 }
 
+/** The 503 of a configuration PUT: D1 has the change, a ledger does not yet. */
+export const configurationNotPushed = {
+  503: json(
+    ErrorEnvelopeSchema,
+    "LEDGER_UNAVAILABLE: saved, but a subject's ledger did not take it; retrying the same PUT pushes it again",
+  ),
+};
+
 export const bearerAuth = [{ bearerAuth: [] }];
 
 /** `includeVoided=true` counts and lists voided events too (they are left out by default). */

@@ -7,7 +7,7 @@ import { requireService, requireSubjectAccess } from "../http/auth";
 import { getSubject } from "../services/get-subject";
 import { putSubject } from "../services/put-subject";
 import { recalculateSubject } from "../services/recalculate-subject";
-import { bearerAuth, createRoute, errorResponses, json, jsonBody } from "./schemas";
+import { bearerAuth, configurationNotPushed, createRoute, errorResponses, json, jsonBody } from "./schemas";
 
 export const SubjectSchema = z
   .object({
@@ -28,13 +28,14 @@ const putSubjectRoute = createRoute({
   tags: ["subjects"],
   summary: "Assign a plan, billing anchor day and overrides",
   description:
-    "Fields left out keep their value. `billingAnchorDay` 1–31 starts monthly periods on that day (clamped to the month's end); null means calendar months (UTC). `overrides` replaces the subject's per-meter overrides. Takes effect at the subject's next call.",
+    "Fields left out keep their value. `billingAnchorDay` 1–31 starts monthly periods on that day (clamped to the month's end); null means calendar months (UTC). `overrides` replaces the subject's per-meter overrides; one naming a meter that is not defined is 422 UNKNOWN_METER and nothing is written. Takes effect at the subject's next call. 503 LEDGER_UNAVAILABLE: saved, but the subject's ledger did not take it; retrying the same PUT pushes it again.",
   security: bearerAuth,
   request: { params, ...jsonBody(SubjectInput.openapi("SubjectInput")) },
   responses: {
     201: json(z.object({ subject: SubjectSchema }), "Created"),
     200: json(z.object({ subject: SubjectSchema }), "Updated"),
-    ...errorResponses(404, 413, 415, 503),
+    ...errorResponses(404, 413, 415, 422),
+    ...configurationNotPushed,
   },
 });
 

@@ -14,7 +14,13 @@ import { ErrorEnvelopeSchema, json } from "./schemas";
 const AckSchema = z.object({
   received: z.literal(true),
   outcome: z.enum(["billed", "already_billed", "parked", "recorded", "refused", "ignored"]),
-  reason: z.enum(FAX_REFUSALS).optional().openapi({ description: "Why a refused delivery was not billed" }),
+  reason: z
+    .enum([...FAX_REFUSALS, "ATTRIBUTION_CONFLICT"])
+    .optional()
+    .openapi({
+      description:
+        "Why, when the outcome needs one: a refused delivery's INVALID_PAGE_COUNT, or ATTRIBUTION_CONFLICT when the fax is already billed to another subject",
+    }),
 });
 
 function webhookRoute(provider: "telnyx" | "notifyre", description: string) {
@@ -89,13 +95,13 @@ async function handle(
     log("warn", "webhook.unrecognised", { requestId: c.get("requestId"), path: c.req.path });
     return { received: true, outcome: "ignored" };
   }
-  const outcome = await handleFaxEvent(c.env, event);
+  const result = await handleFaxEvent(c.env, event);
   log("info", "webhook.handled", {
     requestId: c.get("requestId"),
     provider: event.provider,
     eventType: event.eventType,
     faxId: event.faxId,
-    outcome,
+    ...result,
   });
-  return { received: true, outcome, ...(event.refusal === null ? {} : { reason: event.refusal }) };
+  return { received: true, ...result };
 }

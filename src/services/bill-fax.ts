@@ -1,45 +1,57 @@
 import type { Database } from "../db/database";
-import { findParked, markBilled, type FaxRow } from "../db/faxes";
+import { claimFaxBill, confirmFaxBill, recordAttributionConflict } from "../db/fax-bills";
+import { findParked, type FaxRow } from "../db/faxes";
 import { DomainError } from "../domain/errors";
 import { MAX_EVENT_AGE_MS, MAX_FUTURE_SKEW_MS } from "../domain/event-rules";
-import { faxIdempotencyKey, type FaxProvider } from "../domain/fax";
+import { faxIdempotencyKey, type FaxProvider, type FaxRefusal } from "../domain/fax";
 import type { JsonValue } from "../domain/stored-event";
 import { recordUsage } from "./record-usage";
 
 export type FaxOutcome = "billed" | "already_billed" | "parked" | "recorded" | "refused";
 
+/** What became of a delivery; `reason` says why a fax was refused, or not billed to the subject it was attributed to. */
+export interface FaxResult {
+  outcome: FaxOutcome;
+  reason?: FaxRefusal | "ATTRIBUTION_CONFLICT";
+}
+
+/** A delivery that bills a fax. */
+export interface FaxBilling {
+  provider: FaxProvider;
+  faxId: string;
+  eventId: string;
+  pages: number;
+  occurredAt: number;
+  metadata: Record<string, JsonValue>;
+}
+
 /** Bills the event parked for a registered fax, once. */
-export async function billParked(env: Env, db: Database, fax: FaxRow, nowMs: number): Promise<FaxOutcome> {
+export async function billParked(env: Env, db: Database, fax: FaxRow, nowMs: number): Promise<FaxResult> {
   const parked = await findParked(db, fax.provider, fax.faxId);
-  if (!parked || parked.billedAt !== null || !fax.subjectId) return "recorded";
-  const outcome = await billFax(
-    env,
-    fax.subjectId,
-    parked.provider,
-    parked.faxId,
-    parked.pageCount,
-    parked.occurredAt,
-    parked.metadata,
-    nowMs,
-  );
-  await markBilled(db, parked.provider, parked.faxId, fax.subjectId, nowMs);
-  return outcome;
+  if (!parked || parked.billedAt !== null || !fax.subjectId) return { outcome: "recorded" };
+  return billFax(env, db, fax.subjectId, { ...parked, pages: parked.pageCount }, nowMs);
 }
 
 /**
- * Bills a fax's pages under the key `<provider>:<faxId>`, so a fax is billed once whatever and
- * however often arrives. Throws when the bill cannot be written.
+ * Bills a fax's pages to the subject once, globally: the first subject to claim the fax is billed
+ * (its ledger's key `<provider>:<faxId>` keeps that exactly once), any other is kept on the
+ * receipt as an attribution conflict and billed nothing. Throws when the bill cannot be written;
+ * the claim stays, so the provider's retry bills the same subject.
  */
-export async function billFax(
-  env: Env,
-  subjectId: string,
-  provider: FaxProvider,
-  faxId: string,
-  pages: number,
-  occurredAt: number,
-  metadata: Record<string, JsonValue>,
-  nowMs: number,
-): Promise<FaxOutcome> {
+export async function billFax(env: Env, db: Database, subjectId: string, billing: FaxBilling, nowMs: number): Promise<FaxResult> {
+  const claim = await claimFaxBill(db, { provider: billing.provider, faxId: billing.faxId, subjectId, pages: billing.pages }, nowMs);
+  if (claim.subjectId !== subjectId) {
+    await recordAttributionConflict(db, claim, billing.eventId, subjectId, nowMs);
+    return { outcome: "already_billed", reason: "ATTRIBUTION_CONFLICT" };
+  }
+  // The claimed pages stand: a retry after a failed call bills what was claimed.
+  const outcome = await billInLedger(env, subjectId, { ...billing, pages: claim.pages }, nowMs);
+  await confirmFaxBill(db, claim, nowMs);
+  return { outcome };
+}
+
+async function billInLedger(env: Env, subjectId: string, billing: FaxBilling, nowMs: number): Promise<"billed" | "already_billed"> {
+  const { provider, faxId, pages, occurredAt, metadata } = billing;
   // A fax parked for weeks is billed now; its own time stays in the metadata.
   const inWindow = occurredAt <= nowMs + MAX_FUTURE_SKEW_MS && occurredAt >= nowMs - MAX_EVENT_AGE_MS + 60 * 60 * 1000;
   const [recorded] = await recordUsage(

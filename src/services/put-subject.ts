@@ -3,12 +3,15 @@ import { findPlan, findSubject, planSnapshot, subjectSettings, upsertSubject, ty
 import type { SubjectInput } from "../domain/entitlements";
 import { DomainError } from "../domain/errors";
 import { ledgerFor } from "../ledger/ledger-client";
+import { callLedger } from "./call-ledger";
+import { requireKnownMeters } from "./known-meters";
 
 /**
  * Assigns a subject's plan, billing anchor day and overrides; fields left out keep their value.
  * Takes effect at the subject's next call.
  */
 export async function putSubject(env: Env, subjectId: string, input: SubjectInput): Promise<{ subject: Subject; created: boolean }> {
+  if (input.overrides) await requireKnownMeters(env, Object.keys(input.overrides), "the subject's overrides");
   const db = database(env.DB);
   const existing = await findSubject(db, subjectId);
   const planId = input.planId === undefined ? (existing?.planId ?? null) : input.planId;
@@ -31,11 +34,15 @@ export async function putSubject(env: Env, subjectId: string, input: SubjectInpu
   return { subject, created: !existing };
 }
 
-/** Sends a subject's settings, with its plan as D1 holds it now, to its ledger. */
+/** Sends a subject's settings, with its plan as D1 holds it now, to its ledger; LEDGER_UNAVAILABLE when it does not take them. */
 async function pushSubject(env: Env, db: Database, subject: Subject): Promise<void> {
   const plan = subject.planId === null ? null : await findPlan(db, subject.planId);
-  await ledgerFor(env, subject.id).configure(subject.id, {
-    subject: subjectSettings(subject),
-    plan: plan === null ? null : planSnapshot(plan),
-  });
+  await callLedger(
+    () =>
+      ledgerFor(env, subject.id).configure(subject.id, {
+        subject: subjectSettings(subject),
+        plan: plan === null ? null : planSnapshot(plan),
+      }),
+    "The subject is saved, but its ledger did not take the change; retrying the same PUT pushes it again.",
+  );
 }

@@ -17,6 +17,6 @@ export async function registerFax(
   if (fax.subjectId !== subjectId) {
     throw new DomainError("FAX_ALREADY_REGISTERED", `Fax '${faxId}' is already registered to another subject.`);
   }
-  const outcome = await billParked(env, db, fax, nowMs);
+  const { outcome } = await billParked(env, db, fax, nowMs);
   return { fax, billed: outcome === "billed" };
 }

@@ -14,8 +14,8 @@ const FAILED = new Set(["failed", "busy", "no-answer", "cancelled", "canceled"])
 
 /**
  * Maps a verified Notifyre delivery to a fax event; null when it is not a Notifyre envelope.
- * Notifyre sends no event id, so the fax id, event and status stand for one (a redelivery of the
- * same state is the same event).
+ * Notifyre sends no event id, so the fax id, event, status and the subject it names stand for one
+ * (a redelivery of the same state is the same event; one naming another subject is not).
  */
 export function parseNotifyreEvent(body: unknown, nowMs: number): FaxEvent | null {
   const parsed = Envelope.safeParse(body);
@@ -27,16 +27,17 @@ export function parseNotifyreEvent(body: unknown, nowMs: number): FaxEvent | nul
   const inbound = eventType === "fax_received";
   const seconds = typeof p.LastModifiedDateUtc === "number" ? p.LastModifiedDateUtc : Timestamp;
   const reference = SubjectId.safeParse(p.Reference);
+  const subjectHint = eventType === "fax_sent" && reference.success ? reference.data : null;
   return {
     provider: "notifyre",
-    eventId: `${eventType}:${faxId ?? "none"}:${rawStatus ?? "none"}`,
+    eventId: `${eventType}:${faxId ?? "none"}:${rawStatus ?? "none"}${subjectHint === null ? "" : `:${subjectHint}`}`,
     eventType,
     faxId,
     direction: eventType === "fax_sent" ? "outbound" : inbound ? "inbound" : null,
     status: inbound && status === null ? "received" : status,
     failureReason: status === "failed" ? (rawStatus ?? "failed") : null,
     occurredAt: typeof seconds === "number" && Number.isFinite(seconds) ? seconds * 1000 : nowMs,
-    subjectHint: eventType === "fax_sent" && reference.success ? reference.data : null,
+    subjectHint,
     ...billingOf(eventType === "fax_sent" && status === "delivered", p.Pages),
   };
 }

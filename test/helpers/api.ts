@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { sign } from "hono/jwt";
 import type { LedgerRpc } from "../../src/ledger/contract";
@@ -51,6 +51,20 @@ export function ledger(subjectId: string): LedgerRpc {
 /** Runs the subject's pending alarm now, so its outbox reaches D1. */
 export async function flushLedger(subjectId: string): Promise<void> {
   await runDurableObjectAlarm(env.LEDGER.getByName(subjectId));
+}
+
+/**
+ * Makes every call to the subject's ledger fail, as an unavailable one would: its storage loses a
+ * table. Answers the repair.
+ */
+export async function breakLedger(subjectId: string): Promise<() => Promise<void>> {
+  const rename = (from: string, to: string) =>
+    // A fresh stub each time: one that saw the object break stays broken.
+    runInDurableObject(env.LEDGER.getByName(subjectId), (_i, state) => state.storage.sql.exec(`ALTER TABLE ${from} RENAME TO ${to}`));
+  await rename("usage_days", "usage_days_gone");
+  return async () => {
+    await rename("usage_days_gone", "usage_days");
+  };
 }
 
 export async function historyRows(subjectId?: string): Promise<number> {

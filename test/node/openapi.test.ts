@@ -26,6 +26,7 @@ const ROUTES = [
   "post /v1/subjects/{subjectId}/meters/{meter}/decrement",
   "put /v1/subjects/{subjectId}/meters/{meter}",
   "post /v1/faxes",
+  "get /v1/faxes/{provider}/{faxId}",
   "get /v1/webhooks/unattributed",
   "post /webhooks/telnyx",
   "post /webhooks/notifyre",
