@@ -3,9 +3,10 @@ import { fromE4 } from "./amount";
 import { DomainError } from "./errors";
 import { MAX_EVENT_AGE_MS } from "./event-rules";
 import type { StoredEvent } from "./stored-event";
-import { Amount, Dimensions, Metadata, MeterKey, Unit, type EventDraft } from "./usage-event";
+import { Amount, Dimensions, type EventDraft, Metadata, MeterKey, Unit } from "./usage-event";
+import { wellFormedString } from "./well-formed";
 
-const Reason = z.string().min(1).max(500);
+const Reason = wellFormedString().min(1).max(500);
 
 export const VoidInput = z.strictObject({ reason: Reason.optional() });
 export type VoidInput = z.infer<typeof VoidInput>;

@@ -1,13 +1,14 @@
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { AmendInput, VoidInput } from "../domain/corrections";
 import { toPublicEvent } from "../domain/stored-event";
+import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
 import { amendUsageEvent } from "../services/amend-usage-event";
 import { voidUsageEvent } from "../services/void-usage-event";
 import { bearerAuth, createRoute, errorResponses, EventSchema, json } from "./schemas";
 
-const params = z.object({ id: z.string().min(1).max(100) });
+const params = z.object({ id: wellFormedString().min(1).max(100) });
 
 const VoidedSchema = z.object({ event: EventSchema, status: z.enum(["voided", "already_voided"]) }).openapi("VoidedUsage");
 const AmendedSchema = z

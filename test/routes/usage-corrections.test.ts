@@ -83,6 +83,9 @@ describe("void", () => {
     expect((await api("POST", `/v1/usage/${event.id}/void`, { token: await userToken(subjectId) })).status).toBe(403);
     expect((await voidEvent(event.id, { reason: "x".repeat(501) })).status).toBe(400);
     expect((await voidEvent(event.id, { reason: "ok", extra: 1 })).status).toBe(400);
+    // A lone surrogate would be stored as U+FFFD in history, the ledger and the CSV.
+    expect((await voidEvent(event.id, { reason: "typo \ud800" })).status).toBe(400);
+    expect((await api("POST", `/v1/usage/${event.id}/amend`, { body: { amount: 1, reason: "\udfff" } })).status).toBe(400);
     expect(await used(subjectId, "fax")).toBe(2);
     // No body at all is a void without a reason.
     const bare = await api("POST", `/v1/usage/${event.id}/void`, { headers: {} });
