@@ -18,9 +18,12 @@ export interface VoidResult {
  */
 export async function voidUsageEvent(env: Env, id: string, reason: string | null, nowMs = Date.now()): Promise<VoidResult> {
   const event = await getUsageEvent(env, id);
-  if (event.voidedAt != null) return { event, status: "already_voided" };
-  assertCorrectable(event, nowMs);
-  const target = voidTarget(event, await meterKind(env, event.meter));
+  const kind = await meterKind(env, event.meter);
+  // A gauge's repeated void still reaches its ledger, which rebuilds the level again: the first
+  // void's rebuild may have failed after history had the void.
+  if (event.voidedAt != null && kind === "counter") return { event, status: "already_voided" };
+  if (event.voidedAt == null) assertCorrectable(event, nowMs);
+  const target = voidTarget(event, kind);
   const outcome = await callLedger(() => ledgerFor(env, event.subjectId).voidEvent(event.subjectId, target, reason));
   return { event: { ...event, voidedAt: outcome.voidedAt, voidReason: outcome.reason }, status: outcome.status };
 }

@@ -1,4 +1,4 @@
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
@@ -171,6 +171,32 @@ describe("void", () => {
     expect(await used(subjectId, "storage")).toBe(1);
     await voidEvent(ids.c); // without the removal too: 10, 15, 16
     expect(await used(subjectId, "storage")).toBe(16);
+  });
+  it("rebuilds a gauge again when a void is repeated after its first rebuild failed", async () => {
+    const subjectId = uniqueSubject("void-gauge-retry");
+    for (const [key, amount] of [
+      ["a", 10],
+      ["b", 5],
+    ] as const) {
+      await api("POST", `/v1/subjects/${subjectId}/meters/storage/increment`, { body: { amount, idempotencyKey: key } });
+    }
+    await flushLedger(subjectId);
+    const history = (await api("GET", `/v1/usage?subjectId=${subjectId}`)).body.data;
+    const wrong = history.find((e: { idempotencyKey: string }) => e.idempotencyKey === "b");
+    // As a first void leaves it when its rebuild fails: the ledger and history know the void, the level is stale.
+    await env.DB.prepare("UPDATE usage_events SET voided_at = ?, void_reason = 'first try' WHERE id = ?").bind(Date.now(), wrong.id).run();
+    await runInDurableObject(env.LEDGER.getByName(subjectId), (_instance, state) => {
+      state.storage.sql.exec(
+        "INSERT INTO voided_events (event_id, meter, occurred_at, amount_e4, voided_at, reason) VALUES (?, 'storage', ?, 50000, ?, 'first try')",
+        wrong.id,
+        Date.parse(wrong.timestamp),
+        Date.now(),
+      );
+    });
+    expect(await used(subjectId, "storage")).toBe(15);
+    const again = await voidEvent(wrong.id);
+    expect(again.body).toMatchObject({ status: "already_voided", event: { voidReason: "first try" } });
+    expect(await used(subjectId, "storage")).toBe(10);
   });
 });
 
