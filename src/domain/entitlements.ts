@@ -4,12 +4,40 @@ import { Amount, MeterKey } from "./usage-event";
 
 export const DEFAULT_THRESHOLDS = [80, 100];
 
+const Periods = z.number().int().min(1).max(120);
+const Priority = z.number().int().min(0).max(1000);
+
+/** Unused allowance carried into a grant when a period closes. */
+export const RolloverInput = z.strictObject({
+  maxAmount: Amount.optional(),
+  /** Of the limit. */
+  maxPercent: z.number().int().min(1).max(100).optional(),
+  /** The grant lasts this many periods after the one that closed. */
+  expiresAfterPeriods: Periods,
+});
+
+/** A grant the plan gives at the start of every period. */
+export const PeriodGrantInput = z.strictObject({
+  amount: Amount.refine((a) => a > 0, "must be more than 0"),
+  /** 1: it expires with the period it was given for. */
+  expiresAfterPeriods: Periods.default(1),
+  priority: Priority.optional(),
+});
+
+const entitlementFields = {
+  /** Percentages of the limit that notify once per period when crossed. */
+  thresholds: z.array(z.number().int().min(1).max(1000)).max(10).optional(),
+  /** Remaining amounts (allowance, holds and grants counted) at or below which balance.low notifies, once per period. */
+  balanceThresholds: z.array(Amount).max(10).optional(),
+  rollover: RolloverInput.optional(),
+  grantEachPeriod: PeriodGrantInput.optional(),
+};
+
 export const EntitlementInput = z.strictObject({
   limit: Amount.nullable(),
   period: z.enum(["month", "day", "none"]).default("month"),
   enforcement: z.enum(["hard", "soft"]).default("hard"),
-  /** Percentages of the limit that notify once per period when crossed. */
-  thresholds: z.array(z.number().int().min(1).max(1000)).max(10).optional(),
+  ...entitlementFields,
 });
 export type EntitlementInput = z.infer<typeof EntitlementInput>;
 
@@ -24,7 +52,7 @@ export const EntitlementOverride = z.strictObject({
   limit: Amount.nullable().optional(),
   period: z.enum(["month", "day", "none"]).optional(),
   enforcement: z.enum(["hard", "soft"]).optional(),
-  thresholds: z.array(z.number().int().min(1).max(1000)).max(10).optional(),
+  ...entitlementFields,
 });
 export type EntitlementOverride = z.infer<typeof EntitlementOverride>;
 
@@ -41,7 +69,14 @@ export interface Entitlement {
   period: PeriodKind;
   enforcement: "hard" | "soft";
   thresholds: number[];
+  /** Set only when configured (so are the two below). */
+  balanceThresholdsE4?: number[];
+  rollover?: { maxAmountE4: number | null; maxPercent: number | null; expiresAfterPeriods: number };
+  periodGrant?: { amountE4: number; expiresAfterPeriods: number; priority: number };
 }
+
+/** The priority grants get when none is given: lower is drawn first. */
+export const DEFAULT_GRANT_PRIORITY = 100;
 
 /** Everything a subject's ledger needs to decide, pushed to it whenever the plan or subject changes. */
 export interface SubjectConfig {
@@ -75,10 +110,11 @@ export function effectiveEntitlements(
       ...stripUndefined(own(overrides, meter) ?? {}),
     };
     const entitlement: Entitlement = {
-      limitE4: merged.limit === null ? null : Math.round(merged.limit * 10_000),
+      limitE4: merged.limit === null ? null : toE4(merged.limit),
       period: merged.period as PeriodKind,
       enforcement: merged.enforcement as "hard" | "soft",
       thresholds: [...new Set(merged.thresholds ?? DEFAULT_THRESHOLDS)].sort((a, b) => a - b),
+      ...creditSettings(merged),
     };
     // defineProperty: a meter named like a prototype member must stay a plain own property.
     Object.defineProperty(result, meter, { enumerable: true, writable: true, configurable: true, value: entitlement });
@@ -124,6 +160,35 @@ export function reachedThresholds(usedE4: number, entitlement: Entitlement): num
   const { limitE4 } = entitlement;
   if (limitE4 === null || limitE4 === 0) return [];
   return entitlement.thresholds.filter((t) => usedE4 >= (limitE4 * t) / 100);
+}
+
+/** The balance, rollover and per-period grant settings, in ten-thousandths, only those configured. */
+function creditSettings(
+  merged: Pick<EntitlementInput, "balanceThresholds" | "rollover" | "grantEachPeriod">,
+): Pick<Entitlement, "balanceThresholdsE4" | "rollover" | "periodGrant"> {
+  const settings: Pick<Entitlement, "balanceThresholdsE4" | "rollover" | "periodGrant"> = {};
+  if (merged.balanceThresholds && merged.balanceThresholds.length > 0) {
+    settings.balanceThresholdsE4 = [...new Set(merged.balanceThresholds.map(toE4))].sort((a, b) => a - b);
+  }
+  if (merged.rollover) {
+    settings.rollover = {
+      maxAmountE4: merged.rollover.maxAmount === undefined ? null : toE4(merged.rollover.maxAmount),
+      maxPercent: merged.rollover.maxPercent ?? null,
+      expiresAfterPeriods: merged.rollover.expiresAfterPeriods,
+    };
+  }
+  if (merged.grantEachPeriod) {
+    settings.periodGrant = {
+      amountE4: toE4(merged.grantEachPeriod.amount),
+      expiresAfterPeriods: merged.grantEachPeriod.expiresAfterPeriods ?? 1,
+      priority: merged.grantEachPeriod.priority ?? DEFAULT_GRANT_PRIORITY,
+    };
+  }
+  return settings;
+}
+
+function toE4(amount: number): number {
+  return Math.round(amount * 10_000);
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
