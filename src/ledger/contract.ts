@@ -160,6 +160,10 @@ export interface CommitInput {
   /** When the usage happened; now when left out. */
   occurredAt: number | null;
   source: string;
+  /** The recorded event's key; `reservation:<id>` when left out (a fax commits under its fax key). */
+  idempotencyKey?: string;
+  /** Laid over the reservation's metadata on the recorded event. */
+  metadata?: Record<string, JsonValue>;
 }
 
 export type CommitOutcome =
