@@ -15,6 +15,7 @@ import { registerNotificationRoutes } from "./routes/notifications";
 import { registerPeriodRoutes } from "./routes/periods";
 import { registerPlanRoutes } from "./routes/plans";
 import { registerReportRoutes } from "./routes/reports";
+import { registerReservationRoutes } from "./routes/reservations";
 import { registerSubjectRoutes } from "./routes/subjects";
 import { registerSystemRoutes } from "./routes/system";
 import { registerUsageCorrectionRoutes } from "./routes/usage-corrections";
@@ -48,6 +49,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerSubjectRoutes(app);
   registerEntitlementRoutes(app);
   registerGaugeRoutes(app);
+  registerReservationRoutes(app);
   registerFaxRoutes(app);
   registerDeadLetterRoutes(app);
   registerPeriodRoutes(app);
