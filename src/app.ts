@@ -9,6 +9,7 @@ import { registerDeadLetterRoutes } from "./routes/dead-letters";
 import { registerEntitlementRoutes } from "./routes/entitlements";
 import { registerFaxRoutes } from "./routes/faxes";
 import { registerGaugeRoutes } from "./routes/gauges";
+import { registerGrantRoutes } from "./routes/grants";
 import { registerMeterRoutes } from "./routes/meters";
 import { registerDashboardRoutes } from "./routes/dashboard";
 import { registerNotificationRoutes } from "./routes/notifications";
@@ -50,6 +51,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerEntitlementRoutes(app);
   registerGaugeRoutes(app);
   registerReservationRoutes(app);
+  registerGrantRoutes(app);
   registerFaxRoutes(app);
   registerDeadLetterRoutes(app);
   registerPeriodRoutes(app);
