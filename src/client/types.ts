@@ -2,9 +2,13 @@ import type { z } from "zod";
 import type { PlanInput, SubjectInput } from "../domain/entitlements";
 import type { ConsumedSchema, ConsumeInput, DecisionSchema, EntitlementRowSchema } from "../routes/entitlements";
 import type { GaugeMovedSchema } from "../routes/gauges";
+import type { GrantSchema } from "../routes/grant-views";
+import type { CreateGrantInput } from "../routes/grants";
 import type { MeterSchema } from "../routes/meters";
 import type { PlanSchema } from "../routes/plans";
 import type { UsageSummarySchema } from "../routes/reports";
+import type { ReservationSchema } from "../routes/credit-views";
+import type { CommittedSchema, ReleasedSchema, ReservationPageSchema, ReservedSchema, ReserveInput } from "../routes/reservations";
 import type { EventInputSchema, EventSchema } from "../routes/schemas";
 import type { SubjectSchema } from "../routes/subjects";
 import type { HistoryPageSchema } from "../routes/usage-read";
@@ -27,6 +31,14 @@ export type Plan = z.infer<typeof PlanSchema>;
 export type PlanRequest = z.input<typeof PlanInput>;
 export type Subject = z.infer<typeof SubjectSchema>;
 export type SubjectRequest = z.input<typeof SubjectInput>;
+export type Reservation = z.infer<typeof ReservationSchema>;
+export type ReserveRequest = z.input<typeof ReserveInput>;
+export type Reserved = z.infer<typeof ReservedSchema>;
+export type CommittedReservation = z.infer<typeof CommittedSchema>;
+export type ReleasedReservation = z.infer<typeof ReleasedSchema>;
+export type ReservationPage = z.infer<typeof ReservationPageSchema>;
+export type Grant = z.infer<typeof GrantSchema>;
+export type GrantRequest = z.input<typeof CreateGrantInput>;
 
 export interface HistoryQuery {
   subjectId?: string;
@@ -41,6 +53,17 @@ export interface HistoryQuery {
 export interface SummaryQuery extends Omit<HistoryQuery, "limit" | "cursor"> {
   groupBy: ("meter" | "subjectId" | "day" | "week" | "month" | `dimension.${string}`)[];
   tz?: string;
+}
+
+export interface ReservationQuery {
+  status?: Reservation["status"];
+  limit?: number;
+  cursor?: string;
+}
+
+export interface GrantQuery {
+  meter?: string;
+  includeInactive?: boolean;
 }
 
 /** The service's error envelope, thrown as TallyError. */
