@@ -46,7 +46,7 @@ export const ReservedSchema = z
 export const CommittedSchema = z
   .object({
     reservation: ReservationSchema,
-    event: EventSchema,
+    event: EventSchema.nullable().openapi({ description: "The usage event recorded; null when 0 was committed" }),
     status: z.enum(["committed", "already_committed"]),
     overage: z.boolean().openapi({ description: "The commit went past a hard limit (recorded anyway)" }),
   })
@@ -89,7 +89,7 @@ const commitRoute = createRoute({
   tags: ["reservations"],
   summary: "Record what a hold turned into",
   description:
-    "Records a usage event of `amount` (the held amount when left out; source `reservation`) and ends the hold. Less than held releases the rest. More than held is recorded too, since the usage happened; past a hard limit the answer says `overage: true`. `amount: 0` ends the hold with a zero-amount event, so the outcome is still in history. The same commit again answers the same event (`already_committed`); another amount after a commit is 409 IDEMPOTENCY_CONFLICT. A released or expired hold is 409 RESERVATION_NOT_HELD with its `status` in `details`.",
+    "Records a usage event of `amount` (the held amount when left out; source `reservation`) and ends the hold. Less than held releases the rest. More than held is recorded too, since the usage happened; past a hard limit the answer says `overage: true`. `amount: 0` ends the hold as `committed` with `committedAmount: 0` and records nothing (`event: null`): the usage did not happen. The same commit again answers the same event (`already_committed`); another amount after a commit is 409 IDEMPOTENCY_CONFLICT. A released or expired hold is 409 RESERVATION_NOT_HELD with its `status` in `details`.",
   security: bearerAuth,
   request: {
     params: reservationParams,
@@ -163,7 +163,10 @@ export function registerReservationRoutes(app: OpenAPIHono<AppEnv>): void {
     const body = (c.req.valid("json") as z.infer<typeof CommitReservationInput> | undefined) ?? {};
     const result = await commitReservation(c.env, subjectId, reservationId, body.amount);
     const { reservation, event, status, overage } = result;
-    return c.json({ reservation: toPublicReservation(reservation), event: toPublicEvent(event), status, overage }, 200);
+    return c.json(
+      { reservation: toPublicReservation(reservation), event: event === null ? null : toPublicEvent(event), status, overage },
+      200,
+    );
   });
 
   app.openapi(releaseRoute, async (c) => {

@@ -9,14 +9,15 @@ import { notHeld, reservationNotFound } from "./reservation-errors";
 export interface Committed {
   status: "committed" | "already_committed";
   reservation: Reservation;
-  event: StoredEvent;
+  /** Null when 0 was committed: nothing happened, so nothing is recorded. */
+  event: StoredEvent | null;
   /** The commit went past a hard limit: recorded anyway, the usage happened. */
   overage: boolean;
 }
 
 /**
  * Records what a hold turned into: the held amount when `amount` is left out; less releases the
- * rest; more is recorded too. Terminal: the same commit again answers the same event.
+ * rest; more is recorded too; 0 records nothing. Terminal: the same commit again answers the same event.
  */
 export async function commitReservation(
   env: Env,
