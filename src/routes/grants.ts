@@ -8,7 +8,7 @@ import { requireService, requireSubjectAccess } from "../http/auth";
 import { createGrant } from "../services/create-grant";
 import { listGrants } from "../services/list-grants";
 import { voidGrant } from "../services/void-grant";
-import { GrantSchema, toPublicGrant } from "./grant-views";
+import { GrantSchema, toPublicGrant } from "./credit-views";
 import { bearerAuth, createRoute, errorResponses, IdempotencyHeaderSchema, json, jsonBody, queryParameters } from "./schemas";
 
 const subjectParams = z.object({ subjectId: SubjectId });
