@@ -2,6 +2,7 @@ import { z } from "zod";
 import { FeatureMap } from "./features";
 import type { PeriodKind } from "./periods";
 import { Amount, MeterKey } from "./usage-event";
+import { wellFormedString } from "./well-formed";
 
 export const DEFAULT_THRESHOLDS = [80, 100];
 
@@ -15,7 +16,7 @@ export const EntitlementInput = z.strictObject({
 export type EntitlementInput = z.infer<typeof EntitlementInput>;
 
 export const PlanInput = z.strictObject({
-  name: z.string().max(200).optional(),
+  name: wellFormedString().max(200).optional(),
   entitlements: z.record(MeterKey, EntitlementInput).refine((e) => Object.keys(e).length <= 100, "at most 100 meters"),
   features: FeatureMap.optional(),
 });
