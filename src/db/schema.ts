@@ -40,6 +40,8 @@ export const usageEvents = sqliteTable(
     /** Set once when an operator voids the event (or amends it): the event stays, out of every total. */
     voidedAt: integer("voided_at"),
     voidReason: text("void_reason"),
+    /** JSON `[{ grantId, amountE4 }]`: the prepaid grants the event drew past the period allowance; null when none. */
+    grantDraws: text("grant_draws"),
     // Virtual columns over the dimensions most filtered on (seed pantry logs), so they can be indexed.
     dimSchoolId: text("dim_school_id").generatedAlwaysAs(sql`json_extract(dimensions, '$.schoolId')`, {
       mode: "virtual",

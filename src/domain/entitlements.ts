@@ -6,12 +6,40 @@ import { wellFormedString } from "./well-formed";
 
 export const DEFAULT_THRESHOLDS = [80, 100];
 
+const Periods = z.number().int().min(1).max(120);
+const Priority = z.number().int().min(0).max(1000);
+
+/** Unused allowance carried into a grant when a period closes. */
+export const RolloverInput = z.strictObject({
+  maxAmount: Amount.optional(),
+  /** Of the limit. */
+  maxPercent: z.number().int().min(1).max(100).optional(),
+  /** The grant lasts this many periods after the one that closed. */
+  expiresAfterPeriods: Periods,
+});
+
+/** A grant the plan gives at the start of every period. */
+export const PeriodGrantInput = z.strictObject({
+  amount: Amount.refine((a) => a > 0, "must be more than 0"),
+  /** 1: it expires with the period it was given for. */
+  expiresAfterPeriods: Periods.default(1),
+  priority: Priority.optional(),
+});
+
+const entitlementFields = {
+  /** Percentages of the limit that notify once per period when crossed. */
+  thresholds: z.array(z.number().int().min(1).max(1000)).max(10).optional(),
+  /** Remaining amounts (allowance, holds and grants counted) at or below which balance.low notifies, once per period. */
+  balanceThresholds: z.array(Amount).max(10).optional(),
+  rollover: RolloverInput.optional(),
+  grantEachPeriod: PeriodGrantInput.optional(),
+};
+
 export const EntitlementInput = z.strictObject({
   limit: Amount.nullable(),
   period: z.enum(["month", "day", "none"]).default("month"),
   enforcement: z.enum(["hard", "soft"]).default("hard"),
-  /** Percentages of the limit that notify once per period when crossed. */
-  thresholds: z.array(z.number().int().min(1).max(1000)).max(10).optional(),
+  ...entitlementFields,
 });
 export type EntitlementInput = z.infer<typeof EntitlementInput>;
 
@@ -27,7 +55,7 @@ export const EntitlementOverride = z.strictObject({
   limit: Amount.nullable().optional(),
   period: z.enum(["month", "day", "none"]).optional(),
   enforcement: z.enum(["hard", "soft"]).optional(),
-  thresholds: z.array(z.number().int().min(1).max(1000)).max(10).optional(),
+  ...entitlementFields,
 });
 export type EntitlementOverride = z.infer<typeof EntitlementOverride>;
 
@@ -45,7 +73,14 @@ export interface Entitlement {
   period: PeriodKind;
   enforcement: "hard" | "soft";
   thresholds: number[];
+  /** Set only when configured (so are the two below). */
+  balanceThresholdsE4?: number[];
+  rollover?: { maxAmountE4: number | null; maxPercent: number | null; expiresAfterPeriods: number };
+  periodGrant?: { amountE4: number; expiresAfterPeriods: number; priority: number };
 }
+
+/** The priority grants get when none is given: lower is drawn first. */
+export const DEFAULT_GRANT_PRIORITY = 100;
 
 /** Everything a subject's ledger needs to decide, pushed to it whenever the plan or subject changes. */
 export interface SubjectConfig {
@@ -79,10 +114,11 @@ export function effectiveEntitlements(
       ...stripUndefined(own(overrides, meter) ?? {}),
     };
     const entitlement: Entitlement = {
-      limitE4: merged.limit === null ? null : Math.round(merged.limit * 10_000),
+      limitE4: merged.limit === null ? null : toE4(merged.limit),
       period: merged.period as PeriodKind,
       enforcement: merged.enforcement as "hard" | "soft",
       thresholds: [...new Set(merged.thresholds ?? DEFAULT_THRESHOLDS)].sort((a, b) => a - b),
+      ...creditSettings(merged),
     };
     // defineProperty: a meter named like a prototype member must stay a plain own property.
     Object.defineProperty(result, meter, { enumerable: true, writable: true, configurable: true, value: entitlement });
@@ -95,21 +131,41 @@ export interface Decision {
   /** Soft limit passed: allowed, but over the limit. */
   overage: boolean;
   usedE4: number;
+  /** Held by live reservations (absent in decisions kept before holds existed). */
+  heldE4?: number;
+  /** What grants give the window: their draws in it and the balance live now. */
+  grantedE4?: number;
   limitE4: number | null;
   remainingE4: number | null;
 }
 
+/** Besides usage, what stands between a meter and its limit: live holds, and grants that add to it. */
+export interface Headroom {
+  heldE4: number;
+  grantedE4: number;
+}
+
+export const NO_HEADROOM: Headroom = { heldE4: 0, grantedE4: 0 };
+
+/** `limit − used − held + granted`, never below 0; null when unlimited. */
+export function remainingOf(limitE4: number | null, usedE4: number, headroom: Headroom): number | null {
+  return limitE4 === null ? null : Math.max(0, limitE4 - usedE4 - headroom.heldE4 + headroom.grantedE4);
+}
+
 /** Whether `amountE4` more fits; `usedE4` is what the period (or gauge level) holds now. */
-export function decide(usedE4: number, amountE4: number, entitlement: Entitlement): Decision {
+export function decide(usedE4: number, amountE4: number, entitlement: Entitlement, headroom: Headroom = NO_HEADROOM): Decision {
   const { limitE4 } = entitlement;
-  if (limitE4 === null) return { allowed: true, overage: false, usedE4, limitE4, remainingE4: null };
-  const fits = usedE4 + amountE4 <= limitE4;
+  const { heldE4, grantedE4 } = headroom;
+  if (limitE4 === null) return { allowed: true, overage: false, usedE4, heldE4, grantedE4, limitE4, remainingE4: null };
+  const fits = usedE4 + heldE4 + amountE4 <= limitE4 + grantedE4;
   return {
     allowed: fits || entitlement.enforcement === "soft",
     overage: !fits,
     usedE4,
+    heldE4,
+    grantedE4,
     limitE4,
-    remainingE4: Math.max(0, limitE4 - usedE4),
+    remainingE4: remainingOf(limitE4, usedE4, headroom),
   };
 }
 
@@ -128,6 +184,35 @@ export function reachedThresholds(usedE4: number, entitlement: Entitlement): num
   const { limitE4 } = entitlement;
   if (limitE4 === null || limitE4 === 0) return [];
   return entitlement.thresholds.filter((t) => usedE4 >= (limitE4 * t) / 100);
+}
+
+/** The balance, rollover and per-period grant settings, in ten-thousandths, only those configured. */
+function creditSettings(
+  merged: Pick<EntitlementInput, "balanceThresholds" | "rollover" | "grantEachPeriod">,
+): Pick<Entitlement, "balanceThresholdsE4" | "rollover" | "periodGrant"> {
+  const settings: Pick<Entitlement, "balanceThresholdsE4" | "rollover" | "periodGrant"> = {};
+  if (merged.balanceThresholds && merged.balanceThresholds.length > 0) {
+    settings.balanceThresholdsE4 = [...new Set(merged.balanceThresholds.map(toE4))].sort((a, b) => a - b);
+  }
+  if (merged.rollover) {
+    settings.rollover = {
+      maxAmountE4: merged.rollover.maxAmount === undefined ? null : toE4(merged.rollover.maxAmount),
+      maxPercent: merged.rollover.maxPercent ?? null,
+      expiresAfterPeriods: merged.rollover.expiresAfterPeriods,
+    };
+  }
+  if (merged.grantEachPeriod) {
+    settings.periodGrant = {
+      amountE4: toE4(merged.grantEachPeriod.amount),
+      expiresAfterPeriods: merged.grantEachPeriod.expiresAfterPeriods ?? 1,
+      priority: merged.grantEachPeriod.priority ?? DEFAULT_GRANT_PRIORITY,
+    };
+  }
+  return settings;
+}
+
+function toE4(amount: number): number {
+  return Math.round(amount * 10_000);
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -7,6 +7,9 @@ export const NOTIFICATION_TYPES = [
   "period.closed",
   "period.restated",
   "usage.voided",
+  "reservation.expired",
+  "grant.depleted",
+  "balance.low",
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 /** The notifications ledgers write (and GET /v1/notifications lists); usage.recorded is sent per flush only. */

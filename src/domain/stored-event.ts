@@ -20,6 +20,13 @@ export interface StoredEvent {
   /** Epoch ms when an operator voided it (history only; a ledger's new events have none). */
   voidedAt?: number | null;
   voidReason?: string | null;
+  /** The grants this event drew on past the period allowance, in draw order. */
+  grantDraws?: GrantDraw[];
+}
+
+export interface GrantDraw {
+  grantId: string;
+  amountE4: number;
 }
 
 /** Any value JSON can carry (event metadata arrives as parsed JSON). */
