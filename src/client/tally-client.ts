@@ -6,6 +6,7 @@ import type {
   EntitlementRow,
   CommittedReservation,
   ErrorBody,
+  FeatureRow,
   GaugeMoved,
   Grant,
   GrantQuery,
@@ -148,6 +149,16 @@ export class TallyClient {
 
   entitlements(subjectId?: string): Promise<{ data: EntitlementRow[] }> {
     return this.request("GET", subjectId === undefined ? "/v1/me/entitlements" : `/v1/subjects/${enc(subjectId)}/entitlements`);
+  }
+
+  /** The subject's features (plan values with its overrides laid over them), sorted by key. */
+  features(subjectId: string): Promise<{ data: FeatureRow[] }> {
+    return this.request("GET", `/v1/subjects/${enc(subjectId)}/features`);
+  }
+
+  /** The features of the user token's own subject. */
+  myFeatures(): Promise<{ data: FeatureRow[] }> {
+    return this.request("GET", "/v1/me/features");
   }
 
   usage(query: HistoryQuery = {}): Promise<HistoryPage> {

@@ -69,6 +69,7 @@ export const plans = sqliteTable("plans", {
   id: text("id").primaryKey(),
   name: text("name"),
   entitlements: text("entitlements").notNull(),
+  features: text("features").notNull().default("{}"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
@@ -80,6 +81,7 @@ export const subjects = sqliteTable(
     planId: text("plan_id"),
     billingAnchorDay: integer("billing_anchor_day"),
     overrides: text("overrides").notNull().default("{}"),
+    featureOverrides: text("feature_overrides").notNull().default("{}"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

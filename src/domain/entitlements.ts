@@ -1,6 +1,8 @@
 import { z } from "zod";
+import { FeatureMap } from "./features";
 import type { PeriodKind } from "./periods";
 import { Amount, MeterKey } from "./usage-event";
+import { wellFormedString } from "./well-formed";
 
 export const DEFAULT_THRESHOLDS = [80, 100];
 
@@ -42,8 +44,9 @@ export const EntitlementInput = z.strictObject({
 export type EntitlementInput = z.infer<typeof EntitlementInput>;
 
 export const PlanInput = z.strictObject({
-  name: z.string().max(200).optional(),
+  name: wellFormedString().max(200).optional(),
   entitlements: z.record(MeterKey, EntitlementInput).refine((e) => Object.keys(e).length <= 100, "at most 100 meters"),
+  features: FeatureMap.optional(),
 });
 export type PlanInput = z.infer<typeof PlanInput>;
 
@@ -60,6 +63,7 @@ export const SubjectInput = z.strictObject({
   planId: z.string().min(1).max(100).nullable().optional(),
   billingAnchorDay: z.number().int().min(1).max(31).nullable().optional(),
   overrides: z.record(MeterKey, EntitlementOverride).optional(),
+  featureOverrides: FeatureMap.optional(),
 });
 export type SubjectInput = z.infer<typeof SubjectInput>;
 
