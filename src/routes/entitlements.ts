@@ -29,7 +29,17 @@ export const EntitlementRowSchema = z
   .openapi("EntitlementRow");
 
 export const DecisionSchema = z
-  .object({ allowed: z.boolean(), used: z.number(), limit: z.number().nullable(), remaining: z.number().nullable(), overage: z.boolean() })
+  .object({
+    allowed: z.boolean(),
+    used: z.number(),
+    /** Set aside by live holds. */
+    held: z.number(),
+    /** What prepaid grants give the current period. */
+    granted: z.number(),
+    limit: z.number().nullable(),
+    remaining: z.number().nullable(),
+    overage: z.boolean(),
+  })
   .openapi("Decision");
 
 export const ConsumedSchema = DecisionSchema.extend({ status: z.enum(["created", "duplicate"]), event: EventSchema }).openapi("Consumed");

@@ -410,3 +410,20 @@ describe("names like Object.prototype members", () => {
     }
   });
 });
+
+describe("decisions explain holds and grants", () => {
+  it("check, consume and a consume's 402 show held and granted beside used, so remaining adds up", async () => {
+    const subjectId = await subjectWith({ fax: { limit: 5, enforcement: "hard" } });
+    expect((await reserve(subjectId, "fax", { amount: 4 })).status).toBe(200);
+    const granted = await api("POST", `/v1/subjects/${subjectId}/grants`, { body: { meter: "fax", amount: 2 } });
+    expect(granted.status).toBe(201);
+
+    const check = await api("POST", `/v1/subjects/${subjectId}/entitlements/fax/check`, { body: { amount: 3 } });
+    expect(check.body).toEqual({ allowed: true, used: 0, held: 4, granted: 2, limit: 5, remaining: 3, overage: false });
+    const denied = await consume(subjectId, "fax", { amount: 4 });
+    expect(denied.status).toBe(402);
+    expect(denied.body.error.details).toEqual({ allowed: false, used: 0, held: 4, granted: 2, limit: 5, remaining: 3, overage: true });
+    const allowed = await consume(subjectId, "fax", { amount: 3 });
+    expect(allowed.body).toMatchObject({ allowed: true, used: 3, held: 4, granted: 2, limit: 5, remaining: 0 });
+  });
+});
