@@ -8,6 +8,7 @@ import { corsForAllowedOrigins, limitBody, requestLog, requireJsonBody } from ".
 import { registerDeadLetterRoutes } from "./routes/dead-letters";
 import { registerEntitlementRoutes } from "./routes/entitlements";
 import { registerFaxRoutes } from "./routes/faxes";
+import { registerFeatureRoutes } from "./routes/features";
 import { registerGaugeRoutes } from "./routes/gauges";
 import { registerMeterRoutes } from "./routes/meters";
 import { registerDashboardRoutes } from "./routes/dashboard";
@@ -47,6 +48,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerPlanRoutes(app);
   registerSubjectRoutes(app);
   registerEntitlementRoutes(app);
+  registerFeatureRoutes(app);
   registerGaugeRoutes(app);
   registerFaxRoutes(app);
   registerDeadLetterRoutes(app);

@@ -5,6 +5,7 @@ import type {
   Decision,
   EntitlementRow,
   ErrorBody,
+  FeatureRow,
   GaugeMoved,
   HistoryPage,
   HistoryQuery,
@@ -101,6 +102,16 @@ export class TallyClient {
 
   entitlements(subjectId?: string): Promise<{ data: EntitlementRow[] }> {
     return this.request("GET", subjectId === undefined ? "/v1/me/entitlements" : `/v1/subjects/${enc(subjectId)}/entitlements`);
+  }
+
+  /** The subject's features (plan values with its overrides laid over them), sorted by key. */
+  features(subjectId: string): Promise<{ data: FeatureRow[] }> {
+    return this.request("GET", `/v1/subjects/${enc(subjectId)}/features`);
+  }
+
+  /** The features of the user token's own subject. */
+  myFeatures(): Promise<{ data: FeatureRow[] }> {
+    return this.request("GET", "/v1/me/features");
   }
 
   usage(query: HistoryQuery = {}): Promise<HistoryPage> {

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { PlanInput, SubjectInput } from "../domain/entitlements";
 import type { ConsumedSchema, ConsumeInput, DecisionSchema, EntitlementRowSchema } from "../routes/entitlements";
+import type { FeatureRowSchema } from "../routes/features";
 import type { GaugeMovedSchema } from "../routes/gauges";
 import type { MeterSchema } from "../routes/meters";
 import type { PlanSchema } from "../routes/plans";
@@ -18,6 +19,7 @@ export type BatchResult = z.infer<typeof BatchResultSchema>;
 export type HistoryPage = z.infer<typeof HistoryPageSchema>;
 export type UsageSummary = z.infer<typeof UsageSummarySchema>;
 export type EntitlementRow = z.infer<typeof EntitlementRowSchema>;
+export type FeatureRow = z.infer<typeof FeatureRowSchema>;
 export type Decision = z.infer<typeof DecisionSchema>;
 export type ConsumeRequest = z.input<typeof ConsumeInput>;
 export type Consumed = z.infer<typeof ConsumedSchema>;

@@ -1,12 +1,14 @@
 import { and, asc, eq, gt } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { EntitlementInput, EntitlementOverride, PlanSnapshot, SubjectSettings } from "../domain/entitlements";
+import type { Features } from "../domain/features";
 import { plans, subjects } from "./schema";
 
 export interface Plan {
   id: string;
   name: string | null;
   entitlements: Record<string, EntitlementInput>;
+  features: Features;
   createdAt: number;
   updatedAt: number;
 }
@@ -16,19 +18,23 @@ export interface Subject {
   planId: string | null;
   billingAnchorDay: number | null;
   overrides: Record<string, EntitlementOverride>;
+  featureOverrides: Features;
   createdAt: number;
   updatedAt: number;
 }
 
 /** Creates or replaces a plan. */
 export async function upsertPlan(db: DrizzleD1Database, plan: Omit<Plan, "createdAt">, nowMs: number): Promise<Plan> {
+  const values = {
+    name: plan.name,
+    entitlements: JSON.stringify(plan.entitlements),
+    features: JSON.stringify(plan.features),
+    updatedAt: plan.updatedAt,
+  };
   const [row] = await db
     .insert(plans)
-    .values({ id: plan.id, name: plan.name, entitlements: JSON.stringify(plan.entitlements), createdAt: nowMs, updatedAt: plan.updatedAt })
-    .onConflictDoUpdate({
-      target: plans.id,
-      set: { name: plan.name, entitlements: JSON.stringify(plan.entitlements), updatedAt: plan.updatedAt },
-    })
+    .values({ id: plan.id, ...values, createdAt: nowMs })
+    .onConflictDoUpdate({ target: plans.id, set: values })
     .returning();
   return toPlan(row!);
 }
@@ -43,6 +49,7 @@ export async function upsertSubject(db: DrizzleD1Database, subject: Omit<Subject
     planId: subject.planId,
     billingAnchorDay: subject.billingAnchorDay,
     overrides: JSON.stringify(subject.overrides),
+    featureOverrides: JSON.stringify(subject.featureOverrides),
     updatedAt: subject.updatedAt,
   };
   const [row] = await db
@@ -78,9 +85,17 @@ export function subjectSettings(subject: Subject): SubjectSettings {
 }
 
 function toPlan(row: typeof plans.$inferSelect): Plan {
-  return { ...row, entitlements: JSON.parse(row.entitlements) as Record<string, EntitlementInput> };
+  return {
+    ...row,
+    entitlements: JSON.parse(row.entitlements) as Record<string, EntitlementInput>,
+    features: JSON.parse(row.features) as Features,
+  };
 }
 
 function toSubject(row: typeof subjects.$inferSelect): Subject {
-  return { ...row, overrides: JSON.parse(row.overrides) as Record<string, EntitlementOverride> };
+  return {
+    ...row,
+    overrides: JSON.parse(row.overrides) as Record<string, EntitlementOverride>,
+    featureOverrides: JSON.parse(row.featureOverrides) as Features,
+  };
 }

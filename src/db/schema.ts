@@ -40,6 +40,8 @@ export const usageEvents = sqliteTable(
     /** Set once when an operator voids the event (or amends it): the event stays, out of every total. */
     voidedAt: integer("voided_at"),
     voidReason: text("void_reason"),
+    /** JSON `[{ grantId, amountE4 }]`: the prepaid grants the event drew past the period allowance; null when none. */
+    grantDraws: text("grant_draws"),
     // Virtual columns over the dimensions most filtered on (seed pantry logs), so they can be indexed.
     dimSchoolId: text("dim_school_id").generatedAlwaysAs(sql`json_extract(dimensions, '$.schoolId')`, {
       mode: "virtual",
@@ -67,6 +69,7 @@ export const plans = sqliteTable("plans", {
   id: text("id").primaryKey(),
   name: text("name"),
   entitlements: text("entitlements").notNull(),
+  features: text("features").notNull().default("{}"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
@@ -78,6 +81,7 @@ export const subjects = sqliteTable(
     planId: text("plan_id"),
     billingAnchorDay: integer("billing_anchor_day"),
     overrides: text("overrides").notNull().default("{}"),
+    featureOverrides: text("feature_overrides").notNull().default("{}"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },

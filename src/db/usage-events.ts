@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, gte, isNull, lt, or, sql, type SQL } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
-import type { JsonValue, StoredEvent } from "../domain/stored-event";
+import type { GrantDraw, JsonValue, StoredEvent } from "../domain/stored-event";
 import { usageEvents, type UsageEventRow } from "./schema";
 
 /**
@@ -13,10 +13,11 @@ export function insertEventsStatement(d1: D1Database, eventsJson: string): D1Pre
   return d1
     .prepare(
       `INSERT INTO usage_events
-         (id, subject_id, meter, unit, amount_e4, operation, occurred_at, received_at, source, idempotency_key, dimensions, metadata)
+         (id, subject_id, meter, unit, amount_e4, operation, occurred_at, received_at, source, idempotency_key, dimensions, metadata,
+          grant_draws)
        SELECT value ->> 'id', value ->> 'subjectId', value ->> 'meter', value ->> 'unit', value ->> 'amountE4',
               value ->> 'operation', value ->> 'occurredAt', value ->> 'receivedAt', value ->> 'source', value ->> 'idempotencyKey',
-              json(value -> 'dimensions'), json(value -> 'metadata')
+              json(value -> 'dimensions'), json(value -> 'metadata'), json(value -> 'grantDraws')
        FROM json_each(?1) WHERE true
        ON CONFLICT (id) DO NOTHING`,
     )
@@ -151,5 +152,6 @@ function rowToStoredEvent(row: UsageEventRow): StoredEvent {
     metadata: JSON.parse(row.metadata) as Record<string, JsonValue>,
     voidedAt: row.voidedAt,
     voidReason: row.voidReason,
+    ...(row.grantDraws === null ? {} : { grantDraws: JSON.parse(row.grantDraws) as GrantDraw[] }),
   };
 }

@@ -1,6 +1,8 @@
 import { z } from "zod";
+import { FeatureMap } from "./features";
 import type { PeriodKind } from "./periods";
 import { Amount, MeterKey } from "./usage-event";
+import { wellFormedString } from "./well-formed";
 
 export const DEFAULT_THRESHOLDS = [80, 100];
 
@@ -42,8 +44,9 @@ export const EntitlementInput = z.strictObject({
 export type EntitlementInput = z.infer<typeof EntitlementInput>;
 
 export const PlanInput = z.strictObject({
-  name: z.string().max(200).optional(),
+  name: wellFormedString().max(200).optional(),
   entitlements: z.record(MeterKey, EntitlementInput).refine((e) => Object.keys(e).length <= 100, "at most 100 meters"),
+  features: FeatureMap.optional(),
 });
 export type PlanInput = z.infer<typeof PlanInput>;
 
@@ -60,6 +63,7 @@ export const SubjectInput = z.strictObject({
   planId: z.string().min(1).max(100).nullable().optional(),
   billingAnchorDay: z.number().int().min(1).max(31).nullable().optional(),
   overrides: z.record(MeterKey, EntitlementOverride).optional(),
+  featureOverrides: FeatureMap.optional(),
 });
 export type SubjectInput = z.infer<typeof SubjectInput>;
 
@@ -127,21 +131,41 @@ export interface Decision {
   /** Soft limit passed: allowed, but over the limit. */
   overage: boolean;
   usedE4: number;
+  /** Held by live reservations (absent in decisions kept before holds existed). */
+  heldE4?: number;
+  /** What grants give the window: their draws in it and the balance live now. */
+  grantedE4?: number;
   limitE4: number | null;
   remainingE4: number | null;
 }
 
+/** Besides usage, what stands between a meter and its limit: live holds, and grants that add to it. */
+export interface Headroom {
+  heldE4: number;
+  grantedE4: number;
+}
+
+export const NO_HEADROOM: Headroom = { heldE4: 0, grantedE4: 0 };
+
+/** `limit − used − held + granted`, never below 0; null when unlimited. */
+export function remainingOf(limitE4: number | null, usedE4: number, headroom: Headroom): number | null {
+  return limitE4 === null ? null : Math.max(0, limitE4 - usedE4 - headroom.heldE4 + headroom.grantedE4);
+}
+
 /** Whether `amountE4` more fits; `usedE4` is what the period (or gauge level) holds now. */
-export function decide(usedE4: number, amountE4: number, entitlement: Entitlement): Decision {
+export function decide(usedE4: number, amountE4: number, entitlement: Entitlement, headroom: Headroom = NO_HEADROOM): Decision {
   const { limitE4 } = entitlement;
-  if (limitE4 === null) return { allowed: true, overage: false, usedE4, limitE4, remainingE4: null };
-  const fits = usedE4 + amountE4 <= limitE4;
+  const { heldE4, grantedE4 } = headroom;
+  if (limitE4 === null) return { allowed: true, overage: false, usedE4, heldE4, grantedE4, limitE4, remainingE4: null };
+  const fits = usedE4 + heldE4 + amountE4 <= limitE4 + grantedE4;
   return {
     allowed: fits || entitlement.enforcement === "soft",
     overage: !fits,
     usedE4,
+    heldE4,
+    grantedE4,
     limitE4,
-    remainingE4: Math.max(0, limitE4 - usedE4),
+    remainingE4: remainingOf(limitE4, usedE4, headroom),
   };
 }
 

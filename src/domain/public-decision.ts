@@ -1,5 +1,5 @@
 import { fromE4 } from "./amount";
-import type { Decision } from "./entitlements";
+import { type Decision, remainingOf } from "./entitlements";
 
 /** A limit decision as the API answers it; `consumedE4` turns the decision (taken before) into the balance after the consumption. */
 export function toPublicDecision(d: Decision, consumedE4 = 0) {
@@ -8,7 +8,7 @@ export function toPublicDecision(d: Decision, consumedE4 = 0) {
     allowed: d.allowed,
     used: fromE4(used),
     limit: d.limitE4 === null ? null : fromE4(d.limitE4),
-    remaining: d.limitE4 === null ? null : fromE4(Math.max(0, d.limitE4 - used)),
+    remaining: d.limitE4 === null ? null : fromE4(remainingOf(d.limitE4, used, { heldE4: d.heldE4 ?? 0, grantedE4: d.grantedE4 ?? 0 })!),
     overage: d.overage,
   };
 }

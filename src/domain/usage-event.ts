@@ -24,11 +24,11 @@ export const DimensionValue = wellFormedString().max(256);
  * A JSON object, its own keys taken as they are. z.record would drop a `__proto__` key without a
  * word, so maps of caller-chosen names are checked entry by entry instead.
  */
-const jsonObject = <T>() =>
+export const jsonObject = <T>() =>
   z.custom<Record<string, T>>((value) => typeof value === "object" && value !== null && !Array.isArray(value), "must be a JSON object");
 
 /** Reports a schema's issues on one entry of a map, under the entry's key. */
-function checkEntry(schema: z.ZodType, value: unknown, path: (string | number)[], ctx: z.RefinementCtx): void {
+export function checkEntry(schema: z.ZodType, value: unknown, path: (string | number)[], ctx: z.RefinementCtx): void {
   for (const issue of schema.safeParse(value).error?.issues ?? []) {
     ctx.addIssue({ code: "custom", path: [...path, ...issue.path.map(String)], message: issue.message });
   }

@@ -168,7 +168,8 @@ export interface CommitInput {
 
 export type CommitOutcome =
   /** `decision.overage`: the commit went past a hard limit (recorded anyway: it happened). */
-  | { status: "committed" | "already_committed"; reservation: Reservation; event: StoredEvent; decision: Decision }
+  /** `event` is null when 0 was committed: nothing happened, nothing is recorded. */
+  | { status: "committed" | "already_committed"; reservation: Reservation; event: StoredEvent | null; decision: Decision }
   /** Already committed with another amount: nothing changed. */
   | { status: "conflict"; reservation: Reservation }
   /** Released or expired: nothing recorded. */

@@ -34,6 +34,11 @@ export class IdempotencyKeys {
     this.storedAt(nowMs);
   }
 
+  /** Rewrites what a held key stands for (an event that gained its grant draws after the key was claimed). */
+  replace(key: string, result: KeptResult): void {
+    this.sql.exec("UPDATE idempotency_keys SET result = ? WHERE key = ?", JSON.stringify(result), key);
+  }
+
   /**
    * Claims, in one statement, the keys of a JSON array of `{ f: fingerprint, e: StoredEvent }`
    * (events without a key are skipped); answers the keys that were new and are now held.

@@ -1,7 +1,7 @@
-import type { Entitlement } from "../domain/entitlements";
+import type { Entitlement, Headroom } from "../domain/entitlements";
 import { type UsageWindow, windowBounds } from "../domain/usage-window";
 import type { ClosedPeriod } from "./closed-periods";
-import type { LedgerNotification, PeriodRow, VoidTarget } from "./contract";
+import type { Grant, LedgerNotification, PeriodRow, Reservation, VoidTarget } from "./contract";
 
 function notificationId(): string {
   return `ntf_${crypto.randomUUID().replaceAll("-", "")}`;
@@ -107,6 +107,79 @@ export function usageVoidedNotification(subjectId: string, target: VoidTarget, n
       timestamp: new Date(target.occurredAt).toISOString(),
       voidedAt: new Date(nowMs).toISOString(),
       reason,
+    },
+  };
+}
+
+/** Remaining (allowance, holds and grants counted) fell to or below a configured amount. */
+export function balanceLowNotification(input: {
+  subjectId: string;
+  meter: string;
+  window: UsageWindow;
+  thresholdE4: number;
+  remainingE4: number;
+  usedE4: number;
+  headroom: Headroom;
+  entitlement: Entitlement;
+  eventId: string | null;
+  nowMs: number;
+}): LedgerNotification {
+  const { subjectId, meter, entitlement } = input;
+  return {
+    id: notificationId(),
+    subjectId,
+    type: "balance.low",
+    meter,
+    createdAt: input.nowMs,
+    payload: {
+      subjectId,
+      meter,
+      threshold: input.thresholdE4 / 10_000,
+      remaining: input.remainingE4 / 10_000,
+      used: input.usedE4 / 10_000,
+      held: input.headroom.heldE4 / 10_000,
+      granted: input.headroom.grantedE4 / 10_000,
+      limit: entitlement.limitE4 === null ? null : entitlement.limitE4 / 10_000,
+      ...windowBounds(input.window),
+      eventId: input.eventId,
+    },
+  };
+}
+
+/** A grant's last unit was drawn. */
+export function grantDepletedNotification(subjectId: string, grant: Grant, eventId: string | null, nowMs: number): LedgerNotification {
+  return {
+    id: notificationId(),
+    subjectId,
+    type: "grant.depleted",
+    meter: grant.meter,
+    createdAt: nowMs,
+    payload: {
+      subjectId,
+      grantId: grant.id,
+      meter: grant.meter,
+      amount: grant.amountE4 / 10_000,
+      source: grant.source,
+      eventId,
+    },
+  };
+}
+
+/** A hold reached its time without a commit or release: what it held is free again. */
+export function reservationExpiredNotification(subjectId: string, r: Reservation, nowMs: number): LedgerNotification {
+  return {
+    id: notificationId(),
+    subjectId,
+    type: "reservation.expired",
+    meter: r.meter,
+    createdAt: nowMs,
+    payload: {
+      subjectId,
+      reservationId: r.id,
+      meter: r.meter,
+      amount: r.amountE4 / 10_000,
+      createdAt: new Date(r.createdAt).toISOString(),
+      expiresAt: new Date(r.expiresAt).toISOString(),
     },
   };
 }

@@ -1,3 +1,59 @@
+/** Holds, prepaid grants with the draws events made on them, and balance.low marks (v4; never edit: add an upgrade). */
+const V4_TABLES = `
+CREATE TABLE reservations (
+  id TEXT PRIMARY KEY,
+  meter TEXT NOT NULL,
+  unit TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  amount_e4 INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  resolved_at INTEGER,
+  committed_amount_e4 INTEGER,
+  event_id TEXT,
+  event TEXT,
+  idempotency_key TEXT UNIQUE,
+  fingerprint TEXT NOT NULL,
+  dimensions TEXT NOT NULL,
+  metadata TEXT NOT NULL
+);
+CREATE INDEX idx_reservations_held ON reservations (status, meter, expires_at);
+CREATE INDEX idx_reservations_created ON reservations (created_at, id);
+CREATE TABLE grants (
+  id TEXT PRIMARY KEY,
+  meter TEXT NOT NULL,
+  amount_e4 INTEGER NOT NULL,
+  remaining_e4 INTEGER NOT NULL,
+  priority INTEGER NOT NULL,
+  effective_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  voided_at INTEGER,
+  created_at INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  origin_key TEXT UNIQUE,
+  idempotency_key TEXT,
+  fingerprint TEXT NOT NULL,
+  metadata TEXT NOT NULL
+);
+CREATE INDEX idx_grants_meter ON grants (meter, priority);
+CREATE TABLE grant_draws (
+  event_id TEXT NOT NULL,
+  grant_id TEXT NOT NULL,
+  meter TEXT NOT NULL,
+  occurred_at INTEGER NOT NULL,
+  amount_e4 INTEGER NOT NULL,
+  PRIMARY KEY (event_id, grant_id)
+);
+CREATE INDEX idx_grant_draws_meter_time ON grant_draws (meter, occurred_at);
+CREATE TABLE fired_balance_alerts (
+  meter TEXT NOT NULL,
+  period_start INTEGER NOT NULL,
+  threshold_e4 INTEGER NOT NULL,
+  PRIMARY KEY (meter, period_start, threshold_e4)
+);
+`;
+
 /**
  * The ledger's SQLite tables, as a new ledger creates them. Each subject's Durable Object holds
  * its own copy. Usage is kept per meter and UTC day (`usage_days`); periods are derived from the
@@ -47,6 +103,7 @@ CREATE TABLE voided_events (
   voided_at INTEGER NOT NULL,
   reason TEXT
 );
+${V4_TABLES}
 `;
 
 /**
@@ -90,6 +147,8 @@ const UPGRADES = [
    ALTER TABLE fired_thresholds_v3 RENAME TO fired_thresholds;
    INSERT INTO ledger_meta (key, value) SELECT 'rebuild_all_days', '1' WHERE EXISTS (SELECT 1 FROM counters);
    DROP TABLE counters;`,
+  // v4: holds, prepaid grants with the draws events made on them, and balance.low marks.
+  V4_TABLES,
 ];
 
 export const LEDGER_SCHEMA_VERSION = UPGRADES.length + 1;

@@ -1,12 +1,15 @@
 import {
   crossedThresholds,
+  DEFAULT_GRANT_PRIORITY,
   decide,
   type Decision,
   type Entitlement,
   entitlementOf,
+  type Headroom,
   type LedgerConfiguration,
   mergeConfiguration,
   reachedThresholds,
+  remainingOf,
   type SubjectConfig,
 } from "../domain/entitlements";
 import type { MeterKind } from "../domain/event-rules";
@@ -14,9 +17,12 @@ import { periodContaining } from "../domain/periods";
 import type { StoredEvent } from "../domain/stored-event";
 import { DAY_MS, dayOf, type UsageWindow, windowAt } from "../domain/usage-window";
 import { type ClosedPeriod, ClosedPeriods } from "./closed-periods";
-import type { CounterSnapshot, LedgerEventInput, PeriodRow, RecordOutcome, VoidOutcome, VoidTarget } from "./contract";
+import type { CounterSnapshot, EntitlementSnapshot, LedgerEventInput, PeriodRow, RecordOutcome, VoidOutcome, VoidTarget } from "./contract";
+import { Grants } from "./grants";
 import { type HeldKey, IdempotencyKeys } from "./idempotency-keys";
 import {
+  balanceLowNotification,
+  grantDepletedNotification,
   periodRestatedNotification,
   periodsClosedNotification,
   thresholdNotification,
@@ -25,6 +31,7 @@ import {
 import { migrateLedgerSchema } from "./ledger-schema";
 import { Outbox } from "./outbox";
 import type { RebuiltMeter } from "./recalculation";
+import { Reservations } from "./reservations";
 import { UsageDays } from "./usage-days";
 
 export type ApplyMode = "record" | "consume";
@@ -47,6 +54,10 @@ export class LedgerStore {
   readonly outbox: Outbox;
   readonly days: UsageDays;
   readonly closed: ClosedPeriods;
+  readonly reservations: Reservations;
+  readonly grants: Grants;
+  /** Periods whose plan grant is known to be given (`meter`, start, amount): a cache of the grants table. */
+  private readonly periodGrantsGiven = new Set<string>();
   /** Read on every event; storage stays the source of truth. */
   private cachedConfig: SubjectConfig | null = null;
   private boundSubject: string | null = null;
@@ -56,6 +67,8 @@ export class LedgerStore {
     this.outbox = new Outbox(sql);
     this.days = new UsageDays(sql);
     this.closed = new ClosedPeriods(sql);
+    this.reservations = new Reservations(sql, () => this.subjectId());
+    this.grants = new Grants(sql, () => this.subjectId());
   }
 
   migrate(): void {
@@ -96,7 +109,9 @@ export class LedgerStore {
   configure(subjectId: string, update: Partial<LedgerConfiguration>, nowMs: number): SubjectConfig {
     const { configuration, config } = mergeConfiguration(this.configuration(), update);
     this.setConfiguration(configuration, config);
+    this.givePeriodGrants(nowMs);
     this.fireReachedThresholds(subjectId, nowMs);
+    for (const meter of Object.keys(config.entitlements)) this.syncBalanceAlerts(subjectId, meter, nowMs, null);
     return config;
   }
 
@@ -147,12 +162,28 @@ export class LedgerStore {
     return kind === "gauge" ? this.gaugeLevel(meter) : this.days.sum(meter, window).totalE4;
   }
 
+  /** Live holds on the meter, and what grants give its window (counters only: grants never add to a gauge). */
+  headroom(meter: string, kind: MeterKind, window: UsageWindow, nowMs: number): Headroom {
+    const heldE4 = this.reservations.heldE4(meter, nowMs);
+    if (kind === "gauge") return { heldE4, grantedE4: 0 };
+    return { heldE4, grantedE4: this.grants.drawnE4(meter, window) + this.grants.balanceE4(meter, nowMs) };
+  }
+
+  /** What is left under the limit now: `limit − used − held + granted` (null when unlimited). */
+  remainingE4(meter: string, kind: MeterKind, nowMs: number): number | null {
+    const { limitE4 } = this.entitlementOf(meter);
+    if (limitE4 === null) return null;
+    const window = this.windowAt(meter, nowMs);
+    return remainingOf(limitE4, this.usedE4(meter, kind, window), this.headroom(meter, kind, window, nowMs));
+  }
+
   /**
    * Applies events in order, inside the caller's transaction. Runs of plain counter records (the
    * bulk of traffic) go through `recordCounters`, a few statements per run whatever its length;
    * consumes and gauge moves, which depend on what came before them, go one by one.
    */
   applyAll(subjectId: string, inputs: LedgerEventInput[], nowMs: number): RecordOutcome[] {
+    this.givePeriodGrants(nowMs);
     const outcomes: RecordOutcome[] = [];
     let run: LedgerEventInput[] = [];
     const flushRun = () => {
@@ -168,6 +199,7 @@ export class LedgerStore {
       outcomes.push(this.apply(subjectId, input, nowMs));
     }
     flushRun();
+    for (const meter of new Set(inputs.map((i) => i.meter))) this.syncBalanceAlerts(subjectId, meter, nowMs, lastEventId(outcomes, meter));
     return outcomes;
   }
 
@@ -183,7 +215,7 @@ export class LedgerStore {
     const after = input.kind === "gauge" ? nextLevel(before, input) : before + input.amountE4;
     let decision: Decision | undefined;
     if (mode === "consume") {
-      decision = decide(before, after - before, entitlement);
+      decision = decide(before, after - before, entitlement, this.headroom(input.meter, input.kind, window, nowMs));
       if (!decision.allowed) return { status: "denied", decision };
     }
 
@@ -196,6 +228,7 @@ export class LedgerStore {
       );
       this.days.addGaugeMove(input.meter, dayOf(input.occurredAt), after - before, after);
     } else {
+      this.drawGrants(subjectId, event, window, before, entitlement, nowMs);
       this.days.addCounts(input.meter, dayOf(input.occurredAt), input.amountE4, 1, input.amountE4);
     }
     if (closed) this.restateClosed(subjectId, closed, input.kind, nowMs);
@@ -226,8 +259,12 @@ export class LedgerStore {
     const claimed = firstWithKey.size > 0 ? this.keys.claimEach(rows, nowMs) : new Set<string>();
     const created = candidates.map((i) => inputs[i]!.idempotencyKey === null || claimed.has(inputs[i]!.idempotencyKey!));
     const createdEvents = events.filter((_, k) => created[k]);
-    this.countRun(subjectId, createdEvents, nowMs);
-    if (createdEvents.length > 0) {
+    const drew = this.countRun(subjectId, createdEvents, nowMs);
+    if (drew.length > 0) {
+      // Rare: some events drew on grants, so the JSON made before counting lacks their draws.
+      for (const event of createdEvents) this.outbox.append("event", JSON.stringify(event));
+      for (const event of drew) if (event.idempotencyKey !== null) this.keys.replace(event.idempotencyKey, { event });
+    } else if (createdEvents.length > 0) {
       this.outbox.appendEach(
         "event",
         rows,
@@ -253,10 +290,11 @@ export class LedgerStore {
   }
 
   /**
-   * Counts created counter events: one upsert per (meter, day); then, per window, the thresholds
-   * each event crossed (limited meters only) and the restatement of a closed period they landed in.
+   * Counts created counter events: one upsert per (meter, day); then, per window, the grants each
+   * event drew past the allowance and the thresholds it crossed (limited meters only), and the
+   * restatement of a closed period they landed in. Answers the events that drew on grants.
    */
-  private countRun(subjectId: string, events: StoredEvent[], nowMs: number): void {
+  private countRun(subjectId: string, events: StoredEvent[], nowMs: number): StoredEvent[] {
     const lastClosedEnds = new Map<string, number | null>();
     const windows = new Map<string, { meter: string; window: UsageWindow; events: StoredEvent[] }>();
     const days = new Map<string, { meter: string; day: number; totalE4: number; count: number; peakE4: number }>();
@@ -282,6 +320,17 @@ export class LedgerStore {
       const inClosed = window.kind === "bounded" && lastEnd !== null && window.start < lastEnd;
       if (this.entitlementOf(meter).limitE4 !== null || inClosed) before.set(id, this.days.sum(meter, window).totalE4);
     }
+    const drew: StoredEvent[] = [];
+    for (const [id, { meter, window, events: grouped }] of windows) {
+      const level = before.get(id);
+      const entitlement = this.entitlementOf(meter);
+      if (level === undefined || entitlement.limitE4 === null || !this.grants.anyLeft(meter)) continue;
+      let used = level;
+      for (const event of grouped) {
+        if (this.drawGrants(subjectId, event, window, used, entitlement, nowMs)) drew.push(event);
+        used += event.amountE4;
+      }
+    }
     for (const { meter, day, totalE4, count, peakE4 } of days.values()) this.days.addCounts(meter, day, totalE4, count, peakE4);
 
     for (const [id, { meter, window, events: grouped }] of windows) {
@@ -297,6 +346,33 @@ export class LedgerStore {
         used += event.amountE4;
       }
     }
+    return drew;
+  }
+
+  /**
+   * Draws on grants what a counter event takes past the window's allowance (`beforeE4` is the
+   * window's usage before it, draws included), and notes the draws on the event. Answers whether
+   * it drew. Call before the event is added to its day.
+   */
+  private drawGrants(
+    subjectId: string,
+    event: StoredEvent,
+    window: UsageWindow,
+    beforeE4: number,
+    entitlement: Entitlement,
+    nowMs: number,
+  ): boolean {
+    if (entitlement.limitE4 === null || !this.grants.anyLeft(event.meter)) return false;
+    const allowanceLeft = Math.max(0, entitlement.limitE4 - (beforeE4 - this.grants.drawnE4(event.meter, window)));
+    const excess = event.amountE4 - allowanceLeft;
+    if (excess <= 0) return false;
+    const { draws, depleted } = this.grants.draw(event.id, event.meter, event.occurredAt, excess);
+    for (const grant of depleted) {
+      this.outbox.append("notification", JSON.stringify(grantDepletedNotification(subjectId, grant, event.id, nowMs)));
+    }
+    if (draws.length === 0) return false;
+    event.grantDraws = draws;
+    return true;
   }
 
   /** What a key already stands for: the same event (duplicate) or another one (conflict); null when new. */
@@ -360,12 +436,14 @@ export class LedgerStore {
     );
     if (target.kind === "counter") {
       const { window, closed: holding } = this.locate(target.meter, target.occurredAt);
+      this.grants.refund(target.id);
       this.days.addCounts(target.meter, dayOf(target.occurredAt), -target.amountE4, -1, 0);
       if (holding) this.restateClosed(subjectId, holding, "counter", nowMs);
       this.unfireThresholds(target.meter, window, this.days.sum(target.meter, window).totalE4);
     }
     this.outbox.append("void", JSON.stringify({ id: target.id, voidedAt: nowMs, reason }));
     this.outbox.append("notification", JSON.stringify(usageVoidedNotification(subjectId, target, nowMs, reason)));
+    this.syncBalanceAlerts(subjectId, target.meter, nowMs, null);
     return { status: "voided", voidedAt: nowMs, reason, rebuildGauge: target.kind === "gauge" };
   }
 
@@ -458,11 +536,150 @@ export class LedgerStore {
           this.closed.insert(row);
           rows.push(this.enqueuePeriod(subjectId, row, kind));
           budget -= 1;
+          if (kind === "counter") this.rollOver(meter, window, period.totalE4, entitlement, nowMs);
         }
+        if (entitlement.periodGrant) this.givePeriodGrant(meter, window.end, entitlement.periodGrant, nowMs);
         cursor = window.end;
       }
     }
     return rows;
+  }
+
+  /**
+   * Carries a closed period's unused allowance into a grant that starts where the period ends and
+   * lasts `expiresAfterPeriods` periods, capped by `maxAmount` and `maxPercent` of the limit. Once
+   * per period (a closed period never closes again, and the grant is keyed by it).
+   */
+  private rollOver(
+    meter: string,
+    window: UsageWindow & { kind: "bounded" },
+    totalE4: number,
+    entitlement: Entitlement,
+    nowMs: number,
+  ): void {
+    const { rollover, limitE4 } = entitlement;
+    if (!rollover || limitE4 === null) return;
+    const fromAllowance = totalE4 - this.grants.drawnE4(meter, window);
+    let amountE4 = Math.max(0, limitE4 - fromAllowance);
+    if (rollover.maxAmountE4 !== null) amountE4 = Math.min(amountE4, rollover.maxAmountE4);
+    if (rollover.maxPercent !== null) amountE4 = Math.min(amountE4, Math.floor((limitE4 * rollover.maxPercent) / 100));
+    if (amountE4 <= 0) return;
+    this.giveGrant(meter, "rollover", `rollover:${meter}:${window.start}`, {
+      amountE4,
+      priority: DEFAULT_GRANT_PRIORITY,
+      effectiveAt: window.end,
+      expiresAt: this.endAfterPeriods(meter, window.end, rollover.expiresAfterPeriods),
+      nowMs,
+    });
+  }
+
+  /** Gives each entitled meter's plan grant for the period around `nowMs`, once per period. */
+  givePeriodGrants(nowMs: number): void {
+    for (const [meter, entitlement] of Object.entries(this.config().entitlements)) {
+      if (!entitlement.periodGrant) continue;
+      const window = this.windowAt(meter, nowMs);
+      if (window.kind === "bounded") this.givePeriodGrant(meter, window.start, entitlement.periodGrant, nowMs);
+    }
+  }
+
+  private givePeriodGrant(meter: string, periodStart: number, grant: NonNullable<Entitlement["periodGrant"]>, nowMs: number): void {
+    const origin = `plan:${meter}:${periodStart}`;
+    const cacheKey = `${origin}:${grant.amountE4}`;
+    if (this.periodGrantsGiven.has(cacheKey)) return;
+    this.giveGrant(meter, "plan", origin, {
+      amountE4: grant.amountE4,
+      priority: grant.priority,
+      effectiveAt: periodStart,
+      expiresAt: this.endAfterPeriods(meter, periodStart, grant.expiresAfterPeriods),
+      nowMs,
+    });
+    this.periodGrantsGiven.add(cacheKey);
+  }
+
+  /** A grant the configuration gives (plan or rollover), once per origin; none when it would be over already. */
+  private giveGrant(
+    meter: string,
+    source: "plan" | "rollover",
+    origin: string,
+    g: { amountE4: number; priority: number; effectiveAt: number; expiresAt: number | null; nowMs: number },
+  ): void {
+    if ((g.expiresAt !== null && g.expiresAt <= g.nowMs) || this.grants.byOrigin(origin)) return;
+    this.grants.insert(
+      {
+        id: newGrantId(),
+        subjectId: this.subjectId() ?? "",
+        meter,
+        amountE4: g.amountE4,
+        remainingE4: g.amountE4,
+        priority: g.priority,
+        effectiveAt: g.effectiveAt,
+        expiresAt: g.expiresAt,
+        voidedAt: null,
+        createdAt: g.nowMs,
+        source,
+        idempotencyKey: null,
+        fingerprint: origin,
+        metadata: {},
+      },
+      origin,
+    );
+  }
+
+  /** Where the `n`th configured period from `startMs` ends; null for all-time meters. */
+  private endAfterPeriods(meter: string, startMs: number, n: number): number | null {
+    let cursor = startMs;
+    for (let i = 0; i < n; i += 1) {
+      const window = this.windowAt(meter, cursor);
+      if (window.kind !== "bounded") return null;
+      cursor = window.end;
+    }
+    return cursor;
+  }
+
+  /**
+   * Keeps balance.low marks true for the meter's current window: each configured amount that
+   * remaining (holds and grants counted) is at or below notifies once; one it rose above again is
+   * re-armed. Called after anything that moves remaining.
+   */
+  syncBalanceAlerts(subjectId: string, meter: string, nowMs: number, eventId: string | null): void {
+    const entitlement = this.entitlementOf(meter);
+    if (!entitlement.balanceThresholdsE4 || entitlement.limitE4 === null) return;
+    const kind: MeterKind = this.gaugeMeters().includes(meter) ? "gauge" : "counter";
+    const window = this.windowAt(meter, nowMs);
+    const used = this.usedE4(meter, kind, window);
+    const headroom = this.headroom(meter, kind, window, nowMs);
+    const remaining = remainingOf(entitlement.limitE4, used, headroom)!;
+    for (const thresholdE4 of entitlement.balanceThresholdsE4) {
+      if (remaining > thresholdE4) {
+        this.sql.exec(
+          "DELETE FROM fired_balance_alerts WHERE meter = ? AND period_start = ? AND threshold_e4 = ?",
+          meter,
+          window.start ?? 0,
+          thresholdE4,
+        );
+        continue;
+      }
+      const fired = this.sql.exec(
+        "INSERT INTO fired_balance_alerts (meter, period_start, threshold_e4) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        meter,
+        window.start ?? 0,
+        thresholdE4,
+      ).rowsWritten;
+      if (fired === 0) continue;
+      const notification = balanceLowNotification({
+        subjectId,
+        meter,
+        window,
+        thresholdE4,
+        remainingE4: remaining,
+        usedE4: used,
+        headroom,
+        entitlement,
+        eventId,
+        nowMs,
+      });
+      this.outbox.append("notification", JSON.stringify(notification));
+    }
   }
 
   /** The stretches of time no closed period of the meter covers, in order; null is unbounded. */
@@ -530,6 +747,34 @@ export class LedgerStore {
     return row;
   }
 
+  /** A meter's row of GET …/entitlements at `nowMs`. */
+  snapshot(meter: string, kind: MeterKind, nowMs: number): EntitlementSnapshot {
+    const entitlement = this.entitlementOf(meter);
+    const window = this.windowAt(meter, nowMs);
+    const usedE4 = this.usedE4(meter, kind, window);
+    const headroom = this.headroom(meter, kind, window, nowMs);
+    return {
+      meter,
+      kind,
+      usedE4,
+      heldE4: headroom.heldE4,
+      grantedE4: headroom.grantedE4,
+      limitE4: entitlement.limitE4,
+      remainingE4: remainingOf(entitlement.limitE4, usedE4, headroom),
+      enforcement: this.isEntitled(meter) ? entitlement.enforcement : null,
+      period: entitlement.period,
+      periodStart: window.start,
+      periodEnd: window.end,
+    };
+  }
+
+  /** The decision for `amountE4` more of a meter now, with its row. */
+  decideNow(meter: string, kind: MeterKind, amountE4: number, nowMs: number): { decision: Decision; snapshot: EntitlementSnapshot } {
+    const snapshot = this.snapshot(meter, kind, nowMs);
+    const headroom = { heldE4: snapshot.heldE4, grantedE4: snapshot.grantedE4 };
+    return { decision: decide(snapshot.usedE4, amountE4, this.entitlementOf(meter), headroom), snapshot };
+  }
+
   /** Usage per meter and day (state, tests). */
   counters(): CounterSnapshot[] {
     return this.days.all().map((d) => ({
@@ -572,6 +817,19 @@ export class LedgerStore {
   setMeta(key: string, value: string): void {
     this.sql.exec("INSERT INTO ledger_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
   }
+}
+
+export function newGrantId(): string {
+  return `grt_${crypto.randomUUID().replaceAll("-", "")}`;
+}
+
+/** The id of the last event created for a meter in a run of outcomes (what a balance.low names). */
+function lastEventId(outcomes: RecordOutcome[], meter: string): string | null {
+  for (let i = outcomes.length - 1; i >= 0; i -= 1) {
+    const o = outcomes[i]!;
+    if (o.status === "created" && o.event.meter === meter) return o.event.id;
+  }
+  return null;
 }
 
 /** A meter's kind from the catalogue passed in; unknown meters count as counters. */

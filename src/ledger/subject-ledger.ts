@@ -1,25 +1,40 @@
 import { DurableObject } from "cloudflare:workers";
-import { decide, type Decision, type LedgerConfiguration, type SubjectConfig } from "../domain/entitlements";
+import type { Decision, LedgerConfiguration, SubjectConfig } from "../domain/entitlements";
 import type { MeterKind } from "../domain/event-rules";
 import { log } from "../http/log";
 import type {
   AmendOutcome,
+  CommitInput,
+  CommitOutcome,
   EntitlementSnapshot,
+  Grant,
+  GrantInput,
+  GrantOutcome,
+  GrantQuery,
   LedgerEventInput,
   LedgerRpc,
   LedgerState,
   PeriodRow,
   RecalculationSummary,
   RecordOutcome,
+  ReleaseOutcome,
+  Reservation,
+  ReservationInput,
+  ReservationQuery,
+  ReserveOutcome,
+  VoidGrantOutcome,
   VoidOutcome,
   VoidTarget,
 } from "./contract";
 import { counterDays, gaugeMoves } from "../db/history-days";
 import { MAX_EVENT_AGE_MS } from "../domain/event-rules";
 import { dayOf } from "../domain/usage-window";
+import { createGrant, voidGrant } from "./grant-operations";
 import { flushOutbox } from "./history-flush";
+import { commit, expireDue, release, reserve } from "./holds";
 import { kindOf, LedgerStore } from "./ledger-store";
 import { rebuildDays } from "./recalculation";
+import { publicReservation, RESOLVED_RESERVATION_RETENTION_MS } from "./reservations";
 
 /** The first day a late event can still land on, with a day's margin. */
 function lateWindowStartDay(nowMs: number): number {
@@ -64,8 +79,74 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
 
   async check(subjectId: string, meter: string, kind: MeterKind, amountE4: number): Promise<EntitlementSnapshot & { decision: Decision }> {
     this.assertSubject(subjectId);
-    const snapshot = this.snapshot(meter, kind, Date.now());
-    return { ...snapshot, decision: decide(snapshot.usedE4, amountE4, this.store.entitlementOf(meter)) };
+    const now = Date.now();
+    this.givePeriodGrants(now);
+    const { decision, snapshot } = this.store.decideNow(meter, kind, amountE4, now);
+    return { ...snapshot, decision };
+  }
+
+  async reserve(subjectId: string, input: ReservationInput): Promise<ReserveOutcome> {
+    const now = Date.now();
+    const generation = this.store.outbox.generation();
+    const outcome = this.ctx.storage.transactionSync(() => {
+      this.store.claimSubject(subjectId);
+      return reserve(this.store, subjectId, input, now);
+    });
+    if (outcome.status === "created") await this.scheduleAlarm(outcome.reservation.expiresAt);
+    if (this.store.outbox.generation() !== generation) await this.scheduleFlush(now + FLUSH_DELAY_MS);
+    return outcome;
+  }
+
+  async commitReservation(subjectId: string, reservationId: string, input: CommitInput): Promise<CommitOutcome> {
+    return this.writeCredits(subjectId, (now) => commit(this.store, subjectId, reservationId, input, now));
+  }
+
+  async releaseReservation(subjectId: string, reservationId: string): Promise<ReleaseOutcome> {
+    return this.writeCredits(subjectId, (now) => release(this.store, subjectId, reservationId, now));
+  }
+
+  async reservations(subjectId: string, query: ReservationQuery): Promise<Reservation[]> {
+    this.assertSubject(subjectId);
+    return this.store.reservations.list(query, Date.now());
+  }
+
+  async reservation(subjectId: string, reservationId: string): Promise<Reservation | null> {
+    this.assertSubject(subjectId);
+    const found = this.store.reservations.find(reservationId);
+    return found ? publicReservation(found, Date.now()) : null;
+  }
+
+  async grant(subjectId: string, input: GrantInput): Promise<GrantOutcome> {
+    return this.writeCredits(subjectId, (now) => createGrant(this.store, subjectId, input, now));
+  }
+
+  async grants(subjectId: string, query: GrantQuery): Promise<Grant[]> {
+    this.assertSubject(subjectId);
+    const now = Date.now();
+    this.givePeriodGrants(now);
+    return this.store.grants.list(query, now);
+  }
+
+  async voidGrant(subjectId: string, grantId: string): Promise<VoidGrantOutcome> {
+    return this.writeCredits(subjectId, (now) => voidGrant(this.store, subjectId, grantId, now));
+  }
+
+  /** One hold or grant change in a transaction; flushes what it wrote to the outbox. */
+  private async writeCredits<T>(subjectId: string, work: (nowMs: number) => T): Promise<T> {
+    const now = Date.now();
+    const generation = this.store.outbox.generation();
+    const result = this.ctx.storage.transactionSync(() => {
+      this.store.claimSubject(subjectId);
+      return work(now);
+    });
+    if (this.store.outbox.generation() !== generation) await this.scheduleFlush(now + FLUSH_DELAY_MS);
+    return result;
+  }
+
+  /** Plan grants of the current periods, given on first sight (a read may be the first call of a period). */
+  private givePeriodGrants(nowMs: number): void {
+    if (this.store.subjectId() === null) return;
+    this.ctx.storage.transactionSync(() => this.store.givePeriodGrants(nowMs));
   }
 
   async configure(subjectId: string, update: Partial<LedgerConfiguration>): Promise<SubjectConfig> {
@@ -82,12 +163,13 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   async entitlements(subjectId: string, kinds: Record<string, MeterKind>): Promise<EntitlementSnapshot[]> {
     this.assertSubject(subjectId);
     const now = Date.now();
+    this.givePeriodGrants(now);
     const meters = new Set([
       ...Object.keys(this.store.config().entitlements),
       ...this.store.days.meters().filter((meter) => this.store.days.sum(meter, this.store.windowAt(meter, now)).eventCount > 0),
       ...this.store.gaugeMeters(),
     ]);
-    return [...meters].sort().map((meter) => this.snapshot(meter, kindOf(kinds, meter), now));
+    return [...meters].sort().map((meter) => this.store.snapshot(meter, kindOf(kinds, meter), now));
   }
 
   /**
@@ -236,7 +318,15 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
     this.flushing = true;
     let next: number | null = null;
     try {
-      this.store.keys.purge(Date.now());
+      const now = Date.now();
+      this.store.keys.purge(now);
+      const subjectId = this.store.subjectId();
+      if (subjectId !== null) {
+        this.ctx.storage.transactionSync(() => {
+          expireDue(this.store, subjectId, now);
+          this.store.reservations.purge(now - RESOLVED_RESERVATION_RETENTION_MS);
+        });
+      }
       const { remaining } = await flushOutbox(this.store.outbox, this.env);
       if (this.flushFailures() > 0) this.setFlushFailures(0);
       if (remaining > 0) next = Date.now() + FLUSH_DELAY_MS;
@@ -252,28 +342,12 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
     }
     // Entries written while this flush ran are counted in `remaining`: re-arm for them here;
     // otherwise wake again to purge idempotency keys.
-    const expiry = this.store.keys.nextExpiry();
-    this.alarmAt = next ?? (expiry === null ? null : Math.max(expiry, Date.now() + 1000));
+    // Otherwise wake for the next hold to expire, or to purge idempotency keys.
+    const keyExpiry = this.store.keys.nextExpiry();
+    const wakes = [next, this.store.reservations.nextExpiry(), keyExpiry === null ? null : Math.max(keyExpiry, Date.now() + 1000)];
+    const due = wakes.filter((w): w is number => w !== null);
+    this.alarmAt = due.length === 0 ? null : Math.min(...due);
     if (this.alarmAt !== null) await this.ctx.storage.setAlarm(this.alarmAt);
-  }
-
-  private snapshot(meter: string, kind: MeterKind, now: number): EntitlementSnapshot {
-    const entitlement = this.store.entitlementOf(meter);
-    const window = this.store.windowAt(meter, now);
-    const usedE4 = this.store.usedE4(meter, kind, window);
-    const { limitE4 } = entitlement;
-    const entitled = this.store.isEntitled(meter);
-    return {
-      meter,
-      kind,
-      usedE4,
-      limitE4,
-      remainingE4: limitE4 === null ? null : Math.max(0, limitE4 - usedE4),
-      enforcement: entitled ? entitlement.enforcement : null,
-      period: entitlement.period,
-      periodStart: window.start,
-      periodEnd: window.end,
-    };
   }
 
   /** Reads must not bind an unused object to a subject, but must not answer for another one either. */
@@ -294,6 +368,11 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   }
 
   private async scheduleFlush(at: number): Promise<void> {
+    await this.scheduleAlarm(at);
+  }
+
+  /** Makes the alarm ring by `at` (it does everything due: flush, expiry of holds, key purge). */
+  private async scheduleAlarm(at: number): Promise<void> {
     // A running flush re-arms the alarm itself for whatever is written meanwhile.
     if (this.flushing) return;
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();

@@ -5,6 +5,7 @@ import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
 import { getPlan } from "../services/get-plan";
 import { putPlan } from "../services/put-plan";
+import { FeatureValuesSchema } from "./features";
 import { bearerAuth, configurationNotPushed, createRoute, errorResponses, json, jsonBody } from "./schemas";
 
 const PlanId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/, "letters, digits, '_', '.', ':', '-'");
@@ -14,6 +15,7 @@ export const PlanSchema = z
     id: z.string(),
     name: z.string().nullable(),
     entitlements: z.record(z.string(), EntitlementInput.openapi("Entitlement")),
+    features: FeatureValuesSchema,
     createdAt: z.string().openapi({ format: "date-time" }),
     updatedAt: z.string().openapi({ format: "date-time" }),
   })
@@ -25,7 +27,7 @@ const putPlanRoute = createRoute({
   tags: ["plans"],
   summary: "Define or replace a plan",
   description:
-    "Entitlements per meter: `limit` (null = unlimited), `period` (month | day | none), `enforcement` (hard | soft), `thresholds` in percent (default 80 and 100). Every subject on the plan uses the new version from its next call. A meter that is not defined is 422 UNKNOWN_METER (`details.meters` names them) and nothing is written. 503 LEDGER_UNAVAILABLE: the plan is saved but some subjects' ledgers did not take it (`details.subjectIds`); retrying the same PUT pushes it again.",
+    "Entitlements per meter: `limit` (null = unlimited), `period` (month | day | none), `enforcement` (hard | soft), `thresholds` in percent (default 80 and 100). `features`: key → any JSON value (flags, numbers, strings, objects; at most 100, each at most 4 KB as JSON and 10 levels deep); left out, the plan has none. Every subject on the plan uses the new version from its next call. A meter that is not defined is 422 UNKNOWN_METER (`details.meters` names them) and nothing is written. 503 LEDGER_UNAVAILABLE: the plan is saved but some subjects' ledgers did not take it (`details.subjectIds`); retrying the same PUT pushes it again.",
   security: bearerAuth,
   request: { params: z.object({ planId: PlanId }), ...jsonBody(PlanInput.openapi("PlanInput")) },
   responses: {
@@ -65,6 +67,7 @@ function toPublicPlan(plan: Plan) {
     id: plan.id,
     name: plan.name,
     entitlements: plan.entitlements,
+    features: plan.features,
     createdAt: new Date(plan.createdAt).toISOString(),
     updatedAt: new Date(plan.updatedAt).toISOString(),
   };

@@ -7,6 +7,7 @@ import { requireService, requireSubjectAccess } from "../http/auth";
 import { getSubject } from "../services/get-subject";
 import { putSubject } from "../services/put-subject";
 import { recalculateSubject } from "../services/recalculate-subject";
+import { FeatureValuesSchema } from "./features";
 import { bearerAuth, configurationNotPushed, createRoute, errorResponses, json, jsonBody } from "./schemas";
 
 export const SubjectSchema = z
@@ -15,6 +16,7 @@ export const SubjectSchema = z
     planId: z.string().nullable(),
     billingAnchorDay: z.number().int().nullable(),
     overrides: z.record(z.string(), EntitlementOverride.openapi("EntitlementOverride")),
+    featureOverrides: FeatureValuesSchema,
     createdAt: z.string().openapi({ format: "date-time" }),
     updatedAt: z.string().openapi({ format: "date-time" }),
   })
@@ -28,7 +30,7 @@ const putSubjectRoute = createRoute({
   tags: ["subjects"],
   summary: "Assign a plan, billing anchor day and overrides",
   description:
-    "Fields left out keep their value. `billingAnchorDay` 1–31 starts monthly periods on that day (clamped to the month's end); null means calendar months (UTC). `overrides` replaces the subject's per-meter overrides; one naming a meter that is not defined is 422 UNKNOWN_METER and nothing is written. Takes effect at the subject's next call. 503 LEDGER_UNAVAILABLE: saved, but the subject's ledger did not take it; retrying the same PUT pushes it again.",
+    "Fields left out keep their value. `billingAnchorDay` 1–31 starts monthly periods on that day (clamped to the month's end); null means calendar months (UTC). `overrides` replaces the subject's per-meter overrides; one naming a meter that is not defined is 422 UNKNOWN_METER and nothing is written. `featureOverrides` replaces the subject's feature values (same rules as a plan's `features`); each replaces the plan's value for its key, `null` included; leave a key out to use the plan's value again. Takes effect at the subject's next call. 503 LEDGER_UNAVAILABLE: saved, but the subject's ledger did not take it; retrying the same PUT pushes it again.",
   security: bearerAuth,
   request: { params, ...jsonBody(SubjectInput.openapi("SubjectInput")) },
   responses: {
@@ -108,6 +110,7 @@ function toPublicSubject(s: Subject) {
     planId: s.planId,
     billingAnchorDay: s.billingAnchorDay,
     overrides: s.overrides,
+    featureOverrides: s.featureOverrides,
     createdAt: new Date(s.createdAt).toISOString(),
     updatedAt: new Date(s.updatedAt).toISOString(),
   };

@@ -17,7 +17,11 @@ export async function putPlan(env: Env, planId: string, input: PlanInput): Promi
   const now = Date.now();
   // A version never goes backwards, even if clocks do: ledgers keep the highest one they saw.
   const version = Math.max(now, (existed?.updatedAt ?? 0) + 1);
-  const plan = await upsertPlan(db, { id: planId, name: input.name ?? null, entitlements: input.entitlements, updatedAt: version }, now);
+  const plan = await upsertPlan(
+    db,
+    { id: planId, name: input.name ?? null, entitlements: input.entitlements, features: input.features ?? {}, updatedAt: version },
+    now,
+  );
   await pushPlan(env, db, plan);
   return { plan, created: !existed };
 }

@@ -7,7 +7,7 @@ import { callLedger } from "./call-ledger";
 import { requireKnownMeters } from "./known-meters";
 
 /**
- * Assigns a subject's plan, billing anchor day and overrides; fields left out keep their value.
+ * Assigns a subject's plan, billing anchor day, overrides and feature overrides; fields left out keep their value.
  * Takes effect at the subject's next call.
  */
 export async function putSubject(env: Env, subjectId: string, input: SubjectInput): Promise<{ subject: Subject; created: boolean }> {
@@ -26,6 +26,7 @@ export async function putSubject(env: Env, subjectId: string, input: SubjectInpu
       planId,
       billingAnchorDay: input.billingAnchorDay === undefined ? (existing?.billingAnchorDay ?? null) : input.billingAnchorDay,
       overrides: input.overrides ?? existing?.overrides ?? {},
+      featureOverrides: input.featureOverrides ?? existing?.featureOverrides ?? {},
       updatedAt: Math.max(now, (existing?.updatedAt ?? 0) + 1),
     },
     now,

@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { TallyClient, TallyError, type Consumed, type Recorded } from "../../src/client";
-import { counterTotal, flushLedger, historyRows, SERVICE_KEY, uniqueSubject } from "../helpers/api";
+import { counterTotal, flushLedger, historyRows, SERVICE_KEY, uniqueSubject, userToken } from "../helpers/api";
 
 /**
  * A fetch that reaches the real worker, but for the first `failures` calls answers the client
@@ -80,6 +80,21 @@ describe("TallyClient", () => {
       expect.objectContaining({ "dimension.schoolId": "S0", total: 3 }),
       expect.objectContaining({ "dimension.schoolId": "S1", total: 2 }),
     ]);
+  });
+
+  it("reads a subject's features with the service key and its own with a user token", async () => {
+    const subjectId = uniqueSubject("client");
+    const { fetcher } = flakyFetch(0);
+    const tally = client(fetcher);
+    await tally.putPlan("client-features", { entitlements: {}, features: { sso: false, seats: 5 } });
+    await tally.putSubject(subjectId, { planId: "client-features", featureOverrides: { sso: true } });
+    const expected = [
+      { key: "seats", value: 5, source: "plan" },
+      { key: "sso", value: true, source: "override" },
+    ];
+    expect((await tally.features(subjectId)).data).toEqual(expected);
+    const mine = await client(fetcher, { token: await userToken(subjectId) }).myFeatures();
+    expect(mine.data).toEqual(expected);
   });
 });
 

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { periodContaining } from "../../src/domain/periods";
+import { ledgerFor } from "../../src/ledger/ledger-client";
 import { api, flushLedger, uniqueSubject } from "../helpers/api";
 
 const now = new Date();
@@ -164,6 +165,29 @@ describe("rollover of idle subjects on anchor-day and daily periods", () => {
     await flushLedger(subjectId);
     const days = (await periodRows([subjectId])).filter((r) => r.meter === "api_call").map((r) => Number(r.period_start));
     expect(days).toEqual([0, 1, 2, 3].map((k) => yesterday.start + k * 86_400_000));
+  });
+});
+
+describe("rollover of unused allowance", () => {
+  it("turns what a month left unused into a capped grant for the next month, once however often the cron runs", async () => {
+    await api("PUT", "/v1/plans/rollover-credit", {
+      body: { entitlements: { fax: { limit: 10, rollover: { maxAmount: 4, expiresAfterPeriods: 1 } } } },
+    });
+    const subject = uniqueSubject("carry");
+    await api("PUT", `/v1/subjects/${subject}`, { body: { planId: "rollover-credit" } });
+    await api("POST", "/v1/usage", { body: { subjectId: subject, meter: "fax", amount: 3 } });
+    await flushLedger(subject);
+    const grants = () => ledgerFor(env, subject).grants(subject, { meter: null, includeInactive: true });
+
+    await runCron("0 0 1 * *", nextMonth);
+    await settle([subject], 1);
+    const first = await grants();
+    expect(first).toMatchObject([{ source: "rollover", meter: "fax", amountE4: 4 * 10_000, effectiveAt: nextMonth }]);
+    expect(first[0]!.expiresAt).toBe(Date.UTC(new Date(nextMonth).getUTCFullYear(), new Date(nextMonth).getUTCMonth() + 1, 1));
+
+    await runCron("0 0 1 * *", nextMonth);
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(await grants()).toEqual(first);
   });
 });
 

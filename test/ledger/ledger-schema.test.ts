@@ -20,7 +20,7 @@ const JAN = Date.UTC(2026, 0, 1);
 const FEB = Date.UTC(2026, 1, 1);
 const MAR = Date.UTC(2026, 2, 1);
 
-describe("ledger schema upgrade from per-period counters (v2 → v3)", () => {
+describe("ledger schema upgrade from per-period counters (v2 → v4)", () => {
   it("keeps every period's total, closed periods, gauge levels and fired thresholds", async () => {
     const subjectId = uniqueSubject("upgrade");
     const result = await runInDurableObject(env.LEDGER.getByName(subjectId), (_instance, state) => {
@@ -29,6 +29,10 @@ describe("ledger schema upgrade from per-period counters (v2 → v3)", () => {
         "usage_days",
         "closed_periods",
         "voided_events",
+        "reservations",
+        "grants",
+        "grant_draws",
+        "fired_balance_alerts",
         "fired_thresholds",
         "gauges",
         "outbox",
@@ -86,7 +90,7 @@ describe("ledger schema upgrade from per-period counters (v2 → v3)", () => {
     });
     expect(result).toEqual({
       version: String(LEDGER_SCHEMA_VERSION),
-      tables: expect.arrayContaining(["closed_periods", "fired_thresholds", "usage_days"]),
+      tables: expect.arrayContaining(["closed_periods", "fired_thresholds", "usage_days", "reservations", "grants", "grant_draws"]),
       january: 7,
       february: 2,
       lifetime: 4.5,

@@ -20,6 +20,8 @@ const ROUTES = [
   "post /v1/subjects/{subjectId}/recalculate",
   "get /v1/subjects/{subjectId}/entitlements",
   "get /v1/me/entitlements",
+  "get /v1/subjects/{subjectId}/features",
+  "get /v1/me/features",
   "post /v1/subjects/{subjectId}/entitlements/{meter}/check",
   "post /v1/subjects/{subjectId}/entitlements/{meter}/consume",
   "post /v1/subjects/{subjectId}/meters/{meter}/increment",

@@ -41,6 +41,16 @@ describe("PUT /v1/plans/{planId}", () => {
   });
 });
 
+describe("a plan's name", () => {
+  it("must be well-formed Unicode: a lone surrogate is 400 and nothing is written", async () => {
+    const planId = `plan-name-${crypto.randomUUID()}`;
+    const res = await api("PUT", `/v1/plans/${planId}`, { body: { name: "Pro \ud800", entitlements: {} } });
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(res.body.error.details.issues.map((i: { path: string }) => i.path)).toEqual(["name"]);
+    expect((await api("GET", `/v1/plans/${planId}`)).status).toBe(404);
+  });
+});
+
 describe("an unavailable ledger", () => {
   it("makes a plan's PUT answer 503 LEDGER_UNAVAILABLE once D1 has it, other subjects still get it, and a retry pushes it", async () => {
     const planId = `push-plan-${crypto.randomUUID()}`;

@@ -101,6 +101,14 @@ describeRouteMatrix([
     ownPath: `/v1/subjects/${OWNER}/entitlements`,
   },
   {
+    name: "/v1/subjects/{subjectId}/features",
+    method: "GET",
+    path: `/v1/subjects/${OTHER}/features`,
+    invalidPath: "/v1/subjects/a%20b/features",
+    ok: 200,
+    ownPath: `/v1/subjects/${OWNER}/features`,
+  },
+  {
     name: "/v1/subjects/{subjectId}/entitlements/{meter}/check",
     method: "POST",
     path: `/v1/subjects/${OTHER}/entitlements/fax/check`,
@@ -258,6 +266,15 @@ describe("routes every token may read", () => {
     expect(mine.body.data.map((r: { meter: string }) => r.meter)).toContain("fax");
     expect((await api("GET", "/v1/me/entitlements", { token: null })).status).toBe(401);
     expect((await api("GET", "/v1/me/entitlements")).status).toBe(403);
+  });
+
+  it("GET /v1/me/features answers the token's own subject only", async () => {
+    await api("PUT", `/v1/subjects/${OTHER}`, { body: { featureOverrides: { matrix: true } } });
+    const mine = await api("GET", "/v1/me/features", { token: await userToken(OTHER) });
+    expect(mine.status).toBe(200);
+    expect(mine.body.data).toEqual([{ key: "matrix", value: true, source: "override" }]);
+    expect((await api("GET", "/v1/me/features", { token: null })).status).toBe(401);
+    expect((await api("GET", "/v1/me/features")).status).toBe(403);
   });
 
   it("GET /v1/usage without subjectId is 403 for a user token", async () => {
