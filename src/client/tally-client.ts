@@ -4,15 +4,25 @@ import type {
   Consumed,
   Decision,
   EntitlementRow,
+  CommittedReservation,
   ErrorBody,
   FeatureRow,
   GaugeMoved,
+  Grant,
+  GrantQuery,
+  GrantRequest,
   HistoryPage,
   HistoryQuery,
   Meter,
   Plan,
   PlanRequest,
   Recorded,
+  ReleasedReservation,
+  Reservation,
+  ReservationPage,
+  ReservationQuery,
+  Reserved,
+  ReserveRequest,
   Subject,
   SubjectRequest,
   SummaryQuery,
@@ -98,6 +108,43 @@ export class TallyClient {
 
   setGauge(subjectId: string, meter: string, value: number, idempotencyKey = newKey()): Promise<GaugeMoved> {
     return this.request("PUT", `/v1/subjects/${enc(subjectId)}/meters/${enc(meter)}`, { value, idempotencyKey });
+  }
+
+  /** Holds `amount` against the limit; a hard-limit refusal rejects with TallyError code LIMIT_EXCEEDED. */
+  reserve(subjectId: string, meter: string, body: ReserveRequest): Promise<Reserved> {
+    return this.request("POST", `/v1/subjects/${enc(subjectId)}/entitlements/${enc(meter)}/reserve`, {
+      ...body,
+      idempotencyKey: body.idempotencyKey ?? newKey(),
+    });
+  }
+
+  /** Records what the hold turned into (the held amount when `amount` is left out); safe to retry, it is terminal. */
+  commitReservation(subjectId: string, reservationId: string, amount?: number): Promise<CommittedReservation> {
+    return this.request("POST", `${reservationPath(subjectId, reservationId)}/commit`, amount === undefined ? {} : { amount });
+  }
+
+  releaseReservation(subjectId: string, reservationId: string): Promise<ReleasedReservation> {
+    return this.request("POST", `${reservationPath(subjectId, reservationId)}/release`, {});
+  }
+
+  reservations(subjectId: string, query: ReservationQuery = {}): Promise<ReservationPage> {
+    return this.request("GET", `/v1/subjects/${enc(subjectId)}/reservations${queryString(query)}`);
+  }
+
+  reservation(subjectId: string, reservationId: string): Promise<{ reservation: Reservation }> {
+    return this.request("GET", reservationPath(subjectId, reservationId));
+  }
+
+  createGrant(subjectId: string, body: GrantRequest): Promise<{ grant: Grant }> {
+    return this.request("POST", `/v1/subjects/${enc(subjectId)}/grants`, { ...body, idempotencyKey: body.idempotencyKey ?? newKey() });
+  }
+
+  grants(subjectId: string, query: GrantQuery = {}): Promise<{ data: Grant[]; nextCursor: null }> {
+    return this.request("GET", `/v1/subjects/${enc(subjectId)}/grants${queryString(query)}`);
+  }
+
+  voidGrant(subjectId: string, grantId: string): Promise<{ grant: Grant; status: "voided" | "already_voided" }> {
+    return this.request("POST", `/v1/subjects/${enc(subjectId)}/grants/${enc(grantId)}/void`);
   }
 
   entitlements(subjectId?: string): Promise<{ data: EntitlementRow[] }> {
@@ -199,6 +246,18 @@ function newKey(): string {
 
 function enc(value: string): string {
   return encodeURIComponent(value);
+}
+
+function reservationPath(subjectId: string, reservationId: string): string {
+  return `/v1/subjects/${enc(subjectId)}/reservations/${enc(reservationId)}`;
+}
+
+/** `?name=value&…` of the parameters that are set; empty when none is. */
+function queryString(query: ReservationQuery | GrantQuery): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query) as [string, unknown][]) if (value !== undefined) params.set(name, String(value));
+  const text = params.toString();
+  return text === "" ? "" : `?${text}`;
 }
 
 function historyParams(query: Omit<HistoryQuery, "limit" | "cursor"> & { limit?: number; cursor?: string }): URLSearchParams {

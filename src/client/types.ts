@@ -3,9 +3,12 @@ import type { PlanInput, SubjectInput } from "../domain/entitlements";
 import type { ConsumedSchema, ConsumeInput, DecisionSchema, EntitlementRowSchema } from "../routes/entitlements";
 import type { FeatureRowSchema } from "../routes/features";
 import type { GaugeMovedSchema } from "../routes/gauges";
+import type { GrantSchema, ReservationSchema } from "../routes/credit-views";
+import type { CreateGrantInput } from "../routes/grants";
 import type { MeterSchema } from "../routes/meters";
 import type { PlanSchema } from "../routes/plans";
 import type { UsageSummarySchema } from "../routes/reports";
+import type { CommittedSchema, ReleasedSchema, ReservationPageSchema, ReservedSchema, ReserveInput } from "../routes/reservations";
 import type { EventInputSchema, EventSchema } from "../routes/schemas";
 import type { SubjectSchema } from "../routes/subjects";
 import type { HistoryPageSchema } from "../routes/usage-read";
@@ -29,6 +32,14 @@ export type Plan = z.infer<typeof PlanSchema>;
 export type PlanRequest = z.input<typeof PlanInput>;
 export type Subject = z.infer<typeof SubjectSchema>;
 export type SubjectRequest = z.input<typeof SubjectInput>;
+export type Reservation = z.infer<typeof ReservationSchema>;
+export type ReserveRequest = z.input<typeof ReserveInput>;
+export type Reserved = z.infer<typeof ReservedSchema>;
+export type CommittedReservation = z.infer<typeof CommittedSchema>;
+export type ReleasedReservation = z.infer<typeof ReleasedSchema>;
+export type ReservationPage = z.infer<typeof ReservationPageSchema>;
+export type Grant = z.infer<typeof GrantSchema>;
+export type GrantRequest = z.input<typeof CreateGrantInput>;
 
 export interface HistoryQuery {
   subjectId?: string;
@@ -43,6 +54,17 @@ export interface HistoryQuery {
 export interface SummaryQuery extends Omit<HistoryQuery, "limit" | "cursor"> {
   groupBy: ("meter" | "subjectId" | "day" | "week" | "month" | `dimension.${string}`)[];
   tz?: string;
+}
+
+export interface ReservationQuery {
+  status?: Reservation["status"];
+  limit?: number;
+  cursor?: string;
+}
+
+export interface GrantQuery {
+  meter?: string;
+  includeInactive?: boolean;
 }
 
 /** The service's error envelope, thrown as TallyError. */

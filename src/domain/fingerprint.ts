@@ -7,7 +7,12 @@ import type { EventDraft } from "./usage-event";
  * (node:crypto) because it runs for every event of every batch.
  */
 export function fingerprintEvent(draft: EventDraft): string {
-  return createHash("sha256").update(stableStringify(draft)).digest("hex");
+  return fingerprintOf(draft);
+}
+
+/** The same for any request stated as JSON (a reserve, a grant): equal values, equal fingerprints. */
+export function fingerprintOf(value: unknown): string {
+  return createHash("sha256").update(stableStringify(value)).digest("hex");
 }
 
 /** JSON with object keys sorted at every level, so equal values always serialise alike. */

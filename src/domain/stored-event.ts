@@ -51,6 +51,8 @@ export interface PublicEvent {
   metadata: Record<string, JsonValue>;
   voidedAt: string | null;
   voidReason: string | null;
+  /** The grants the event drew on, in draw order; empty when it drew on none. */
+  grantDraws: { grantId: string; amount: number }[];
 }
 
 export function toPublicEvent(e: StoredEvent): PublicEvent {
@@ -69,5 +71,6 @@ export function toPublicEvent(e: StoredEvent): PublicEvent {
     metadata: e.metadata,
     voidedAt: e.voidedAt == null ? null : new Date(e.voidedAt).toISOString(),
     voidReason: e.voidReason ?? null,
+    grantDraws: (e.grantDraws ?? []).map((d) => ({ grantId: d.grantId, amount: fromE4(d.amountE4) })),
   };
 }

@@ -64,6 +64,7 @@ export const deadLetterCursor = timeAndId("dead-letters");
 export const unattributedCursor = timeAndId("unattributed", FaxId);
 export const deliveryCursor = timeAndId("deliveries");
 export const notificationCursor = timeAndId("notifications");
+export const reservationCursor = timeAndId("reservations");
 export const periodCursor = cursorKind(
   "periods",
   [Millis, SubjectId, MeterKey],

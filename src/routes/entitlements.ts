@@ -1,5 +1,5 @@
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
-import { fromE4 } from "../domain/amount";
+import { toPublicBalance } from "../domain/credits";
 import { DomainError } from "../domain/errors";
 import { toPublicDecision } from "../domain/public-decision";
 import { toPublicEvent } from "../domain/stored-event";
@@ -17,8 +17,10 @@ export const EntitlementRowSchema = z
     meter: z.string(),
     kind: z.enum(["counter", "gauge"]),
     used: z.number(),
+    held: z.number().openapi({ description: "Reserved by holds still held" }),
+    granted: z.number().openapi({ description: "What grants give the current window: drawn in it plus what active grants have left" }),
     limit: z.number().nullable(),
-    remaining: z.number().nullable(),
+    remaining: z.number().nullable().openapi({ description: "limit − used − held + granted, never below 0; null when unlimited" }),
     enforcement: z.enum(["hard", "soft"]).nullable(),
     period: z.enum(["month", "day", "none"]),
     periodStart: z.string().nullable(),
@@ -27,7 +29,17 @@ export const EntitlementRowSchema = z
   .openapi("EntitlementRow");
 
 export const DecisionSchema = z
-  .object({ allowed: z.boolean(), used: z.number(), limit: z.number().nullable(), remaining: z.number().nullable(), overage: z.boolean() })
+  .object({
+    allowed: z.boolean(),
+    used: z.number(),
+    /** Set aside by live holds. */
+    held: z.number(),
+    /** What prepaid grants give the current period. */
+    granted: z.number(),
+    limit: z.number().nullable(),
+    remaining: z.number().nullable(),
+    overage: z.boolean(),
+  })
   .openapi("Decision");
 
 export const ConsumedSchema = DecisionSchema.extend({ status: z.enum(["created", "duplicate"]), event: EventSchema }).openapi("Consumed");
@@ -132,9 +144,7 @@ export function toEntitlementRow(s: EntitlementSnapshot) {
   return {
     meter: s.meter,
     kind: s.kind,
-    used: fromE4(s.usedE4),
-    limit: s.limitE4 === null ? null : fromE4(s.limitE4),
-    remaining: s.remainingE4 === null ? null : fromE4(s.remainingE4),
+    ...toPublicBalance(s),
     enforcement: s.enforcement,
     period: s.period,
     periodStart: s.periodStart === null ? null : new Date(s.periodStart).toISOString(),

@@ -41,6 +41,9 @@ export const EventSchema = z
       .nullable()
       .openapi({ format: "date-time", description: "When the event was voided or amended; null while it counts" }),
     voidReason: z.string().nullable(),
+    grantDraws: z
+      .array(z.object({ grantId: z.string(), amount: z.number() }))
+      .openapi({ description: "The grants the event drew on past the period allowance, in draw order; empty when none" }),
   })
   .openapi("UsageEvent");
 

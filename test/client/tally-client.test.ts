@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { TallyClient, TallyError, type Consumed, type Recorded } from "../../src/client";
+import { TallyClient, TallyError, type Consumed, type Recorded, type Reserved } from "../../src/client";
 import { counterTotal, flushLedger, historyRows, SERVICE_KEY, uniqueSubject, userToken } from "../helpers/api";
 
 /**
@@ -95,6 +95,48 @@ describe("TallyClient", () => {
     expect((await tally.features(subjectId)).data).toEqual(expected);
     const mine = await client(fetcher, { token: await userToken(subjectId) }).myFeatures();
     expect(mine.data).toEqual(expected);
+  });
+});
+
+describe("TallyClient holds and grants", () => {
+  it("reserves (retried safely), commits, releases and reads holds", async () => {
+    const subjectId = uniqueSubject("client-hold");
+    const tally = client(flakyFetch(0).fetcher);
+    await tally.putPlan("client-hold-plan", { entitlements: { fax: { limit: 5 } } });
+    await tally.putSubject(subjectId, { planId: "client-hold-plan" });
+    // The first answer is lost: the retry carries the same key, so one hold is made.
+    const { fetcher, calls } = flakyFetch(1, 503, { "retry-after": "0" });
+    const held: Reserved = await client(fetcher).reserve(subjectId, "fax", { amount: 3 });
+    expect(calls).toHaveLength(2);
+    expect(held).toMatchObject({ status: "duplicate", held: 3, remaining: 2, reservation: { status: "held" } });
+    const other = await tally.reserve(subjectId, "fax", { amount: 2, ttlSeconds: 60 });
+    const denied = await tally.reserve(subjectId, "fax", { amount: 1 }).catch((e: unknown) => e);
+    expect(denied).toMatchObject({ status: 402, code: "LIMIT_EXCEEDED", details: { held: 5, remaining: 0 } });
+
+    const committed = await tally.commitReservation(subjectId, held.reservation.id, 2);
+    expect(committed).toMatchObject({ status: "committed", overage: false, event: { amount: 2, grantDraws: [] } });
+    expect(await tally.commitReservation(subjectId, held.reservation.id, 2)).toMatchObject({ status: "already_committed" });
+    expect((await tally.releaseReservation(subjectId, other.reservation.id)).reservation.status).toBe("released");
+    expect((await tally.reservation(subjectId, other.reservation.id)).reservation.status).toBe("released");
+    expect((await tally.reservations(subjectId, { status: "committed" })).data.map((r) => r.id)).toEqual([held.reservation.id]);
+    const page = await tally.reservations(subjectId, { limit: 1 });
+    expect(page.data).toHaveLength(1);
+    expect((await tally.reservations(subjectId, { limit: 1, cursor: page.nextCursor! })).data[0]!.id).toBe(held.reservation.id);
+    expect((await tally.entitlements(subjectId)).data.find((r) => r.meter === "fax")).toMatchObject({ used: 2, held: 0, granted: 0 });
+  });
+
+  it("creates (retried safely), lists and voids grants", async () => {
+    const subjectId = uniqueSubject("client-grant");
+    const { fetcher, calls } = flakyFetch(1);
+    const created = await client(fetcher).createGrant(subjectId, { meter: "fax", amount: 4, priority: 5 });
+    expect(calls).toEqual([`POST /v1/subjects/${subjectId}/grants → 201`, `POST /v1/subjects/${subjectId}/grants → 200`]);
+    const tally = client(flakyFetch(0).fetcher);
+    const listed = await tally.grants(subjectId, { meter: "fax" });
+    expect(listed).toEqual({ data: [created.grant], nextCursor: null });
+    const voided = await tally.voidGrant(subjectId, created.grant.id);
+    expect(voided).toMatchObject({ status: "voided", grant: { status: "voided" } });
+    expect((await tally.grants(subjectId)).data).toEqual([]);
+    expect((await tally.grants(subjectId, { includeInactive: true })).data.map((g) => g.id)).toEqual([created.grant.id]);
   });
 });
 

@@ -48,6 +48,7 @@ const LISTS: { name: string; path: string; token?: () => Promise<string> }[] = [
   { name: "unattributed faxes", path: "/v1/webhooks/unattributed" },
   { name: "webhook deliveries", path: "/v1/webhook-endpoints/ep-cursor/deliveries" },
   { name: "notifications", path: `/v1/notifications?subjectId=${subjectId}` },
+  { name: "reservations", path: `/v1/subjects/${subjectId}/reservations` },
 ];
 
 beforeAll(async () => {
@@ -96,6 +97,7 @@ beforeAll(async () => {
     createdAt: i,
   }));
   await insertNotificationsStatement(env.DB, JSON.stringify(notifications)).run();
+  for (const i of [1, 2, 3]) await api("POST", `/v1/subjects/${subjectId}/entitlements/api_call/reserve`, { body: { amount: i } });
 });
 
 const withParam = (path: string, param: string) => `${path}${path.includes("?") ? "&" : "?"}${param}`;

@@ -62,13 +62,13 @@ describe("check and consume", () => {
     await planWith("fax-5", { fax: { limit: 5 } });
     const subjectId = await subjectOn("fax-5");
     const check = await api("POST", `/v1/subjects/${subjectId}/entitlements/fax/check`, { body: { amount: 5 } });
-    expect(check.body).toEqual({ allowed: true, used: 0, limit: 5, remaining: 5, overage: false });
+    expect(check.body).toEqual({ allowed: true, used: 0, held: 0, granted: 0, limit: 5, remaining: 5, overage: false });
     const used = await consume(subjectId, "fax", { amount: 3, idempotencyKey: "fax-1", dimensions: { schoolId: "S1" } });
     expect(used.status).toBe(200);
     expect(used.body).toMatchObject({ allowed: true, used: 3, limit: 5, remaining: 2, overage: false, status: "created" });
     expect(used.body.event).toMatchObject({ meter: "fax", amount: 3, source: "consume", dimensions: { schoolId: "S1" } });
     const tooMuch = await api("POST", `/v1/subjects/${subjectId}/entitlements/fax/check`, { body: { amount: 3 } });
-    expect(tooMuch.body).toEqual({ allowed: false, used: 3, limit: 5, remaining: 2, overage: true });
+    expect(tooMuch.body).toEqual({ allowed: false, used: 3, held: 0, granted: 0, limit: 5, remaining: 2, overage: true });
     expect(await counterTotal(subjectId, "fax")).toBe(3);
   });
 

@@ -6,6 +6,8 @@ import { describeRouteMatrix, OWNER } from "../helpers/route-matrix";
 
 const OTHER = "matrix-subject";
 let eventId = "";
+const held: Record<"commit" | "release" | "read" | "own", string> = { commit: "", release: "", read: "", own: "" };
+let grantId = "";
 
 beforeAll(async () => {
   await api("PUT", "/v1/plans/matrix-plan", { body: { entitlements: { fax: { limit: 1000 } } } });
@@ -13,6 +15,12 @@ beforeAll(async () => {
   const res = await api("POST", "/v1/usage", { body: { subjectId: OTHER, meter: "fax", amount: 1, idempotencyKey: "seed" } });
   eventId = res.body.event.id;
   await flushLedger(OTHER);
+  for (const use of ["commit", "release", "read", "own"] as const) {
+    const subjectId = use === "own" ? OWNER : OTHER;
+    const reserved = await api("POST", `/v1/subjects/${subjectId}/entitlements/fax/reserve`, { body: { amount: 1 } });
+    held[use] = reserved.body.reservation.id;
+  }
+  grantId = (await api("POST", `/v1/subjects/${OTHER}/grants`, { body: { meter: "fax", amount: 1 } })).body.grant.id;
 });
 
 describeRouteMatrix([
@@ -129,6 +137,96 @@ describeRouteMatrix([
       expect(second.body.status).toBe("duplicate");
       expect(second.body.event.id).toBe(first.body.event.id);
     },
+  },
+  {
+    name: "/v1/subjects/{subjectId}/entitlements/{meter}/reserve",
+    method: "POST",
+    path: `/v1/subjects/${OTHER}/entitlements/fax/reserve`,
+    body: { amount: 1, idempotencyKey: "matrix-reserve" },
+    invalidBody: { amount: 0 },
+    ok: 200,
+    replay: (first, second) => {
+      expect(second.status).toBe(200);
+      expect(second.body.status).toBe("duplicate");
+      expect(second.body.reservation.id).toBe(first.body.reservation.id);
+    },
+  },
+  {
+    name: "/v1/subjects/{subjectId}/reservations/{reservationId}/commit",
+    method: "POST",
+    get path() {
+      return `/v1/subjects/${OTHER}/reservations/${held.commit}/commit`;
+    },
+    body: { amount: 1 },
+    invalidBody: { amount: -1 },
+    ok: 200,
+    replay: (first, second) => {
+      expect(second.status).toBe(200);
+      expect(second.body.status).toBe("already_committed");
+      expect(second.body.event.id).toBe(first.body.event.id);
+    },
+  },
+  {
+    name: "/v1/subjects/{subjectId}/reservations/{reservationId}/release",
+    method: "POST",
+    get path() {
+      return `/v1/subjects/${OTHER}/reservations/${held.release}/release`;
+    },
+    body: {},
+    invalidBody: { reason: "x" },
+    ok: 200,
+    replay: (_first, second) => {
+      expect(second.status).toBe(200);
+      expect(second.body.status).toBe("already_released");
+    },
+  },
+  {
+    name: "/v1/subjects/{subjectId}/reservations",
+    method: "GET",
+    path: `/v1/subjects/${OTHER}/reservations`,
+    invalidPath: `/v1/subjects/${OTHER}/reservations?status=open`,
+    ok: 200,
+    ownPath: `/v1/subjects/${OWNER}/reservations`,
+  },
+  {
+    name: "/v1/subjects/{subjectId}/reservations/{reservationId}",
+    method: "GET",
+    get path() {
+      return `/v1/subjects/${OTHER}/reservations/${held.read}`;
+    },
+    invalidPath: "/v1/subjects/a%20b/reservations/rsv",
+    ok: 200,
+    get ownPath() {
+      return `/v1/subjects/${OWNER}/reservations/${held.own}`;
+    },
+  },
+  {
+    name: "/v1/subjects/{subjectId}/grants",
+    method: "POST",
+    path: `/v1/subjects/${OTHER}/grants`,
+    body: { meter: "fax", amount: 5, idempotencyKey: "matrix-grant" },
+    invalidBody: { meter: "fax", amount: 5, priority: 5000 },
+    ok: 201,
+    replay: (first, second) => {
+      expect(second.status).toBe(200);
+      expect(second.body.grant.id).toBe(first.body.grant.id);
+    },
+  },
+  {
+    name: "/v1/subjects/{subjectId}/grants",
+    method: "GET",
+    path: `/v1/subjects/${OTHER}/grants`,
+    invalidPath: `/v1/subjects/${OTHER}/grants?includeInactive=1`,
+    ok: 200,
+    ownPath: `/v1/subjects/${OWNER}/grants`,
+  },
+  {
+    name: "/v1/subjects/{subjectId}/grants/{grantId}/void",
+    method: "POST",
+    get path() {
+      return `/v1/subjects/${OTHER}/grants/${grantId}/void`;
+    },
+    ok: 200,
   },
   ...(["increment", "decrement"] as const).map((verb) => ({
     name: `/v1/subjects/{subjectId}/meters/{meter}/${verb}`,

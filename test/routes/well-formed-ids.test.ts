@@ -123,6 +123,34 @@ const CASES: Case[] = [
     body: (s) => ({ provider: "telnyx", faxId: `fax${LONE}`, subjectId: s }),
     issue: "faxId",
   },
+  {
+    name: "reserve key",
+    method: "POST",
+    path: (s) => `/v1/subjects/${s}/entitlements/api_call/reserve`,
+    body: () => ({ amount: 1, idempotencyKey: LONE }),
+    issue: "idempotencyKey",
+  },
+  {
+    name: "reserve dimensions",
+    method: "POST",
+    path: (s) => `/v1/subjects/${s}/entitlements/api_call/reserve`,
+    body: () => ({ amount: 1, dimensions: { schoolId: LONE } }),
+    issue: "dimensions.schoolId",
+  },
+  {
+    name: "grant key",
+    method: "POST",
+    path: (s) => `/v1/subjects/${s}/grants`,
+    body: () => ({ meter: "api_call", amount: 1, idempotencyKey: LONE }),
+    issue: "idempotencyKey",
+  },
+  {
+    name: "grant metadata",
+    method: "POST",
+    path: (s) => `/v1/subjects/${s}/grants`,
+    body: () => ({ meter: "api_call", amount: 1, metadata: { note: [LONE] } }),
+    issue: "metadata.note.0",
+  },
   { name: "meter unit", method: "PUT", path: () => "/v1/meters/lone_unit_meter", body: () => ({ unit: LONE }), issue: "unit" },
 ];
 

@@ -1,0 +1,50 @@
+import { toE4 } from "../domain/amount";
+import { DomainError } from "../domain/errors";
+import { fingerprintOf } from "../domain/fingerprint";
+import type { JsonValue } from "../domain/stored-event";
+import type { Grant } from "../ledger/contract";
+import { ledgerFor } from "../ledger/ledger-client";
+import { callLedger } from "./call-ledger";
+import { meterKind } from "./meter-kinds";
+
+export interface GrantRequest {
+  subjectId: string;
+  meter: string;
+  amount: number;
+  priority: number;
+  /** Epoch ms; now when left out. */
+  effectiveAt: number | undefined;
+  expiresAt: number | null;
+  idempotencyKey: string | undefined;
+  metadata: Record<string, JsonValue>;
+}
+
+/** Gives prepaid credit on a counter, drawn after the period allowance. A replay of the same key answers the same grant. */
+export async function createGrant(
+  env: Env,
+  request: GrantRequest,
+  nowMs = Date.now(),
+): Promise<{ status: "created" | "duplicate"; grant: Grant }> {
+  const { subjectId, meter, amount, priority, effectiveAt, expiresAt, idempotencyKey, metadata } = request;
+  if ((await meterKind(env, meter)) !== "counter") {
+    throw new DomainError("NOT_A_COUNTER", `Meter '${meter}' is a gauge; grants add to counters only.`);
+  }
+  // A left-out effectiveAt is the server's "now", not part of what the caller said.
+  const fingerprint = fingerprintOf({ meter, amount, priority, effectiveAt, expiresAt, metadata });
+  const outcome = await callLedger(() =>
+    ledgerFor(env, subjectId).grant(subjectId, {
+      meter,
+      amountE4: toE4(amount),
+      priority,
+      effectiveAt: effectiveAt ?? nowMs,
+      expiresAt,
+      idempotencyKey: idempotencyKey ?? null,
+      fingerprint,
+      metadata,
+    }),
+  );
+  if (outcome.status === "conflict") {
+    throw new DomainError("IDEMPOTENCY_CONFLICT", `idempotencyKey was already used for a different grant (${outcome.grant.id}).`);
+  }
+  return { status: outcome.status, grant: outcome.grant };
+}
