@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { FAX_HOLD_TTL_MS } from "../../src/domain/fax";
 import { expireDue } from "../../src/ledger/holds";
 import { LedgerStore } from "../../src/ledger/ledger-store";
-import { api, flushLedger, ledger, uniqueSubject } from "../helpers/api";
+import { api, flushLedger, uniqueSubject } from "../helpers/api";
 import { notifyreFax, sendNotifyre, sendTelnyx, telnyxFax } from "../helpers/webhooks";
 
 /** Issue 14 §2: a fax registered with reservePages holds them; the provider's outcome commits or releases the hold. */
@@ -38,10 +38,11 @@ async function subjectWithFaxLimit(limit: number): Promise<string> {
   return subjectId;
 }
 
-/** The fax meter as the subject's ledger has it, in pages. */
+/** The subject's fax row of GET …/entitlements, in pages. */
 async function faxBalance(subjectId: string) {
-  const [row] = (await ledger(subjectId).entitlements(subjectId, { fax: "counter" })).filter((r) => r.meter === "fax");
-  return { used: (row?.usedE4 ?? 0) / 10_000, held: (row?.heldE4 ?? 0) / 10_000 };
+  const rows = (await api("GET", `/v1/subjects/${subjectId}/entitlements`)).body.data as { meter: string; used: number; held: number }[];
+  const row = rows.find((r) => r.meter === "fax");
+  return { used: row?.used ?? 0, held: row?.held ?? 0 };
 }
 
 async function registered(provider: Provider, subjectId: string, reservePages?: number) {
@@ -138,7 +139,10 @@ describe.each(PROVIDERS)("a %s fax registered with reservePages", (provider) => 
     const faxId = `${provider}-over-${crypto.randomUUID()}`;
     const denied = await register({ provider, faxId, subjectId, reservePages: 6 });
     expect(denied.status).toBe(402);
-    expect(denied.body.error).toMatchObject({ code: "LIMIT_EXCEEDED", details: { allowed: false, used: 0, limit: 5, remaining: 5 } });
+    expect(denied.body.error).toMatchObject({
+      code: "LIMIT_EXCEEDED",
+      details: { allowed: false, used: 0, held: 0, limit: 5, remaining: 5 },
+    });
     expect((await readFax(provider, faxId)).status).toBe(404);
     expect(await faxBalance(subjectId)).toEqual({ used: 0, held: 0 });
 
@@ -146,7 +150,7 @@ describe.each(PROVIDERS)("a %s fax registered with reservePages", (provider) => 
     await registered(provider, subjectId, 4);
     const over = await register({ provider, faxId, subjectId, reservePages: 2 });
     expect(over.status).toBe(402);
-    expect(over.body.error.details).toMatchObject({ allowed: false, used: 0, limit: 5, remaining: 1 });
+    expect(over.body.error.details).toMatchObject({ allowed: false, used: 0, held: 4, limit: 5, remaining: 1 });
     expect((await register({ provider, faxId, subjectId, reservePages: 1 })).status).toBe(200);
     expect(await faxBalance(subjectId)).toEqual({ used: 0, held: 5 });
   });
