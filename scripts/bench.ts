@@ -6,7 +6,18 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { auth, createSubjects, freshState, json, load, percentile, root, startLocalWorker, wrangler } from "./lib/local-worker";
+import {
+  auth,
+  createSubjects,
+  freshState,
+  json,
+  load,
+  percentile,
+  root,
+  startLocalWorker,
+  subjectsOnPlan,
+  wrangler,
+} from "./lib/local-worker";
 
 const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, only: { type: "string" } } });
 const QUICK = values.quick;
@@ -162,18 +173,7 @@ async function main() {
     results.batch = { events: stored, seconds: batchSeconds, requests: batchLoad.statuses, items: itemStatuses };
 
     // 4. Check and consume: one hot subject, then 1,000 subjects, 200 concurrent callers; and overshoot.
-    await fetch(`${base}/v1/plans/bench`, {
-      method: "PUT",
-      headers: json,
-      body: JSON.stringify({ entitlements: { api_call: { limit: 1e9 }, fax: { limit: 500 } } }),
-    });
-    for (let i = 0; i < 1000; i += 50) {
-      await Promise.all(
-        Array.from({ length: 50 }, (_, k) =>
-          fetch(`${base}/v1/subjects/c-${i + k}`, { method: "PUT", headers: json, body: JSON.stringify({ planId: "bench" }) }),
-        ),
-      );
-    }
+    await subjectsOnPlan(base, "bench", { api_call: { limit: 1e9 }, fax: { limit: 500 } }, "c");
     const check = (subject: (i: number) => string) => (i: number) =>
       fetch(`${base}/v1/subjects/${subject(i)}/entitlements/api_call/check`, {
         method: "POST",
@@ -322,18 +322,7 @@ async function main() {
 /** One reserve then its commit (of less than was held) per iteration, over 1,000 subjects with a hard limit. */
 async function holdFigures(seconds: number) {
   await fetch(`${base}/v1/meters/bench_hold`, { method: "PUT", headers: json, body: JSON.stringify({ unit: "call" }) });
-  await fetch(`${base}/v1/plans/bench-holds`, {
-    method: "PUT",
-    headers: json,
-    body: JSON.stringify({ entitlements: { bench_hold: { limit: 1e9 } } }),
-  });
-  for (let i = 0; i < 1000; i += 50) {
-    await Promise.all(
-      Array.from({ length: 50 }, (_, k) =>
-        fetch(`${base}/v1/subjects/h-${i + k}`, { method: "PUT", headers: json, body: JSON.stringify({ planId: "bench-holds" }) }),
-      ),
-    );
-  }
+  await subjectsOnPlan(base, "bench-holds", { bench_hold: { limit: 1e9 } }, "h");
   const byCallers: Record<string, unknown> = {};
   for (const concurrency of [1, 200]) {
     const reserveMs: number[] = [];
