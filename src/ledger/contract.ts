@@ -1,13 +1,15 @@
 import type { Decision, LedgerConfiguration, SubjectConfig } from "../domain/entitlements";
 import type { MeterKind, ResolvedEvent } from "../domain/event-rules";
 import type { NotificationType } from "../domain/notifications";
-import type { JsonValue, StoredEvent } from "../domain/stored-event";
+import type { GrantDraw, JsonValue, StoredEvent } from "../domain/stored-event";
 
 /** One event sent to a subject's ledger. */
 export interface LedgerEventInput extends ResolvedEvent {
   source: string;
   /** `consume` applies the limit and may be denied; the default records a fact. */
   mode?: "record" | "consume";
+  /** Ledger-internal: the grant balance a committed hold set aside, which its event draws first. */
+  lockedDraws?: GrantDraw[];
 }
 
 /** A closed period as D1's period_usage keeps it; amounts in ten-thousandths. */

@@ -7,6 +7,7 @@ import { type LedgerStore, newGrantId } from "./ledger-store";
  * another one under the key answers the grant that holds it (`conflict`). In the caller's transaction.
  */
 export function createGrant(store: LedgerStore, subjectId: string, input: GrantInput, nowMs: number): GrantOutcome {
+  store.settle(nowMs);
   const origin = input.idempotencyKey === null ? null : `api:${input.idempotencyKey}`;
   const seen = origin === null ? null : store.grants.byOrigin(origin);
   if (seen) return { status: seen.fingerprint === input.fingerprint ? "duplicate" : "conflict", grant: publicGrant(seen) };
@@ -36,6 +37,7 @@ export function createGrant(store: LedgerStore, subjectId: string, input: GrantI
 
 /** Takes a grant out of use from now on; what it already gave stays given. Voiding again answers the first void. */
 export function voidGrant(store: LedgerStore, subjectId: string, id: string, nowMs: number): VoidGrantOutcome {
+  store.settle(nowMs);
   const grant = store.grants.find(id);
   if (!grant) return { status: "not_found" };
   if (grant.voidedAt !== null) return { status: "already_voided", grant: publicGrant(grant) };

@@ -26,9 +26,12 @@ const LIVE_AT = "voided_at IS NULL AND effective_at <= ?2 AND (expires_at IS NUL
 
 /**
  * The subject's prepaid grants and what each event drew from them. Usage draws the period
- * allowance first; what goes past it draws the grants live at the event's own time, in
- * `DRAW_ORDER`. A draw is settled when the usage is counted: voiding the event gives exactly its
- * draws back; later changes of limits or late events do not move earlier draws.
+ * allowance first (less what live holds set aside in it); what goes past it draws the grants live
+ * at the event's own time, in `DRAW_ORDER`. A draw is settled when the usage is counted: voiding
+ * the event gives exactly its draws back; later changes of limits or late events do not move
+ * earlier draws. A hold that goes past the allowance sets grant balance aside at once (a draw
+ * owned by the reservation), so a grant that expires or is voided meanwhile cannot leave its
+ * commit short; the commit settles on it, a release or expiry gives it back.
  */
 export class Grants {
   constructor(
@@ -82,14 +85,19 @@ export class Grants {
       .one().n;
   }
 
-  /** What events in the window drew from grants (any grant, even one expired or voided since). */
-  drawnE4(meter: string, window: UsageWindow): number {
+  /**
+   * What was drawn from grants in the window (any grant, even one expired or voided since): by
+   * events, and by live holds for the balance they set aside, unless `eventsOnly`.
+   */
+  drawnE4(meter: string, window: UsageWindow, eventsOnly = false): number {
+    const owners = eventsOnly ? "AND substr(event_id, 1, 4) != 'rsv_'" : "";
     if (window.kind === "all-time") {
-      return this.sql.exec<{ n: number }>("SELECT coalesce(sum(amount_e4), 0) AS n FROM grant_draws WHERE meter = ?", meter).one().n;
+      return this.sql.exec<{ n: number }>(`SELECT coalesce(sum(amount_e4), 0) AS n FROM grant_draws WHERE meter = ? ${owners}`, meter).one()
+        .n;
     }
     return this.sql
       .exec<{ n: number }>(
-        "SELECT coalesce(sum(amount_e4), 0) AS n FROM grant_draws WHERE meter = ? AND occurred_at >= ? AND occurred_at < ?",
+        `SELECT coalesce(sum(amount_e4), 0) AS n FROM grant_draws WHERE meter = ? AND occurred_at >= ? AND occurred_at < ? ${owners}`,
         meter,
         window.start,
         window.end,
@@ -98,28 +106,22 @@ export class Grants {
   }
 
   /**
-   * Draws up to `amountE4` for an event from the grants live at its time, in draw order; answers
-   * the draws and the grants it used up.
+   * Draws up to `amountE4` for an event (or a hold: `ownerId` is then its reservation id) from the
+   * grants live at `atMs`, in draw order; answers the draws and the grants it used up.
    */
-  draw(eventId: string, meter: string, occurredAt: number, amountE4: number): { draws: GrantDraw[]; depleted: StoredGrant[] } {
+  draw(ownerId: string, meter: string, atMs: number, amountE4: number): { draws: GrantDraw[]; depleted: StoredGrant[] } {
     const draws: GrantDraw[] = [];
     const depleted: StoredGrant[] = [];
     let left = amountE4;
+    if (left <= 0) return { draws, depleted };
     const live = this.sql
-      .exec<GrantRow>(`SELECT * FROM grants WHERE meter = ?1 AND remaining_e4 > 0 AND ${LIVE_AT} ORDER BY ${DRAW_ORDER}`, meter, occurredAt)
+      .exec<GrantRow>(`SELECT * FROM grants WHERE meter = ?1 AND remaining_e4 > 0 AND ${LIVE_AT} ORDER BY ${DRAW_ORDER}`, meter, atMs)
       .toArray();
     for (const row of live) {
       if (left <= 0) break;
       const take = Math.min(left, row.remaining_e4);
       this.sql.exec("UPDATE grants SET remaining_e4 = remaining_e4 - ? WHERE id = ?", take, row.id);
-      this.sql.exec(
-        "INSERT INTO grant_draws (event_id, grant_id, meter, occurred_at, amount_e4) VALUES (?, ?, ?, ?, ?)",
-        eventId,
-        row.id,
-        meter,
-        occurredAt,
-        take,
-      );
+      this.addDraw(ownerId, row.id, meter, atMs, take);
       draws.push({ grantId: row.id, amountE4: take });
       if (take === row.remaining_e4) depleted.push(this.toGrant({ ...row, remaining_e4: 0 }));
       left -= take;
@@ -127,7 +129,61 @@ export class Grants {
     return { draws, depleted };
   }
 
-  /** Gives a voided event's draws back to their grants; answers what was given back. */
+  /**
+   * Settles a committed hold's event: what it takes past the allowance comes first from the
+   * grant balance the hold set aside (`locked`, whatever became of those grants since), then
+   * from grants live at its time; what the hold set aside and the event did not need goes back.
+   */
+  settle(
+    eventId: string,
+    meter: string,
+    atMs: number,
+    amountE4: number,
+    locked: GrantDraw[],
+  ): { draws: GrantDraw[]; depleted: StoredGrant[] } {
+    const taken = new Map<string, number>();
+    let left = Math.max(0, amountE4);
+    for (const lock of locked) {
+      const take = Math.min(left, lock.amountE4);
+      if (take > 0) {
+        this.addDraw(eventId, lock.grantId, meter, atMs, take);
+        taken.set(lock.grantId, (taken.get(lock.grantId) ?? 0) + take);
+      }
+      if (lock.amountE4 > take)
+        this.sql.exec("UPDATE grants SET remaining_e4 = remaining_e4 + ? WHERE id = ?", lock.amountE4 - take, lock.grantId);
+      left -= take;
+    }
+    const fresh = this.draw(eventId, meter, atMs, left);
+    for (const d of fresh.draws) taken.set(d.grantId, (taken.get(d.grantId) ?? 0) + d.amountE4);
+    return { draws: [...taken].map(([grantId, e4]) => ({ grantId, amountE4: e4 })), depleted: fresh.depleted };
+  }
+
+  /** Takes the draws a hold made (the grant balance it set aside) off the books, without giving them back. */
+  takeLocks(reservationId: string): GrantDraw[] {
+    const locks = this.sql
+      .exec<{ grant_id: string; amount_e4: number }>(
+        "SELECT grant_id, amount_e4 FROM grant_draws WHERE event_id = ? ORDER BY rowid",
+        reservationId,
+      )
+      .toArray()
+      .map((d) => ({ grantId: d.grant_id, amountE4: d.amount_e4 }));
+    this.sql.exec("DELETE FROM grant_draws WHERE event_id = ?", reservationId);
+    return locks;
+  }
+
+  private addDraw(ownerId: string, grantId: string, meter: string, atMs: number, amountE4: number): void {
+    this.sql.exec(
+      `INSERT INTO grant_draws (event_id, grant_id, meter, occurred_at, amount_e4) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (event_id, grant_id) DO UPDATE SET amount_e4 = amount_e4 + excluded.amount_e4`,
+      ownerId,
+      grantId,
+      meter,
+      atMs,
+      amountE4,
+    );
+  }
+
+  /** Gives the draws of a voided event (or of a hold that ended without a commit) back to their grants. */
   refund(eventId: string): number {
     let refunded = 0;
     for (const d of this.sql.exec<{ grant_id: string; amount_e4: number }>(

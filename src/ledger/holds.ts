@@ -13,7 +13,7 @@ import { publicReservation, type StoredReservation } from "./reservations";
 
 /** Sets `amountE4` aside for `ttlMs`, or denies it when it would not fit a hard limit. */
 export function reserve(store: LedgerStore, subjectId: string, input: ReservationInput, nowMs: number): ReserveOutcome {
-  store.givePeriodGrants(nowMs);
+  store.settle(nowMs);
   if (input.idempotencyKey !== null) {
     const seen = store.reservations.byKey(input.idempotencyKey);
     if (seen) {
@@ -24,6 +24,12 @@ export function reserve(store: LedgerStore, subjectId: string, input: Reservatio
   }
   const { decision, snapshot } = store.decideNow(input.meter, input.kind, input.amountE4, nowMs);
   if (!decision.allowed) return { status: "denied", decision, snapshot };
+  const { limitE4 } = store.entitlementOf(input.meter);
+  const window = store.windowAt(input.meter, nowMs);
+  const free =
+    input.kind === "gauge" || limitE4 === null
+      ? input.amountE4
+      : store.allowanceLeftE4(input.meter, window, snapshot.usedE4, limitE4, nowMs);
   const reservation: StoredReservation = {
     id: `rsv_${crypto.randomUUID().replaceAll("-", "")}`,
     subjectId,
@@ -43,6 +49,8 @@ export function reserve(store: LedgerStore, subjectId: string, input: Reservatio
     metadata: input.metadata,
   };
   store.reservations.insert(reservation);
+  // Past the free allowance, the hold sets grant balance aside now: a grant expiring before the commit cannot leave it short.
+  store.lockGrants(subjectId, reservation.id, input.meter, input.amountE4 - free, nowMs);
   store.syncBalanceAlerts(subjectId, input.meter, nowMs, null);
   return { status: "created", reservation: publicReservation(reservation), snapshot: store.snapshot(input.meter, input.kind, nowMs) };
 }
@@ -53,6 +61,7 @@ export function reserve(store: LedgerStore, subjectId: string, input: Reservatio
  * idempotent: the same commit again answers the first; another amount is a conflict.
  */
 export function commit(store: LedgerStore, subjectId: string, id: string, input: CommitInput, nowMs: number): CommitOutcome {
+  store.settle(nowMs);
   const found = store.reservations.find(id);
   if (!found) return { status: "not_found" };
   const held = expireIfDue(store, subjectId, found, nowMs);
@@ -68,6 +77,7 @@ export function commit(store: LedgerStore, subjectId: string, id: string, input:
   // The hold ends first, so the usage is measured against what is left without it.
   store.reservations.resolve(id, "committed", nowMs, { amountE4, event: null });
   const { decision } = store.decideNow(held.meter, kind, amountE4, nowMs);
+  const locked = store.grants.takeLocks(id);
   let event: StoredEvent | null = null;
   if (amountE4 > 0) {
     const key = input.idempotencyKey ?? `reservation:${id}`;
@@ -85,12 +95,16 @@ export function commit(store: LedgerStore, subjectId: string, id: string, input:
       metadata: { ...held.metadata, ...input.metadata },
       source: input.source,
       mode: "record",
+      lockedDraws: locked,
     };
     const [outcome] = store.applyAll(subjectId, [recorded], nowMs);
     if (outcome?.status === "denied" || !outcome) throw new Error("a recorded commit was denied");
-    // A key already used (a fax billed before its hold was committed) stands for the usage once.
+    // A key already used (a fax billed before its hold was committed) stands for the usage once,
+    // and the grant balance the hold set aside goes back.
+    if (outcome.status !== "created") store.grants.settle(id, held.meter, nowMs, 0, locked);
     event = outcome.event;
   } else {
+    store.grants.settle(id, held.meter, nowMs, 0, locked);
     store.syncBalanceAlerts(subjectId, held.meter, nowMs, null);
   }
   store.reservations.setCommittedEvent(id, event);
@@ -100,12 +114,14 @@ export function commit(store: LedgerStore, subjectId: string, id: string, input:
 
 /** Frees a hold. Terminal and idempotent; a committed or expired hold is not held. */
 export function release(store: LedgerStore, subjectId: string, id: string, nowMs: number): ReleaseOutcome {
+  store.settle(nowMs);
   const found = store.reservations.find(id);
   if (!found) return { status: "not_found" };
   const held = expireIfDue(store, subjectId, found, nowMs);
   if (held.status === "released") return { status: "already_released", reservation: publicReservation(held) };
   if (held.status !== "held") return { status: "not_held", reservation: publicReservation(held) };
   store.reservations.resolve(id, "released", nowMs);
+  store.grants.refund(id);
   store.syncBalanceAlerts(subjectId, held.meter, nowMs, null);
   return { status: "released", reservation: publicReservation(store.reservations.find(id)!) };
 }
@@ -126,6 +142,7 @@ function expireIfDue(store: LedgerStore, subjectId: string, r: StoredReservation
 function expire(store: LedgerStore, subjectId: string, r: StoredReservation, nowMs: number): void {
   // Expired at its time, whenever the alarm got to it.
   store.reservations.resolve(r.id, "expired", r.expiresAt);
+  store.grants.refund(r.id);
   store.outbox.append("notification", JSON.stringify(reservationExpiredNotification(subjectId, r, nowMs)));
   store.syncBalanceAlerts(subjectId, r.meter, nowMs, null);
 }

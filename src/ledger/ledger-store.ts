@@ -14,11 +14,12 @@ import {
 } from "../domain/entitlements";
 import type { MeterKind } from "../domain/event-rules";
 import { periodContaining } from "../domain/periods";
-import type { StoredEvent } from "../domain/stored-event";
+import type { GrantDraw, StoredEvent } from "../domain/stored-event";
 import { DAY_MS, dayOf, type UsageWindow, windowAt } from "../domain/usage-window";
 import { type ClosedPeriod, ClosedPeriods } from "./closed-periods";
 import type { CounterSnapshot, EntitlementSnapshot, LedgerEventInput, PeriodRow, RecordOutcome, VoidOutcome, VoidTarget } from "./contract";
 import { Grants } from "./grants";
+import { expireDue } from "./holds";
 import { type HeldKey, IdempotencyKeys } from "./idempotency-keys";
 import {
   balanceLowNotification,
@@ -109,7 +110,7 @@ export class LedgerStore {
   configure(subjectId: string, update: Partial<LedgerConfiguration>, nowMs: number): SubjectConfig {
     const { configuration, config } = mergeConfiguration(this.configuration(), update);
     this.setConfiguration(configuration, config);
-    this.givePeriodGrants(nowMs);
+    this.settle(nowMs);
     this.fireReachedThresholds(subjectId, nowMs);
     for (const meter of Object.keys(config.entitlements)) this.syncBalanceAlerts(subjectId, meter, nowMs, null);
     return config;
@@ -183,7 +184,7 @@ export class LedgerStore {
    * consumes and gauge moves, which depend on what came before them, go one by one.
    */
   applyAll(subjectId: string, inputs: LedgerEventInput[], nowMs: number): RecordOutcome[] {
-    this.givePeriodGrants(nowMs);
+    this.settle(nowMs);
     const outcomes: RecordOutcome[] = [];
     let run: LedgerEventInput[] = [];
     const flushRun = () => {
@@ -191,7 +192,7 @@ export class LedgerStore {
       run = [];
     };
     for (const input of inputs) {
-      if ((input.mode ?? "record") === "record" && input.kind === "counter") {
+      if ((input.mode ?? "record") === "record" && input.kind === "counter" && !input.lockedDraws) {
         run.push(input);
         continue;
       }
@@ -205,7 +206,7 @@ export class LedgerStore {
 
   /** Checks the key, decides (consume), counts, fires thresholds and queues the event. Call inside a transaction. */
   apply(subjectId: string, input: LedgerEventInput, nowMs: number, mode: ApplyMode = input.mode ?? "record"): RecordOutcome {
-    if (mode === "record" && input.kind === "counter") return this.recordCounters(subjectId, [input], nowMs)[0]!;
+    if (mode === "record" && input.kind === "counter" && !input.lockedDraws) return this.recordCounters(subjectId, [input], nowMs)[0]!;
     const seen = this.replay(input);
     if (seen) return seen;
 
@@ -228,7 +229,7 @@ export class LedgerStore {
       );
       this.days.addGaugeMove(input.meter, dayOf(input.occurredAt), after - before, after);
     } else {
-      this.drawGrants(subjectId, event, window, before, entitlement, nowMs);
+      this.drawGrants(subjectId, event, window, before, entitlement, nowMs, input.lockedDraws);
       this.days.addCounts(input.meter, dayOf(input.occurredAt), input.amountE4, 1, input.amountE4);
     }
     if (closed) this.restateClosed(subjectId, closed, input.kind, nowMs);
@@ -321,6 +322,7 @@ export class LedgerStore {
       if (this.entitlementOf(meter).limitE4 !== null || inClosed) before.set(id, this.days.sum(meter, window).totalE4);
     }
     const drew: StoredEvent[] = [];
+    // Draws walk events in order from the window's usage before the run.
     for (const [id, { meter, window, events: grouped }] of windows) {
       const level = before.get(id);
       const entitlement = this.entitlementOf(meter);
@@ -350,9 +352,10 @@ export class LedgerStore {
   }
 
   /**
-   * Draws on grants what a counter event takes past the window's allowance (`beforeE4` is the
-   * window's usage before it, draws included), and notes the draws on the event. Answers whether
-   * it drew. Call before the event is added to its day.
+   * Draws on grants what a counter event takes past the window's free allowance (`beforeE4` is the
+   * window's usage before it, draws included), and notes the draws on the event; a committed
+   * hold's event takes from what the hold set aside first (`locked`). Answers whether it drew.
+   * Call before the event is added to its day.
    */
   private drawGrants(
     subjectId: string,
@@ -361,18 +364,40 @@ export class LedgerStore {
     beforeE4: number,
     entitlement: Entitlement,
     nowMs: number,
+    locked: GrantDraw[] = [],
   ): boolean {
-    if (entitlement.limitE4 === null || !this.grants.anyLeft(event.meter)) return false;
-    const allowanceLeft = Math.max(0, entitlement.limitE4 - (beforeE4 - this.grants.drawnE4(event.meter, window)));
-    const excess = event.amountE4 - allowanceLeft;
-    if (excess <= 0) return false;
-    const { draws, depleted } = this.grants.draw(event.id, event.meter, event.occurredAt, excess);
+    if (entitlement.limitE4 === null) {
+      this.grants.settle(event.id, event.meter, event.occurredAt, 0, locked);
+      return false;
+    }
+    if (locked.length === 0 && !this.grants.anyLeft(event.meter)) return false;
+    const excess = event.amountE4 - this.allowanceLeftE4(event.meter, window, beforeE4, entitlement.limitE4, nowMs);
+    if (excess <= 0 && locked.length === 0) return false;
+    const { draws, depleted } = this.grants.settle(event.id, event.meter, event.occurredAt, excess, locked);
     for (const grant of depleted) {
       this.outbox.append("notification", JSON.stringify(grantDepletedNotification(subjectId, grant, event.id, nowMs)));
     }
     if (draws.length === 0) return false;
     event.grantDraws = draws;
     return true;
+  }
+
+  /**
+   * What of a window's allowance is still free: the limit, less the usage that drew on it
+   * (`beforeE4` less grant draws) and, in the current window, less what live holds set aside.
+   */
+  allowanceLeftE4(meter: string, window: UsageWindow, beforeE4: number, limitE4: number, nowMs: number): number {
+    const current = window.kind === "all-time" || (window.start <= nowMs && nowMs < window.end);
+    const held = current ? this.reservations.heldE4(meter, nowMs) : 0;
+    return Math.max(0, limitE4 - held - (beforeE4 - this.grants.drawnE4(meter, window)));
+  }
+
+  /** Sets aside, for a new hold, the grant balance it needs past the free allowance (`amountE4`). */
+  lockGrants(subjectId: string, reservationId: string, meter: string, amountE4: number, nowMs: number): void {
+    if (amountE4 <= 0) return;
+    for (const grant of this.grants.draw(reservationId, meter, nowMs, amountE4).depleted) {
+      this.outbox.append("notification", JSON.stringify(grantDepletedNotification(subjectId, grant, null, nowMs)));
+    }
   }
 
   /** What a key already stands for: the same event (duplicate) or another one (conflict); null when new. */
@@ -420,6 +445,7 @@ export class LedgerStore {
    * from history once the void has reached D1 (`rebuildGauge`). History keeps the event, marked.
    */
   voidEvent(subjectId: string, target: VoidTarget, reason: string | null, nowMs: number): VoidOutcome {
+    this.settle(nowMs);
     const seen = this.sql
       .exec<{ voided_at: number; reason: string | null }>("SELECT voided_at, reason FROM voided_events WHERE event_id = ?", target.id)
       .toArray()[0];
@@ -503,6 +529,7 @@ export class LedgerStore {
    * All-time meters never close. Running it again changes nothing.
    */
   closePeriods(subjectId: string, asOfMs: number, kinds: Record<string, MeterKind>, nowMs: number): PeriodRow[] {
+    this.settle(nowMs);
     const gauges = new Set(this.gaugeMeters());
     const meters = new Set([...Object.keys(this.config().entitlements), ...gauges, ...this.days.meters()]);
     const closed: PeriodRow[] = [];
@@ -559,7 +586,7 @@ export class LedgerStore {
   ): void {
     const { rollover, limitE4 } = entitlement;
     if (!rollover || limitE4 === null) return;
-    const fromAllowance = totalE4 - this.grants.drawnE4(meter, window);
+    const fromAllowance = totalE4 - this.grants.drawnE4(meter, window, true);
     let amountE4 = Math.max(0, limitE4 - fromAllowance);
     if (rollover.maxAmountE4 !== null) amountE4 = Math.min(amountE4, rollover.maxAmountE4);
     if (rollover.maxPercent !== null) amountE4 = Math.min(amountE4, Math.floor((limitE4 * rollover.maxPercent) / 100));
@@ -571,6 +598,18 @@ export class LedgerStore {
       expiresAt: this.endAfterPeriods(meter, window.end, rollover.expiresAfterPeriods),
       nowMs,
     });
+  }
+
+  /**
+   * Brings time-driven state up to `nowMs` before anything reads or changes balances: holds past
+   * their time expire (whichever comes first, this or the alarm), and the plan grants of the
+   * current periods are given.
+   */
+  settle(nowMs: number): void {
+    const subjectId = this.subjectId();
+    if (subjectId === null) return;
+    expireDue(this, subjectId, nowMs);
+    this.givePeriodGrants(nowMs);
   }
 
   /** Gives each entitled meter's plan grant for the period around `nowMs`, once per period. */

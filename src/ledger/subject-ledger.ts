@@ -31,7 +31,7 @@ import { MAX_EVENT_AGE_MS } from "../domain/event-rules";
 import { dayOf } from "../domain/usage-window";
 import { createGrant, voidGrant } from "./grant-operations";
 import { flushOutbox } from "./history-flush";
-import { commit, expireDue, release, reserve } from "./holds";
+import { commit, release, reserve } from "./holds";
 import { kindOf, LedgerStore } from "./ledger-store";
 import { rebuildDays } from "./recalculation";
 import { publicReservation, RESOLVED_RESERVATION_RETENTION_MS } from "./reservations";
@@ -80,7 +80,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   async check(subjectId: string, meter: string, kind: MeterKind, amountE4: number): Promise<EntitlementSnapshot & { decision: Decision }> {
     this.assertSubject(subjectId);
     const now = Date.now();
-    this.givePeriodGrants(now);
+    await this.settle(now);
     const { decision, snapshot } = this.store.decideNow(meter, kind, amountE4, now);
     return { ...snapshot, decision };
   }
@@ -107,13 +107,17 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
 
   async reservations(subjectId: string, query: ReservationQuery): Promise<Reservation[]> {
     this.assertSubject(subjectId);
-    return this.store.reservations.list(query, Date.now());
+    const now = Date.now();
+    await this.settle(now);
+    return this.store.reservations.list(query, now);
   }
 
   async reservation(subjectId: string, reservationId: string): Promise<Reservation | null> {
     this.assertSubject(subjectId);
+    const now = Date.now();
+    await this.settle(now);
     const found = this.store.reservations.find(reservationId);
-    return found ? publicReservation(found, Date.now()) : null;
+    return found ? publicReservation(found, now) : null;
   }
 
   async grant(subjectId: string, input: GrantInput): Promise<GrantOutcome> {
@@ -123,7 +127,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   async grants(subjectId: string, query: GrantQuery): Promise<Grant[]> {
     this.assertSubject(subjectId);
     const now = Date.now();
-    this.givePeriodGrants(now);
+    await this.settle(now);
     return this.store.grants.list(query, now);
   }
 
@@ -143,10 +147,15 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
     return result;
   }
 
-  /** Plan grants of the current periods, given on first sight (a read may be the first call of a period). */
-  private givePeriodGrants(nowMs: number): void {
+  /**
+   * Reads see time-driven state brought up to now (holds past their time expired, plan grants of
+   * the current periods given): a read may be the first call after either.
+   */
+  private async settle(nowMs: number): Promise<void> {
     if (this.store.subjectId() === null) return;
-    this.ctx.storage.transactionSync(() => this.store.givePeriodGrants(nowMs));
+    const generation = this.store.outbox.generation();
+    this.ctx.storage.transactionSync(() => this.store.settle(nowMs));
+    if (this.store.outbox.generation() !== generation) await this.scheduleFlush(nowMs + FLUSH_DELAY_MS);
   }
 
   async configure(subjectId: string, update: Partial<LedgerConfiguration>): Promise<SubjectConfig> {
@@ -163,7 +172,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   async entitlements(subjectId: string, kinds: Record<string, MeterKind>): Promise<EntitlementSnapshot[]> {
     this.assertSubject(subjectId);
     const now = Date.now();
-    this.givePeriodGrants(now);
+    await this.settle(now);
     const meters = new Set([
       ...Object.keys(this.store.config().entitlements),
       ...this.store.days.meters().filter((meter) => this.store.days.sum(meter, this.store.windowAt(meter, now)).eventCount > 0),
@@ -323,7 +332,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
       const subjectId = this.store.subjectId();
       if (subjectId !== null) {
         this.ctx.storage.transactionSync(() => {
-          expireDue(this.store, subjectId, now);
+          this.store.settle(now);
           this.store.reservations.purge(now - RESOLVED_RESERVATION_RETENTION_MS);
         });
       }

@@ -53,6 +53,8 @@ interface MHold {
   committedAmount: number | null;
   event: number | null;
   fingerprint: string;
+  /** Grant balance set aside for what the hold needs past the free allowance; its commit draws it first. */
+  locks: Draw[];
 }
 
 interface MGrant {
@@ -74,6 +76,8 @@ interface GrantSpec {
 
 /** What an operation answered, in the model's indices (events, holds, grants by creation order). */
 type View = Record<string, unknown>;
+
+const sumOf = (draws: Draw[]) => draws.reduce((t, [, a]) => t + a, 0);
 
 class Model {
   now = START;
@@ -99,9 +103,41 @@ class Model {
     return this.holds.filter((h) => h.status === "held" && h.expiresAt > this.now).reduce((s, h) => s + h.amount, 0);
   }
 
-  /** What the window's (non-voided) events drew, from any grant. */
+  /** What the window's (non-voided) events drew, from any grant, and what live holds set aside. */
   drawn(): number {
-    return this.events.filter((e) => !e.voided).reduce((s, e) => s + e.draws.reduce((t, [, a]) => t + a, 0), 0);
+    const sum = (draws: Draw[]) => draws.reduce((t, [, a]) => t + a, 0);
+    const events = this.events.filter((e) => !e.voided).reduce((s, e) => s + sum(e.draws), 0);
+    return events + this.holds.filter((h) => h.status === "held").reduce((s, h) => s + sum(h.locks), 0);
+  }
+
+  /** The allowance not yet drawn by usage nor set aside by live holds. */
+  private freeAllowance(): number {
+    return Math.max(0, this.limit! - this.held() - (this.used() - this.drawn()));
+  }
+
+  /** Draws up to `amount` from the grants live now, in draw order. */
+  private drawLive(amount: number): Draw[] {
+    const draws: Draw[] = [];
+    let left = amount;
+    for (const i of this.drawOrder()) {
+      if (left <= 0) break;
+      const g = this.grants[i]!;
+      if (!this.live(g, this.now)) continue;
+      const take = Math.min(left, g.remaining);
+      g.remaining -= take;
+      left -= take;
+      draws.push([i, take]);
+    }
+    return draws;
+  }
+
+  private giveBack(locks: Draw[]): void {
+    for (const [g, a] of locks) this.grants[g]!.remaining += a;
+  }
+
+  /** Every hold past its time expires before anything is read or changed (the ledger settles first). */
+  settle(): number {
+    return this.expireDue();
   }
 
   live(g: MGrant, at: number): boolean {
@@ -133,21 +169,24 @@ class Model {
       });
   }
 
-  /** Counts an event now: past what is left of the allowance it draws the grants live now, in draw order. */
-  private add(amount: number, fingerprint: string): number {
+  /**
+   * Counts an event now: past the free allowance it draws first what its hold set aside
+   * (`locks`), giving back what it does not need, then the grants live now, in draw order.
+   */
+  private add(amount: number, fingerprint: string, locks: Draw[] = []): number {
     const draws: Draw[] = [];
-    if (this.limit !== null) {
-      const allowanceLeft = Math.max(0, this.limit - (this.used() - this.drawn()));
-      let excess = amount - allowanceLeft;
-      for (const i of this.drawOrder()) {
-        if (excess <= 0) break;
-        const g = this.grants[i]!;
-        if (!this.live(g, this.now)) continue;
-        const take = Math.min(excess, g.remaining);
-        g.remaining -= take;
+    if (this.limit === null) this.giveBack(locks);
+    else {
+      let excess = Math.max(0, amount - this.freeAllowance());
+      const taken = new Map<number, number>();
+      for (const [g, a] of locks) {
+        const take = Math.min(excess, a);
+        if (take > 0) taken.set(g, (taken.get(g) ?? 0) + take);
+        this.grants[g]!.remaining += a - take;
         excess -= take;
-        draws.push([i, take]);
       }
+      for (const [g, a] of this.drawLive(excess)) taken.set(g, (taken.get(g) ?? 0) + a);
+      draws.push(...taken.entries());
     }
     this.events.push({ amount, at: this.now, draws, voided: false, fingerprint });
     return this.events.length - 1;
@@ -171,7 +210,10 @@ class Model {
   }
 
   private expireIfDue(h: MHold): void {
-    if (h.status === "held" && h.expiresAt <= this.now) h.status = "expired";
+    if (h.status !== "held" || h.expiresAt > this.now) return;
+    h.status = "expired";
+    this.giveBack(h.locks);
+    h.locks = [];
   }
 
   reserve(amount: number, ttl: number, key: string | null, fingerprint: string): View {
@@ -182,7 +224,8 @@ class Model {
       return { status: h.fingerprint === fingerprint ? "duplicate" : "conflict", hold: seen, holdStatus: h.status };
     }
     if (!this.fits(amount) && this.hard) return { status: "denied" };
-    this.holds.push({ amount, expiresAt: this.now + ttl, status: "held", committedAmount: null, event: null, fingerprint });
+    const locks = this.limit === null ? [] : this.drawLive(amount - this.freeAllowance());
+    this.holds.push({ amount, expiresAt: this.now + ttl, status: "held", committedAmount: null, event: null, fingerprint, locks });
     if (key !== null) this.holdKeys.set(key, this.holds.length - 1);
     return { status: "created", hold: this.holds.length - 1 };
   }
@@ -200,8 +243,12 @@ class Model {
     if (h.status !== "held") return { status: "not_held", holdStatus: h.status };
     h.status = "committed";
     h.committedAmount = committing;
-    const overage = !this.fits(committing);
-    h.event = committing > 0 ? this.add(committing, "commit") : null;
+    // Decided with what the hold set aside still counted (it is the commit's to draw).
+    const locks = h.locks;
+    const overage = this.limit !== null && this.used() + this.held() + committing > this.limit + this.granted() + sumOf(locks);
+    h.locks = [];
+    if (committing > 0) h.event = this.add(committing, "commit", locks);
+    else this.giveBack(locks);
     return { status: "committed", holdStatus: h.status, commitEvent: h.event === null ? null : this.eventView(h.event), overage };
   }
 
@@ -212,13 +259,15 @@ class Model {
     if (h.status === "released") return { status: "already_released", holdStatus: h.status };
     if (h.status !== "held") return { status: "not_held", holdStatus: h.status };
     h.status = "released";
+    this.giveBack(h.locks);
+    h.locks = [];
     return { status: "released", holdStatus: h.status };
   }
 
   /** The alarm: marks every hold past its time. */
   expireDue(): number {
     const due = this.holds.filter((h) => h.status === "held" && h.expiresAt <= this.now);
-    for (const h of due) h.status = "expired";
+    for (const h of due) this.expireIfDue(h);
     return due.length;
   }
 
@@ -374,6 +423,8 @@ function coverage(op: Op, v: View, m: Model): string[] {
     if (draws.length > 1) labels.push(`${op.op}:draws-several`);
   }
   if (v.overage === true) labels.push(`${op.op}:overage`);
+  if (op.op === "reserve" && v.status === "created" && m.holds[v.hold as number]!.locks.length > 0)
+    labels.push("reserve:sets-grants-aside");
   if (op.op === "advance" && typeof v.expired === "number" && v.expired > 0) labels.push("advance:expired");
   if (op.op === "voidEvent" && v.status === "voided") {
     const e = m.events[op.pick % m.events.length]!;
@@ -387,7 +438,7 @@ const REQUIRED = [
   ...["created", "denied", "duplicate", "conflict", "draws", "draws-several", "overage"].map((s) => `consume:${s}`),
   ...["created", "duplicate", "conflict", "draws", "draws-several"].map((s) => `record:${s}`),
   ...["draws", "draws-several"].map((s) => `batch:${s}`),
-  ...["created", "denied", "duplicate", "conflict"].map((s) => `reserve:${s}`),
+  ...["created", "denied", "duplicate", "conflict", "sets-grants-aside"].map((s) => `reserve:${s}`),
   ...["committed", "already_committed", "conflict", "not_held:released", "not_held:expired", "not_found", "draws", "overage"].map(
     (s) => `commit:${s}`,
   ),
@@ -474,6 +525,9 @@ function runCase(sql: SqlStorage, subjectId: string, c: Case, seen: Map<string, 
 
   const runStep = (op: Op, step: number) => {
     const row = () => {
+      // As every ledger call does first: holds past their time expire.
+      store.settle(model.now);
+      model.settle();
       const s = store.snapshot(METER, "counter", model.now);
       return {
         used: s.usedE4 / E4,

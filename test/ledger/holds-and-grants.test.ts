@@ -395,3 +395,67 @@ describe("credits at period close and balance.low", () => {
     expect(result).toEqual({ before: 1, once: 1, twice: [3, 2] });
   });
 });
+
+describe("holds and grants together", () => {
+  it("a consume draws grants rather than the allowance a hold set aside, so the hold's commit fits after the grant expired", async () => {
+    const result = await withStore({ fax: { limit: 10 } }, (store, subjectId) => {
+      createGrant(store, subjectId, credit(5, { expiresAt: NOW + 15 * 60_000 }), NOW);
+      const held = reserve(store, subjectId, hold(10), NOW);
+      const consumed = consume(store, subjectId, 5);
+      if (held.status !== "created" || consumed.status !== "created") throw new Error("refused");
+      const later = NOW + 20 * 60_000;
+      const committed = commit(store, subjectId, held.reservation.id, { amountE4: null, occurredAt: later, source: "r" }, later);
+      return {
+        consumeDraws: (consumed.event.grantDraws ?? []).map((d) => d.amountE4 / E4),
+        overage: committed.status === "committed" ? committed.decision.overage : committed.status,
+        row: (() => {
+          const s = store.snapshot("fax", "counter", later);
+          return { used: s.usedE4 / E4, held: s.heldE4 / E4, granted: s.grantedE4 / E4, remaining: s.remainingE4! / E4 };
+        })(),
+      };
+    });
+    expect(result).toEqual({ consumeDraws: [5], overage: false, row: { used: 15, held: 0, granted: 5, remaining: 0 } });
+  });
+
+  it("a hold past the allowance sets grant balance aside at once: the grant's expiry or void cannot leave its commit short", async () => {
+    const result = await withStore({ fax: { limit: 10 } }, (store, subjectId) => {
+      const g = createGrant(store, subjectId, credit(8, { expiresAt: NOW + 15 * 60_000 }), NOW);
+      const held = reserve(store, subjectId, hold(15), NOW);
+      if (held.status !== "created") throw new Error("refused");
+      const setAside = store.grants.find(g.grant.id)!.remainingE4 / E4;
+      const rowNow = row(store);
+      const later = NOW + 20 * 60_000;
+      const committed = commit(store, subjectId, held.reservation.id, { amountE4: 13 * E4, occurredAt: later, source: "r" }, later);
+      if (committed.status !== "committed") throw new Error(committed.status);
+      return {
+        setAside,
+        rowNow,
+        overage: committed.decision.overage,
+        draws: (committed.event?.grantDraws ?? []).map((d) => d.amountE4 / E4),
+        left: store.grants.find(g.grant.id)!.remainingE4 / E4,
+      };
+    });
+    expect(result).toEqual({
+      setAside: 3,
+      rowNow: { used: 0, held: 15, granted: 8, remaining: 3 },
+      overage: false,
+      draws: [3],
+      left: 5,
+    });
+  });
+
+  it("a released or expired hold gives the grant balance it set aside back", async () => {
+    const result = await withStore({ fax: { limit: 2 } }, (store, subjectId) => {
+      const g = createGrant(store, subjectId, credit(6), NOW);
+      const a = reserve(store, subjectId, hold(5, HOUR), NOW);
+      const b = reserve(store, subjectId, hold(3, 60_000), NOW);
+      if (a.status !== "created" || b.status !== "created") throw new Error("refused");
+      const setAside = store.grants.find(g.grant.id)!.remainingE4 / E4;
+      release(store, subjectId, a.reservation.id, NOW + 1);
+      const afterRelease = store.grants.find(g.grant.id)!.remainingE4 / E4;
+      expireDue(store, subjectId, NOW + 60_000);
+      return { setAside, afterRelease, afterExpiry: store.grants.find(g.grant.id)!.remainingE4 / E4 };
+    });
+    expect(result).toEqual({ setAside: 0, afterRelease: 3, afterExpiry: 6 });
+  });
+});
