@@ -1,15 +1,29 @@
 // The benchmark: starts the worker locally (wrangler dev, fresh state), drives it from this
 // separate process over loopback with bounded counts and durations, and prints one table,
-// also written to bench/results/<time>.json.   npm run bench [-- --quick]
+// also written to bench/results/<time>.json.   npm run bench [-- --quick] [-- --only holds]
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { auth, createSubjects, freshState, json, load, percentile, root, startLocalWorker, wrangler } from "./lib/local-worker";
+import {
+  auth,
+  createSubjects,
+  freshState,
+  json,
+  load,
+  percentile,
+  root,
+  startLocalWorker,
+  subjectsOnPlan,
+  wrangler,
+} from "./lib/local-worker";
 
-const { values } = parseArgs({ options: { quick: { type: "boolean", default: false } } });
+const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, only: { type: "string" } } });
 const QUICK = values.quick;
+/** `holds`: only the reserve + commit figures, on an empty database (a short run on a shared machine). */
+const ONLY = values.only;
+if (ONLY !== undefined && ONLY !== "holds") throw new Error(`--only ${ONLY}: the only scenario that runs alone is "holds"`);
 let base = "";
 
 interface Figure {
@@ -53,24 +67,26 @@ async function main() {
   // events through the API would measure ingestion again, which figures 3 and 5 already do.
   const historySize = QUICK ? 100_000 : 1_000_000;
   const monthStart = Date.now() - 29 * 86_400_000;
-  execFileSync(
-    wrangler,
-    [
-      "d1",
-      "execute",
-      "DB",
-      "--local",
-      "--persist-to",
-      state,
-      "--command",
-      `WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ${historySize - 1})
-       INSERT INTO usage_events (id, subject_id, meter, unit, amount_e4, operation, occurred_at, received_at, source, dimensions, metadata)
-       SELECT 'evt_bench_' || n, 'm-' || (n % 2000), 'bench_summary', 'call', 10000 * (1 + n % 5), 'add',
-              ${monthStart} + (n * 2591) % ${28 * 86_400_000}, ${monthStart}, 'bench', json_object('schoolId', 'S' || (n % 20)), '{}'
-       FROM seq`,
-    ],
-    { cwd: root, stdio: "ignore" },
-  );
+  if (ONLY === undefined) {
+    execFileSync(
+      wrangler,
+      [
+        "d1",
+        "execute",
+        "DB",
+        "--local",
+        "--persist-to",
+        state,
+        "--command",
+        `WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ${historySize - 1})
+         INSERT INTO usage_events (id, subject_id, meter, unit, amount_e4, operation, occurred_at, received_at, source, dimensions, metadata)
+         SELECT 'evt_bench_' || n, 'm-' || (n % 2000), 'bench_summary', 'call', 10000 * (1 + n % 5), 'add',
+                ${monthStart} + (n * 2591) % ${28 * 86_400_000}, ${monthStart}, 'bench', json_object('schoolId', 'S' || (n % 20)), '{}'
+         FROM seq`,
+      ],
+      { cwd: root, stdio: "ignore" },
+    );
+  }
   const worker = await startLocalWorker(state, { logName: "wrangler-dev" });
   base = worker.base;
   try {
@@ -78,6 +94,10 @@ async function main() {
       await fetch(`${base}/v1/meters/${meter}`, { method: "PUT", headers: json, body: JSON.stringify({ unit: "call" }) });
     }
     const seconds = QUICK ? 3 : 10;
+    if (ONLY === "holds") {
+      await holdFigures(seconds);
+      return report();
+    }
 
     // 1. The ceiling: a trivial endpoint through the same server.
     const ceiling = await load(() => fetch(`${base}/healthz`), { concurrency: 32, seconds });
@@ -153,18 +173,7 @@ async function main() {
     results.batch = { events: stored, seconds: batchSeconds, requests: batchLoad.statuses, items: itemStatuses };
 
     // 4. Check and consume: one hot subject, then 1,000 subjects, 200 concurrent callers; and overshoot.
-    await fetch(`${base}/v1/plans/bench`, {
-      method: "PUT",
-      headers: json,
-      body: JSON.stringify({ entitlements: { api_call: { limit: 1e9 }, fax: { limit: 500 } } }),
-    });
-    for (let i = 0; i < 1000; i += 50) {
-      await Promise.all(
-        Array.from({ length: 50 }, (_, k) =>
-          fetch(`${base}/v1/subjects/c-${i + k}`, { method: "PUT", headers: json, body: JSON.stringify({ planId: "bench" }) }),
-        ),
-      );
-    }
+    await subjectsOnPlan(base, "bench", { api_call: { limit: 1e9 }, fax: { limit: 500 } }, "c");
     const check = (subject: (i: number) => string) => (i: number) =>
       fetch(`${base}/v1/subjects/${subject(i)}/entitlements/api_call/check`, {
         method: "POST",
@@ -233,6 +242,9 @@ async function main() {
       detail: `${overshoot.statuses[402] ?? 0} × 402`,
     });
     results.entitlements = { latency: Object.fromEntries(latency), overshoot: overshoot.statuses };
+
+    // 4b. Holds: one reserve then its commit per iteration.
+    await holdFigures(seconds);
 
     // 5. The queue: enqueue through /v1/usage/async, until the consumer has applied and flushed all.
     const queued = QUICK ? 10_000 : 50_000;
@@ -304,6 +316,58 @@ async function main() {
     worker.stop();
   }
 
+  report();
+}
+
+/** One reserve then its commit (of less than was held) per iteration, over 1,000 subjects with a hard limit. */
+async function holdFigures(seconds: number) {
+  await fetch(`${base}/v1/meters/bench_hold`, { method: "PUT", headers: json, body: JSON.stringify({ unit: "call" }) });
+  await subjectsOnPlan(base, "bench-holds", { bench_hold: { limit: 1e9 } }, "h");
+  const byCallers: Record<string, unknown> = {};
+  for (const concurrency of [1, 200]) {
+    const reserveMs: number[] = [];
+    const commitMs: number[] = [];
+    const pairs = await load(
+      async (i) => {
+        const subjectId = `h-${i % 1000}`;
+        const t0 = performance.now();
+        const reserved = await fetch(`${base}/v1/subjects/${subjectId}/entitlements/bench_hold/reserve`, {
+          method: "POST",
+          headers: json,
+          body: JSON.stringify({ amount: 2, idempotencyKey: `h${concurrency}-${i}` }),
+        });
+        if (!reserved.ok) return reserved;
+        const { reservation } = (await reserved.json()) as { reservation: { id: string } };
+        const t1 = performance.now();
+        const committed = await fetch(`${base}/v1/subjects/${subjectId}/reservations/${reservation.id}/commit`, {
+          method: "POST",
+          headers: json,
+          body: JSON.stringify({ amount: 1 }),
+        });
+        reserveMs.push(t1 - t0);
+        commitMs.push(performance.now() - t1);
+        return committed;
+      },
+      { concurrency, seconds },
+    );
+    const step = (ms: number[]) => {
+      ms.sort((a, b) => a - b);
+      return { p50: percentile(ms, 50), p99: percentile(ms, 99) };
+    };
+    const [reserve, commit] = [step(reserveMs), step(commitMs)];
+    const shown = (t: { p50: number; p99: number }) => `p50 ${t.p50.toFixed(1)} / p99 ${t.p99.toFixed(1)} ms`;
+    const name = `reserve + commit, 1,000 subjects (${concurrency === 1 ? "1 caller" : `${concurrency} callers`})`;
+    figures.push({
+      name,
+      value: `p50 ${pairs.p50.toFixed(1)} ms, p99 ${pairs.p99.toFixed(1)} ms`,
+      detail: `reserve ${shown(reserve)}, commit ${shown(commit)}; ${pairs.rps.toFixed(0)} pairs/s, statuses (of the commit, or of a reserve that failed) ${JSON.stringify(pairs.statuses)}`,
+    });
+    byCallers[concurrency] = { ...pairs, reserve, commit };
+  }
+  results.holds = byCallers;
+}
+
+function report() {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   console.log(`\ntally benchmark — ${new Date().toISOString()}${QUICK ? " (quick)" : ""}\n${machine}\n`);
   const width = Math.max(...figures.map((f) => f.name.length));
@@ -311,7 +375,7 @@ async function main() {
   const dir = path.join(root, "bench/results");
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${new Date().toISOString().replaceAll(":", "-")}.json`);
-  writeFileSync(file, JSON.stringify({ machine, quick: QUICK, figures, results }, null, 2));
+  writeFileSync(file, JSON.stringify({ machine, quick: QUICK, only: ONLY ?? null, figures, results }, null, 2));
   console.log(`\nwritten to ${path.relative(root, file)}`);
 }
 

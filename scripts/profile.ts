@@ -3,7 +3,7 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { createSubjects, freshState, json, load, root, startLocalWorker } from "./lib/local-worker";
+import { createSubjects, freshState, json, load, root, startLocalWorker, subjectsOnPlan } from "./lib/local-worker";
 
 const { values } = parseArgs({ options: { scenario: { type: "string", default: "single" }, seconds: { type: "string", default: "6" } } });
 const seconds = Number(values.seconds);
@@ -63,18 +63,7 @@ const scenarios: Record<string, { prepare(base: string): Promise<void>; run(base
   },
   consume: {
     prepare: async (base) => {
-      await fetch(`${base}/v1/plans/bench`, {
-        method: "PUT",
-        headers: json,
-        body: JSON.stringify({ entitlements: { api_call: { limit: 1e9 } } }),
-      });
-      for (let i = 0; i < 1000; i += 50) {
-        await Promise.all(
-          Array.from({ length: 50 }, (_, k) =>
-            fetch(`${base}/v1/subjects/c-${i + k}`, { method: "PUT", headers: json, body: JSON.stringify({ planId: "bench" }) }),
-          ),
-        );
-      }
+      await subjectsOnPlan(base, "bench", { api_call: { limit: 1e9 } }, "c");
     },
     run: (base) =>
       load(

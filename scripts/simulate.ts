@@ -51,7 +51,7 @@ const schools = ["Lincoln Elementary", "Roosevelt Middle", "Jefferson High", "Ad
 const itemTypes = ["canned", "fresh", "dairy", "bread", "hygiene"];
 const endpoints = ["/v1/forms", "/v1/users", "/v1/reports", "/v1/search"];
 const expected: Record<string, number> = {};
-const sent = { events: 0, webhooks: 0, duplicates: 0, queued: 0, gaugeMoves: 0 };
+const sent = { events: 0, webhooks: 0, duplicates: 0, queued: 0, gaugeMoves: 0, holds: 0, holdsRefused: 0 };
 
 function count(meter: string, amount: number) {
   expected[meter] = Math.round(((expected[meter] ?? 0) + amount) * 10_000) / 10_000;
@@ -107,11 +107,32 @@ async function notifyre(faxId: string, subjectId: string, pages: number, status:
   sent.webhooks += 1;
 }
 
-/** A fax's life as providers tell it: sometimes failed, sometimes delivered twice or out of order. */
+/** Registers the fax with a hold of about its pages; false when the hold does not fit the subject's hard limit (402). */
+async function register(provider: "telnyx" | "notifyre", faxId: string, subjectId: string, reservePages: number): Promise<boolean> {
+  const res = await fetch(`${opts.url}/v1/faxes`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${values.key}` },
+    body: JSON.stringify({ provider, faxId, subjectId, reservePages }),
+  });
+  if (res.status === 402) return false;
+  if (!res.ok) throw new Error(`register fax: ${res.status} ${await res.text()}`);
+  return true;
+}
+
+/**
+ * A fax's life as providers tell it: registered with a hold of about its pages (a sender that
+ * cannot hold them does not send it), then sometimes failed, sometimes delivered twice or out of order.
+ */
 async function fax(subjectId: string) {
   const pages = int(1, 12);
   const faxId = `${run}-fax-${crypto.randomUUID().slice(0, 8)}`;
-  if (random() < 0.5) {
+  const provider = random() < 0.5 ? "telnyx" : "notifyre";
+  sent.holds += 1;
+  if (!(await register(provider, faxId, subjectId, Math.max(1, pages + int(-2, 2))))) {
+    sent.holdsRefused += 1;
+    return;
+  }
+  if (provider === "telnyx") {
     if (random() < 0.15) return telnyx("fax.failed", faxId, { status: "failed", failure_reason: "user_busy" });
     const clientState = Buffer.from(JSON.stringify({ subjectId })).toString("base64");
     await telnyx("fax.delivered", faxId, { status: "delivered", page_count: pages, client_state: clientState });
@@ -244,6 +265,7 @@ async function main() {
   console.log(
     `sent: ${sent.events} recorded, ${sent.queued} queued, ${sent.webhooks} webhooks (${sent.duplicates} duplicate deliveries), ${sent.gaugeMoves} gauge moves`,
   );
+  console.log(`faxes: ${sent.holds} registered with a hold, ${sent.holdsRefused} of them refused (402: over the fax limit, not sent)`);
   console.log("meter          sent         tally");
   let ok = true;
   for (const meter of Object.keys(expected).sort()) {
@@ -253,8 +275,19 @@ async function main() {
       `${meter.padEnd(14)} ${String(expected[meter]).padStart(12)} ${String(actual[meter] ?? 0).padStart(13)} ${match ? "✓" : "✗ MISMATCH"}`,
     );
   }
+  // Every fax's hold ended: committed by its delivery or released by its failure.
+  let stillHeld: number | null = null;
+  for (const subjectId of users) {
+    for (const row of (await client.entitlements(subjectId)).data) {
+      const { held } = row as { held?: number };
+      if (row.meter === "fax" && held !== undefined) stillHeld = (stillHeld ?? 0) + held;
+    }
+  }
+  if (stillHeld === null) console.log("fax pages still held: not reported (entitlement rows without `held`)");
+  else console.log(`fax pages still held: ${stillHeld} ${stillHeld === 0 ? "✓" : "✗ a hold outlived its fax"}`);
+  ok &&= !stillHeld;
   if (!ok) {
-    console.error("The service's totals differ from what was sent.");
+    console.error("The service's totals differ from what was sent, or a hold outlived its fax.");
     process.exit(1);
   }
   console.log("The service's totals match what was sent.");

@@ -132,3 +132,15 @@ export async function createSubjects(base: string, prefix: string, count: number
   }
   return count / ((performance.now() - started) / 1000);
 }
+
+/** Puts plan `planId` with `entitlements`, then `count` subjects named `<prefix>-N` on it (50 at a time). */
+export async function subjectsOnPlan(base: string, planId: string, entitlements: Record<string, unknown>, prefix: string, count = 1000) {
+  await fetch(`${base}/v1/plans/${planId}`, { method: "PUT", headers: json, body: JSON.stringify({ entitlements }) });
+  for (let i = 0; i < count; i += 50) {
+    await Promise.all(
+      Array.from({ length: Math.min(50, count - i) }, (_, k) =>
+        fetch(`${base}/v1/subjects/${prefix}-${i + k}`, { method: "PUT", headers: json, body: JSON.stringify({ planId }) }),
+      ),
+    );
+  }
+}

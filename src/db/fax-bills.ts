@@ -1,7 +1,7 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { FaxProvider } from "../domain/fax";
-import { faxBills, unattributedEvents, webhookReceipts } from "./schema";
+import { faxBills, faxes, unattributedEvents, webhookReceipts } from "./schema";
 
 export type FaxBill = typeof faxBills.$inferSelect;
 
@@ -16,19 +16,23 @@ export async function findFaxBill(db: DrizzleD1Database, provider: FaxProvider, 
 
 /**
  * Claims the fax's bill for a subject unless some subject holds it already; answers the claim that
- * stands. The primary key decides between concurrent deliveries.
+ * stands. The primary key decides between concurrent deliveries. The claim takes the fax's hold
+ * from the registry in the same statement, when the hold is the claimant's: every delivery of the
+ * fax then bills it the same way, and a hold registered after the claim is known to be unused.
  */
 export async function claimFaxBill(
   db: DrizzleD1Database,
   claim: { provider: FaxProvider; faxId: string; subjectId: string; pages: number },
   nowMs: number,
 ): Promise<FaxBill> {
+  const { provider, faxId, subjectId } = claim;
+  const hold = sql`(SELECT ${faxes.reservationId} FROM ${faxes} WHERE ${faxes.provider} = ${provider} AND ${faxes.faxId} = ${faxId} AND ${faxes.subjectId} = ${subjectId})`;
   const [claimed] = await db
     .insert(faxBills)
-    .values({ ...claim, claimedAt: nowMs })
+    .values({ ...claim, reservationId: hold, claimedAt: nowMs })
     .onConflictDoNothing()
     .returning();
-  return claimed ?? (await findFaxBill(db, claim.provider, claim.faxId))!;
+  return claimed ?? (await findFaxBill(db, provider, faxId))!;
 }
 
 /** Settles a delivery parked for the fax: its bill went to `subjectId`. */

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNull, or } from "drizzle-orm";
+import { and, asc, eq, gt, isNull, or, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { TERMINAL_FAX_STATUSES, type FaxEvent, type FaxProvider } from "../domain/fax";
 import type { JsonValue } from "../domain/stored-event";
@@ -84,18 +84,24 @@ export async function listReceipts(db: DrizzleD1Database, provider: FaxProvider,
     .orderBy(asc(webhookReceipts.receivedAt), asc(webhookReceipts.eventId));
 }
 
-/** Names the fax's subject unless it already has one; answers the row as it stands. */
+/**
+ * Names the fax's subject unless another one is named already, and keeps `reservationId` unless the
+ * fax has a hold already (the first hold stands); answers the row as it stands.
+ */
 export async function registerFax(
   db: DrizzleD1Database,
-  provider: FaxProvider,
-  faxId: string,
-  subjectId: string,
+  registration: { provider: FaxProvider; faxId: string; subjectId: string; reservationId: string | null },
   nowMs: number,
 ): Promise<FaxRow> {
+  const { provider, faxId, subjectId } = registration;
   await db
     .insert(faxes)
-    .values({ provider, faxId, subjectId, createdAt: nowMs, updatedAt: nowMs })
-    .onConflictDoUpdate({ target: [faxes.provider, faxes.faxId], set: { subjectId, updatedAt: nowMs }, setWhere: isNull(faxes.subjectId) });
+    .values({ ...registration, createdAt: nowMs, updatedAt: nowMs })
+    .onConflictDoUpdate({
+      target: [faxes.provider, faxes.faxId],
+      set: { subjectId, reservationId: sql`coalesce(${faxes.reservationId}, excluded.reservation_id)`, updatedAt: nowMs },
+      setWhere: or(isNull(faxes.subjectId), eq(faxes.subjectId, subjectId)),
+    });
   return (await findFax(db, provider, faxId))!;
 }
 

@@ -115,6 +115,8 @@ export const faxes = sqliteTable(
     failureReason: text("failure_reason"),
     /** occurred_at (epoch ms) of the event that set the status. */
     statusAt: integer("status_at"),
+    /** The hold taken on the subject's ledger when the fax was registered with reservePages. */
+    reservationId: text("reservation_id"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
   },
@@ -155,6 +157,8 @@ export const faxBills = sqliteTable(
     faxId: text("fax_id").notNull(),
     subjectId: text("subject_id").notNull(),
     pages: integer("pages").notNull(),
+    /** The fax's hold the bill commits, taken from the registry when the bill was claimed; null: a plain record. */
+    reservationId: text("reservation_id"),
     claimedAt: integer("claimed_at").notNull(),
     /** When the subject's ledger took the bill; null while a failed call waits for the provider's retry. */
     billedAt: integer("billed_at"),

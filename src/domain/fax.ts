@@ -53,6 +53,28 @@ export function faxIdempotencyKey(provider: FaxProvider, faxId: string): string 
   return `${provider}:${faxId}`;
 }
 
+/** The key of the hold a registration takes for the fax; not the bill's key, which the event its commit records keeps. */
+export function faxHoldKey(provider: FaxProvider, faxId: string): string {
+  return `hold:${provider}:${faxId}`;
+}
+
+/**
+ * How long a fax's hold lasts: the longest a hold may. A provider retries a busy line for hours
+ * before it reports the fax delivered or failed; a hold that lapsed first stops reserving pages,
+ * but the delivery is still billed.
+ */
+export const FAX_HOLD_TTL_MS = 86_400 * 1000;
+
+/** A hold is taken only while the fax's outcome is unknown: once delivered or failed there is nothing to reserve. */
+export function holdsPages(status: string | null): boolean {
+  return status === null || !(TERMINAL_FAX_STATUSES as readonly string[]).includes(status);
+}
+
+/** An event that says the fax did not go out: its hold is released. */
+export function failsFax(event: FaxEvent): boolean {
+  return event.status === "failed";
+}
+
 /** What a bill for this event records with the usage (the seed webhook handlers kept the same). */
 export function faxUsageMetadata(event: FaxEvent): Record<string, JsonValue> {
   return {

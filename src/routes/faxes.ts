@@ -1,18 +1,34 @@
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { FaxRow, ParkedEvent } from "../db/faxes";
-import { FaxId } from "../domain/fax";
+import { FaxId, MAX_FAX_PAGES } from "../domain/fax";
 import { SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireService } from "../http/auth";
 import { getFax, type FaxRecord } from "../services/get-fax";
 import { listUnattributedFaxes } from "../services/list-unattributed-faxes";
 import { registerFax } from "../services/register-fax";
+import { ReservationSchema, toPublicReservation } from "./credit-views";
 import { unattributedCursor } from "./cursor";
+import { DecisionSchema } from "./entitlements";
 import { bearerAuth, createRoute, errorResponses, json, jsonBody, queryParameters } from "./schemas";
 
 const Provider = z.enum(["telnyx", "notifyre"]);
 
-const FaxInput = z.strictObject({ provider: Provider, faxId: FaxId, subjectId: SubjectId }).openapi("FaxRegistration");
+const FaxInput = z
+  .strictObject({
+    provider: Provider,
+    faxId: FaxId,
+    subjectId: SubjectId,
+    reservePages: z.number().int().min(1).max(MAX_FAX_PAGES).optional().openapi({
+      description:
+        "Pages to hold on meter `fax` until the provider reports the fax: delivered commits the pages it delivered, failed releases the hold. It lasts 24 h (the most a hold may); a delivery after that is billed all the same.",
+    }),
+  })
+  .openapi("FaxRegistration");
+
+const FaxReservationSchema = ReservationSchema.nullable().openapi({
+  description: "The fax's hold (reservePages) as its subject's ledger has it; null when it has none",
+});
 
 const FaxSchema = z
   .object({
@@ -69,11 +85,20 @@ const register = createRoute({
   tags: ["faxes"],
   summary: "Register an outgoing fax's subject",
   description:
-    "Tells tally whom to bill for a fax whose webhook does not name the subject. A delivery already parked for it is billed now, once. Registering the same fax again changes nothing; another subject answers 409.",
+    "Tells tally whom to bill for a fax whose webhook does not name the subject. A delivery already parked for it is billed now, once. With `reservePages`, the pages are held against the subject's `fax` limit while the fax's outcome is unknown (none is taken for a fax already delivered or failed). Registering the same fax again changes nothing, whatever its `reservePages`: the first hold stands. Another subject answers 409.",
   security: bearerAuth,
   request: jsonBody(FaxInput),
   responses: {
-    200: json(z.object({ fax: FaxSchema, billed: z.boolean() }), "Registered (billed: a parked delivery was billed now)"),
+    200: json(
+      z.object({ fax: FaxSchema, billed: z.boolean(), reservation: FaxReservationSchema }),
+      "Registered (billed: a parked delivery was billed now)",
+    ),
+    402: json(
+      z.object({
+        error: z.object({ code: z.literal("LIMIT_EXCEEDED"), message: z.string(), requestId: z.string(), details: DecisionSchema }),
+      }),
+      "The hold does not fit the subject's hard limit; nothing registered",
+    ),
     ...errorResponses(409, 413, 415, 503),
   },
 });
@@ -88,7 +113,10 @@ const read = createRoute({
   security: bearerAuth,
   request: { params: z.object({ provider: Provider, faxId: FaxId }) },
   responses: {
-    200: json(z.object({ fax: BilledFaxSchema, receipts: z.array(ReceiptSchema) }), "The fax, its bill and its receipts (oldest first)"),
+    200: json(
+      z.object({ fax: BilledFaxSchema, reservation: FaxReservationSchema, receipts: z.array(ReceiptSchema) }),
+      "The fax, its bill, its hold and its receipts (oldest first)",
+    ),
     ...errorResponses(404),
   },
 });
@@ -111,9 +139,9 @@ const unattributed = createRoute({
 export function registerFaxRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(register, async (c) => {
     requireService(c);
-    const { provider, faxId, subjectId } = c.req.valid("json");
-    const { fax, billed } = await registerFax(c.env, provider, faxId, subjectId);
-    return c.json({ fax: toPublicFax(fax), billed }, 200);
+    const { reservePages, ...registration } = c.req.valid("json");
+    const { fax, billed, reservation } = await registerFax(c.env, { ...registration, reservePages: reservePages ?? null });
+    return c.json({ fax: toPublicFax(fax), billed, reservation: reservation && toPublicReservation(reservation) }, 200);
   });
 
   app.openapi(read, async (c) => {
@@ -165,7 +193,7 @@ function toPublicFax(fax: FaxRow) {
 
 const isoOrNull = (ms: number | null | undefined) => (ms === null || ms === undefined ? null : new Date(ms).toISOString());
 
-function toPublicRecord({ fax, bill, receipts }: FaxRecord) {
+function toPublicRecord({ fax, bill, reservation, receipts }: FaxRecord) {
   return {
     fax: {
       ...toPublicFax(fax),
@@ -173,6 +201,7 @@ function toPublicRecord({ fax, bill, receipts }: FaxRecord) {
       billedPages: bill?.pages ?? null,
       billedAt: isoOrNull(bill?.billedAt),
     },
+    reservation: reservation && toPublicReservation(reservation),
     receipts: receipts.map((r) => ({
       eventId: r.eventId,
       eventType: r.eventType,

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { MAX_AMOUNT } from "../../src/domain/amount";
-import { billingOf, MAX_FAX_PAGES, pageCountOf } from "../../src/domain/fax";
+import { parseNotifyreEvent } from "../../src/webhooks/notifyre";
+import { parseTelnyxEvent } from "../../src/webhooks/telnyx";
+import { billingOf, failsFax, faxHoldKey, faxIdempotencyKey, holdsPages, MAX_FAX_PAGES, pageCountOf } from "../../src/domain/fax";
 
 describe("fax page counts", () => {
   it("bills a delivered fax a whole number of pages from 1 to MAX_FAX_PAGES", () => {
@@ -34,5 +36,28 @@ describe("fax page counts", () => {
       null,
       null,
     ]);
+  });
+});
+
+describe("fax holds", () => {
+  it("are taken only while the fax's outcome is unknown", () => {
+    expect([null, "queued", "sending", "media.processed", "in_progress"].every(holdsPages)).toBe(true);
+    expect(["delivered", "failed", "received"].some(holdsPages)).toBe(false);
+  });
+
+  it("are keyed by the fax, apart from the bill's key", () => {
+    expect(faxHoldKey("telnyx", "f-1")).toBe("hold:telnyx:f-1");
+    expect(faxHoldKey("telnyx", "f-1")).not.toBe(faxIdempotencyKey("telnyx", "f-1"));
+    expect(faxHoldKey("notifyre", "f-1")).not.toBe(faxHoldKey("telnyx", "f-1"));
+  });
+
+  it("are released by a failed fax from either provider, never by another event", () => {
+    const telnyx = (event_type: string, status: string) =>
+      parseTelnyxEvent({ data: { event_type, id: "e", payload: { fax_id: "f", status, direction: "outbound" } } }, 0)!;
+    const notifyre = (Status: string) => parseNotifyreEvent({ Event: "fax_sent", Payload: { ID: "f", Status, Pages: 2 } }, 0)!;
+    expect([telnyx("fax.failed", "failed"), notifyre("failed"), notifyre("Busy"), notifyre("no-answer")].every(failsFax)).toBe(true);
+    expect(
+      [telnyx("fax.delivered", "delivered"), telnyx("fax.queued", "queued"), notifyre("successful"), notifyre("queued")].some(failsFax),
+    ).toBe(false);
   });
 });
