@@ -65,6 +65,16 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
       <table id="breakdown"><thead><tr><th scope="col">Value</th><th scope="col">Total</th><th scope="col">Events</th><th scope="col"><span class="sr">Share</span></th></tr></thead><tbody></tbody></table>
     </section>
 
+    <section class="card" aria-labelledby="credits-title" id="credits" hidden>
+      <h2 id="credits-title">Holds, grants and features</h2>
+      <h3>Held now</h3>
+      <table id="holds"><thead><tr><th scope="col">Meter</th><th scope="col">Amount</th><th scope="col">Expires</th><th scope="col">Id</th></tr></thead><tbody></tbody></table>
+      <h3>Prepaid grants</h3>
+      <table id="grants"><thead><tr><th scope="col">Meter</th><th scope="col">Remaining</th><th scope="col">Expires</th><th scope="col">Source</th></tr></thead><tbody></tbody></table>
+      <h3>Features</h3>
+      <table id="features"><thead><tr><th scope="col">Feature</th><th scope="col">Value</th><th scope="col">From</th></tr></thead><tbody></tbody></table>
+    </section>
+
     <section class="card" aria-labelledby="alerts-title">
       <h2 id="alerts-title">Recent alerts</h2>
       <ul id="alerts" class="list"></ul>

@@ -58,6 +58,11 @@ export const DASHBOARD_JS = `
           el("span", { class: "used", "data-used": String(r.used), text: fmt(r.used) }),
           el("span", { text: " of " + (r.limit === null ? "unlimited" : fmt(r.limit)) + (r.enforcement ? " (" + r.enforcement + ")" : "") + " · " + period }),
         ]),
+        el("div", { class: "numbers credit" }, [
+          el("span", { class: "held", "data-held": String(r.held || 0), text: r.held ? fmt(r.held) + " held · " : "" }),
+          el("span", { class: "granted", "data-granted": String(r.granted || 0), text: r.granted ? fmt(r.granted) + " granted · " : "" }),
+          el("span", { class: "remaining", text: r.remaining === null ? "" : fmt(r.remaining) + " left" }),
+        ]),
       ]));
     });
     var select = $("#trend-meter");
@@ -129,17 +134,47 @@ export const DASHBOARD_JS = `
     list.replaceChildren();
     if (!rows.length) list.appendChild(el("li", { class: "empty", text: "No alerts." }));
     rows.forEach(function (n) {
-      var p = n.payload || {};
-      var text = n.type === "period.closed" ? "Period closed for " + n.subjectId
-        : (n.subjectId + ": " + (p.meter || "") + " reached " + p.threshold + "% of " + fmt(p.limit) + " (" + fmt(p.used) + " used)");
+      var text = alertText(n, n.payload || {});
       list.appendChild(el("li", {}, [el("strong", { text: n.type.replace("entitlement.", "") + " " }), el("span", { text: text }), el("span", { class: "hint", text: " · " + n.createdAt.slice(0, 16).replace("T", " ") })]));
     });
+  }
+
+  function alertText(n, p) {
+    var who = n.subjectId + ": " + (p.meter || "");
+    if (n.type === "period.closed") return "Period closed for " + n.subjectId;
+    if (n.type === "period.restated") return who + " period from " + String(p.periodStart).slice(0, 10) + " restated " + fmt(p.before) + " → " + fmt(p.after);
+    if (n.type === "usage.voided") return who + " event " + p.eventId + " voided (" + fmt(p.amount) + ")";
+    if (n.type === "reservation.expired") return who + " hold of " + fmt(p.amount) + " expired";
+    if (n.type === "grant.depleted") return who + " grant of " + fmt(p.amount) + " used up";
+    if (n.type === "balance.low") return who + " " + fmt(p.remaining) + " left (alert at " + fmt(p.threshold) + ")";
+    return who + " reached " + p.threshold + "% of " + fmt(p.limit) + " (" + fmt(p.used) + " used)";
+  }
+
+  function when(iso) { return iso ? iso.slice(0, 16).replace("T", " ") : "never"; }
+
+  function refreshCredits(s, user) {
+    var credits = $("#credits");
+    credits.hidden = !s;
+    if (!s) return Promise.resolve();
+    var base = "/v1/subjects/" + encodeURIComponent(s);
+    return Promise.all([
+      api(base + "/reservations?status=held&limit=20").then(function (r) {
+        renderTable("#holds", r.data, function (x) { return [x.meter, fmt(x.amount), when(x.expiresAt), x.id]; });
+      }),
+      api(base + "/grants").then(function (r) {
+        renderTable("#grants", r.data, function (x) { return [x.meter, fmt(x.remaining) + " of " + fmt(x.amount), when(x.expiresAt), x.source]; });
+      }),
+      api(user ? "/v1/me/features" : base + "/features").then(function (r) {
+        renderTable("#features", r.data, function (x) { return [x.key, JSON.stringify(x.value), x.source]; });
+      }),
+    ]);
   }
 
   function renderTable(selector, rows, cells) {
     var body = $(selector + " tbody");
     body.replaceChildren();
-    if (!rows.length) body.appendChild(el("tr", {}, [el("td", { colspan: "4", class: "empty", text: "Nothing here." })]));
+    var columns = document.querySelectorAll(selector + " thead th").length;
+    if (!rows.length) body.appendChild(el("tr", {}, [el("td", { colspan: String(columns), class: "empty", text: "Nothing here." })]));
     rows.forEach(function (r) { body.appendChild(el("tr", {}, cells(r).map(function (c) { return el("td", { text: String(c) }); }))); });
   }
 
@@ -169,7 +204,7 @@ export const DASHBOARD_JS = `
       renderMeters(r.data);
       if (!user && !s) { $("#usage-empty").hidden = false; $("#usage-empty").textContent = "Choose a subject to see its limits."; }
       if (!state.meter && !s) state.meter = "api_call";
-      var tasks = [refreshTrend(), refreshBreakdown(), api("/v1/notifications?" + query({ subjectId: s, limit: 10 })).then(function (n) { renderAlerts(n.data); })];
+      var tasks = [refreshTrend(), refreshBreakdown(), refreshCredits(s, user), api("/v1/notifications?" + query({ subjectId: s, limit: 10 })).then(function (n) { renderAlerts(n.data); })];
       if (!user) {
         tasks.push(api("/v1/webhooks/unattributed?limit=10").then(function (u) {
           renderTable("#unattributed", u.data, function (x) { return [x.provider, x.faxId, x.pageCount, x.parkedAt.slice(0, 16).replace("T", " ")]; });

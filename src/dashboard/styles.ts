@@ -30,6 +30,8 @@ button[aria-pressed="false"] { background: #fff; color: var(--accent); }
 .meters { list-style: none; margin: 0; padding: 0; display: grid; gap: .9rem; grid-template-columns: repeat(auto-fill, minmax(240px, 1fr)); }
 .meter .name { font-weight: 600; }
 .meter .numbers { color: var(--muted); font-size: .9rem; }
+.meter .credit:empty { display: none; }
+#credits td { overflow-wrap: anywhere; }
 .bar { height: 10px; background: #e9edf3; border-radius: 5px; overflow: hidden; margin: .35rem 0; }
 .bar > span { display: block; height: 100%; background: var(--ok); }
 .bar.warn > span { background: var(--warn); }

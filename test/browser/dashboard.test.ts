@@ -82,7 +82,10 @@ beforeAll(async () => {
     await new Promise((r) => setTimeout(r, 500));
   }
 
-  await call("PUT", "/v1/plans/pantry", { entitlements: { pantry_items: { limit: 120, period: "month" }, api_call: { limit: 50 } } });
+  await call("PUT", "/v1/plans/pantry", {
+    entitlements: { pantry_items: { limit: 120, period: "month" }, api_call: { limit: 50 } },
+    features: { csv_export: true, max_pantries: 3 },
+  });
   await call("PUT", `/v1/subjects/${subjectId}`, { planId: "pantry" });
   const now = Date.now();
   const events = Array.from({ length: 60 }, (_, i) => ({
@@ -95,6 +98,8 @@ beforeAll(async () => {
   }));
   await call("POST", "/v1/usage/batch", { events });
   await call("POST", `/v1/subjects/${subjectId}/entitlements/api_call/consume`, { amount: 45 });
+  await call("POST", `/v1/subjects/${subjectId}/entitlements/api_call/reserve`, { amount: 2, ttlSeconds: 3600 });
+  await call("POST", `/v1/subjects/${subjectId}/grants`, { meter: "pantry_items", amount: 30, idempotencyKey: "welcome" });
   for (let i = 0; i < 40; i++) {
     const history = await call("GET", `/v1/usage?subjectId=${subjectId}&limit=1000`);
     if (history.data.length === 61) break;
@@ -170,6 +175,15 @@ describe("dashboard in Chromium", () => {
     expect(await page.locator("#alerts li").first().textContent()).toContain("api_call");
     expect(await page.isVisible("#operator")).toBe(true);
 
+    // Holds, grants and features, as the API answers them.
+    expect(await page.getAttribute('[data-meter="api_call"] .held', "data-held")).toBe("2");
+    expect(await page.getAttribute('[data-meter="pantry_items"] .granted', "data-granted")).toBe("30");
+    const held = await call("GET", `/v1/subjects/${subjectId}/reservations?status=held`);
+    expect(await page.textContent("#holds tbody")).toContain(held.data[0].id);
+    expect(await page.textContent("#grants tbody")).toContain("30 of 30");
+    expect(await page.locator("#features tbody tr").count()).toBe(2);
+    expect(await page.textContent("#features tbody")).toContain("csv_export");
+
     mkdirSync(path.join(root, "test-results"), { recursive: true });
     await page.screenshot({ path: path.join(root, "test-results/dashboard.png"), fullPage: true });
     await page.close();
@@ -187,6 +201,8 @@ describe("dashboard in Chromium", () => {
     expect(await page.isVisible("#operator")).toBe(false);
     expect(await page.isVisible("#subject-form")).toBe(false);
     expect(await page.locator("[data-meter]").count()).toBe(2);
+    expect(await page.textContent("#features tbody")).toContain("max_pantries");
+    expect(await page.locator("#holds tbody tr").count()).toBe(1);
     await page.close();
   });
 
