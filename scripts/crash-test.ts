@@ -5,8 +5,9 @@
 // got: each event answered 2xx is in history exactly once, counters equal history, the hard limit
 // admitted exactly its limit.   npm run test:crash
 import { execFile } from "node:child_process";
-import { rmSync } from "node:fs";
-import { promisify } from "node:util";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { parseArgs, promisify } from "node:util";
 import {
   auth,
   freshState,
@@ -20,6 +21,8 @@ import {
   wrangler,
 } from "./lib/local-worker";
 
+/** `--json <file>`: the checks' results in the shape of vitest's JSON report, for scripts/test-summary.mjs. */
+const { values: args } = parseArgs({ options: { json: { type: "string" } } });
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const started = performance.now();
@@ -435,6 +438,7 @@ function verify(
 ): string[] {
   const failed: string[] = [];
   const check = (name: string, problems: string[], okDetail: string) => {
+    checks.push({ name, passed: problems.length === 0 });
     if (problems.length === 0) console.log(`PASS ${name}: ${okDetail}`);
     else {
       failed.push(name);
@@ -605,6 +609,8 @@ const watchdog = setTimeout(() => {
   void cleanup().finally(() => process.exit(1));
 }, WATCHDOG_MS);
 
+/** Every check run, for the `--json` report. */
+const checks: { name: string; passed: boolean }[] = [];
 let passed = false;
 try {
   passed = await main();
@@ -615,4 +621,17 @@ try {
   await cleanup();
 }
 console.log(`\ncrash test: ${passed ? "PASS" : "FAIL"} in ${elapsed()} (dev server logs: bench/results/crash-dev-*.log)`);
+if (args.json !== undefined) {
+  // A run that broke off before its checks counts as one failed test.
+  const failures = checks.filter((c) => !c.passed).length + (passed || checks.some((c) => !c.passed) ? 0 : 1);
+  const report = {
+    numPassedTests: checks.filter((c) => c.passed).length,
+    numFailedTests: failures,
+    numPendingTests: 0,
+    numTodoTests: 0,
+    checks,
+  };
+  mkdirSync(path.dirname(path.resolve(args.json)), { recursive: true });
+  writeFileSync(args.json, `${JSON.stringify(report, null, 2)}\n`);
+}
 process.exit(passed ? 0 : 1);
