@@ -1,4 +1,4 @@
-// Prints vitest's JSON reports as one plain closing line: "N passed, N failed, N skipped".
+// Prints vitest's JSON reports (and reports in their shape, such as the crash test's) as one plain closing line: "N passed, N failed, N skipped".
 import { existsSync, readFileSync } from "node:fs";
 
 const files = process.argv.slice(2);

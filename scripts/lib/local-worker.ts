@@ -1,7 +1,7 @@
 // What the benchmark and the profiler share: the worker under `wrangler dev` on fresh local state,
 // and a closed-loop load generator with bounded counts and durations.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync, mkdtempSync } from "node:fs";
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -18,6 +18,8 @@ export interface LocalWorker {
   /** The dev server's inspector (Chrome DevTools protocol), when asked for. */
   inspectorPort: number | null;
   stop(): void;
+  /** SIGKILLs the dev server (its whole process group when started `detached`) and waits until it is gone. */
+  kill(): Promise<void>;
 }
 
 export function freePort(): Promise<number> {
@@ -37,8 +39,15 @@ export function freshState(prefix: string): string {
   return state;
 }
 
-/** Starts `wrangler dev` over `state` on a free loopback port and waits until it answers. */
-export async function startLocalWorker(state: string, opts: { inspector?: boolean; logName: string }): Promise<LocalWorker> {
+/**
+ * Starts `wrangler dev` over `state` on a free loopback port and waits until it answers. With
+ * `detached`, the dev server runs in its own process group (wrangler, its workerd processes and the
+ * dev proxy), so that `stop()` and `kill()` reach every process of it, as a crash would.
+ */
+export async function startLocalWorker(
+  state: string,
+  opts: { inspector?: boolean; logName: string; detached?: boolean; onSpawn?: (server: ChildProcess) => void },
+): Promise<LocalWorker> {
   const port = await freePort();
   const inspectorPort = opts.inspector ? await freePort() : null;
   const server = spawn(
@@ -62,17 +71,29 @@ export async function startLocalWorker(state: string, opts: { inspector?: boolea
     ],
     {
       cwd: root,
+      detached: opts.detached === true,
       stdio: ["ignore", "pipe", "pipe"],
       env: { ...process.env, SERVICE_API_KEY: KEY, JWT_SECRET: "bench-jwt-secret", TELNYX_PUBLIC_KEY: "", NOTIFYRE_WEBHOOK_SECRET: "x" },
     },
   );
+  opts.onSpawn?.(server);
   // The dev server's own output, for when a run goes wrong.
   mkdirSync(path.join(root, "bench/results"), { recursive: true });
   const log = createWriteStream(path.join(root, `bench/results/${opts.logName}.log`));
   server.stdout?.pipe(log);
   server.stderr?.pipe(log);
   const base = `http://127.0.0.1:${port}`;
-  const worker = { base, server, inspectorPort, stop: () => void server.kill("SIGTERM") };
+  const signal = (sig: NodeJS.Signals) => (opts.detached ? signalGroup(server.pid, sig) : void server.kill(sig));
+  const worker: LocalWorker = {
+    base,
+    server,
+    inspectorPort,
+    stop: () => signal("SIGTERM"),
+    kill: async () => {
+      signal("SIGKILL");
+      if (opts.detached) await groupGone(server.pid);
+    },
+  };
   for (let i = 0; i < 120; i++) {
     if (
       await fetch(`${base}/healthz`).then(
@@ -142,5 +163,55 @@ export async function subjectsOnPlan(base: string, planId: string, entitlements:
         fetch(`${base}/v1/subjects/${prefix}-${i + k}`, { method: "PUT", headers: json, body: JSON.stringify({ planId }) }),
       ),
     );
+  }
+}
+
+/** Sends `sig` to the process group `pgid` (a detached child's pid); a group already gone is fine. */
+export function signalGroup(pgid: number | undefined, sig: NodeJS.Signals): void {
+  if (pgid === undefined) return;
+  try {
+    process.kill(-pgid, sig);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+  }
+}
+
+/** Live (not zombie) members of process group `pgid`, from /proc; null where /proc cannot tell. */
+export function groupMembers(pgid: number): number[] | null {
+  try {
+    const members: number[] = [];
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      } catch {
+        continue; // gone meanwhile
+      }
+      // pid (comm) state ppid pgrp …; comm may hold spaces and parentheses
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(fields[2]) === pgid && fields[0] !== "Z") members.push(Number(entry));
+    }
+    return members;
+  } catch {
+    return null;
+  }
+}
+
+/** Waits (up to `timeoutMs`) until no live process is left in group `pgid`. */
+export async function groupGone(pgid: number | undefined, timeoutMs = 10_000): Promise<void> {
+  if (pgid === undefined) return;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const members = groupMembers(pgid);
+    if (members === null) {
+      try {
+        process.kill(-pgid, 0);
+      } catch {
+        return;
+      }
+    } else if (members.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`process group ${pgid} still has live processes: ${members?.join(", ") ?? "?"}`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
