@@ -2,6 +2,7 @@ import { upsertPeriodsStatement } from "../db/periods";
 import { insertEventsStatement, insertNotificationsStatement, touchSubjectsStatement, voidEventsStatement } from "../db/usage-events";
 import { usageRecordedSubscribedStatement } from "../db/webhook-endpoints";
 import type { Notification } from "../domain/notifications";
+import { log } from "../http/log";
 import { toPublicEvent, type StoredEvent } from "../domain/stored-event";
 import type { LedgerNotification } from "./contract";
 import type { Outbox, OutboxEntry, OutboxKind } from "./outbox";
@@ -34,7 +35,7 @@ export interface FlushResult {
  * removal is lost, the next flush re-sends them: D1 ignores the copies, and a notification keeps
  * its id (the webhook-id receivers deduplicate on).
  */
-export async function flushOutbox(outbox: Outbox, env: Pick<Env, "DB" | "NOTIFY_QUEUE">): Promise<FlushResult> {
+export async function flushOutbox(outbox: Outbox, env: Pick<Env, "DB" | "NOTIFY_QUEUE" | "METRICS_LOG">): Promise<FlushResult> {
   const entries: OutboxEntry[] = [];
   const chunks: OutboxEntry[][] = [];
   let budget = MAX_CHUNK_EVENTS * CHUNKS_PER_BATCH;
@@ -75,6 +76,10 @@ export async function flushOutbox(outbox: Outbox, env: Pick<Env, "DB" | "NOTIFY_
   }
 
   outbox.removeUpTo(afterSeq);
+  if (env.METRICS_LOG === "true") {
+    const d1RowsWritten = results.reduce((sum, r) => sum + (r.meta.rows_written ?? 0), 0);
+    log("info", "metrics.history_flush", { entries: entries.length, events: eventEntries.length, d1RowsWritten });
+  }
   // Counting the outbox is a scan: only when this flush left entries behind or more came meanwhile.
   const maybeMore = !exhausted || outbox.generation() !== generationBefore;
   return { flushed: entries.length, remaining: maybeMore ? outbox.size() : 0 };

@@ -12,12 +12,14 @@ export interface OutboxEntry {
  */
 export class Outbox {
   private appends = 0;
+  private events = 0;
 
   constructor(private readonly sql: SqlStorage) {}
 
   append(kind: OutboxKind, body: string): void {
     this.sql.exec("INSERT INTO outbox (kind, body) VALUES (?, ?)", kind, body);
     this.appends += 1;
+    if (kind === "event") this.events += 1;
   }
 
   /**
@@ -25,7 +27,7 @@ export class Outbox {
    * elements at the indexes in `except`: many entries in one statement, from a string already made.
    */
   appendEach(kind: OutboxKind, json: string, path: string, except: number[]): void {
-    this.sql.exec(
+    const { rowsWritten } = this.sql.exec(
       `INSERT INTO outbox (kind, body) SELECT ?1, value -> ?3 FROM json_each(?2)
        WHERE key NOT IN (SELECT value FROM json_each(?4)) ORDER BY key`,
       kind,
@@ -34,6 +36,7 @@ export class Outbox {
       JSON.stringify(except),
     );
     this.appends += 1;
+    if (kind === "event") this.events += rowsWritten;
   }
 
   /**
@@ -58,6 +61,11 @@ export class Outbox {
   /** Moves on with every append by this instance; a flush compares it before and after its await. */
   generation(): number {
     return this.appends;
+  }
+
+  /** Events appended by this instance (metrics). */
+  eventsAppended(): number {
+    return this.events;
   }
 
   removeUpTo(seq: number): void {
