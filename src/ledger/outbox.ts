@@ -1,3 +1,5 @@
+import type { StoredEvent } from "../domain/stored-event";
+
 export type OutboxKind = "event" | "void" | "notification" | "period";
 
 export interface OutboxEntry {
@@ -56,6 +58,19 @@ export class Outbox {
       entries.push(row);
     }
     return { entries, exhausted: entries.length < maxEntries };
+  }
+
+  /** The events with these ids still waiting for history (what a replay of a recent key answers). */
+  waitingEvents(ids: string[]): StoredEvent[] {
+    return this.sql
+      .exec<{ body: string }>(
+        `SELECT e.value AS body FROM outbox o,
+           json_each(CASE WHEN json_type(o.body) = 'array' THEN o.body ELSE json_array(json(o.body)) END) e
+         WHERE o.kind = 'event' AND e.value ->> 'id' IN (SELECT value FROM json_each(?))`,
+        JSON.stringify(ids),
+      )
+      .toArray()
+      .map((row) => JSON.parse(row.body) as StoredEvent);
   }
 
   /** Moves on with every append by this instance; a flush compares it before and after its await. */

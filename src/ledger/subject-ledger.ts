@@ -26,7 +26,9 @@ import type {
   VoidOutcome,
   VoidTarget,
 } from "./contract";
+import { database } from "../db/database";
 import { counterDays, gaugeMoves } from "../db/history-days";
+import { findLedgerEvents } from "../db/usage-events";
 import { MAX_EVENT_AGE_MS } from "../domain/event-rules";
 import { dayOf } from "../domain/usage-window";
 import { createGrant, voidGrant } from "./grant-operations";
@@ -92,6 +94,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
       return this.store.applyAll(subjectId, events, now);
     });
     if (outcomes.some((o) => o.status === "created")) await this.scheduleFlush(now + FLUSH_DELAY_MS);
+    await this.resolveReplays();
     return outcomes;
   }
 
@@ -167,7 +170,20 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
       return work(now);
     });
     if (this.store.outbox.generation() !== generation) await this.scheduleFlush(now + FLUSH_DELAY_MS);
+    await this.resolveReplays();
     return result;
+  }
+
+  /**
+   * Fills in, from D1 history, the events that replays of the last transaction stand for and that
+   * have left the outbox: one query for all of them. Rows leave the outbox only once D1 holds them.
+   */
+  private async resolveReplays(): Promise<void> {
+    const unresolved = this.store.takeUnresolved();
+    if (unresolved.size === 0) return;
+    const found = await findLedgerEvents(database(this.env.DB), [...unresolved.keys()]);
+    for (const event of found) Object.assign(unresolved.get(event.id)!, event);
+    if (found.length < unresolved.size) throw new Error("a replayed event is neither in the outbox nor in history");
   }
 
   /**
@@ -262,10 +278,10 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
       this.store.claimSubject(subjectId);
       const held = this.store.keys.held(replacement.idempotencyKey!);
       if (held) {
+        const event = this.store.eventsOf([held]).get(held.eventId)!;
         const voided = this.store.voidOf(target.id);
-        if (held.fingerprint !== replacement.fingerprint || voided === null)
-          return { status: "conflict", event: held.event, rebuild: false };
-        return { status: "duplicate", voided, event: held.event, rebuild: false };
+        if (held.fingerprint !== replacement.fingerprint || voided === null) return { status: "conflict", event, rebuild: false };
+        return { status: "duplicate", voided, event, rebuild: false };
       }
       const voided = this.store.voidEvent(subjectId, target, reason, now);
       const [recorded] = this.store.applyAll(subjectId, [{ ...replacement, mode: "record" }], now);
@@ -280,6 +296,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
     const gauges = [target, replacement].filter((e) => e.kind === "gauge").map((e) => e.meter);
     if (outcome.rebuild) await this.rebuildGauges(subjectId, [...new Set(gauges)]);
     if (outcome.status === "created") await this.scheduleFlush(now + FLUSH_DELAY_MS);
+    await this.resolveReplays();
     const { rebuild: _rebuild, ...answer } = outcome;
     return answer;
   }

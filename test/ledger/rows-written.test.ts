@@ -83,21 +83,21 @@ describe("ledger rows written per event", () => {
   it("a 1,000-event batch over 3 meters", async () => {
     const meters = ["fax", "api_call", "sms"];
     const result = await cost((s) => Array.from({ length: 1000 }, (_, i) => input(s, meters[i % 3]!, `b${i}`)));
-    expect(result).toEqual({ call: 4004, flush: 1000, purgePerKey: 1, perEvent: 6.004 });
+    expect(result).toEqual({ call: 2004, flush: 1000, purgePerKey: 1, perEvent: 4.004 });
   });
 
   it("a 10-event call", async () => {
     const result = await cost((s) => Array.from({ length: 10 }, (_, i) => input(s, "fax", `t${i}`)));
-    expect(result).toEqual({ call: 42, flush: 10, purgePerKey: 1, perEvent: 6.2 });
+    expect(result).toEqual({ call: 22, flush: 10, purgePerKey: 1, perEvent: 4.2 });
   });
 
   it("a single event", async () => {
     const result = await cost((s) => [input(s, "fax", "one")]);
-    expect(result).toEqual({ call: 6, flush: 1, purgePerKey: 1, perEvent: 8 });
+    expect(result).toEqual({ call: 4, flush: 1, purgePerKey: 1, perEvent: 6 });
   });
 
   it("a consume", async () => {
     const result = await cost((s) => [input(s, "fax", "c", "consume")]);
-    expect(result).toEqual({ call: 6, flush: 1, purgePerKey: 1, perEvent: 8 });
+    expect(result).toEqual({ call: 4, flush: 1, purgePerKey: 1, perEvent: 6 });
   });
 });
