@@ -93,7 +93,7 @@ CREATE TABLE fired_thresholds (
   threshold INTEGER NOT NULL,
   PRIMARY KEY (meter, period_start, limit_e4, threshold)
 );
-CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL, entries INTEGER);
 CREATE TABLE voided_events (
   event_id TEXT PRIMARY KEY,
   meter TEXT NOT NULL,
@@ -155,6 +155,9 @@ const UPGRADES = [
    INSERT INTO idempotency_keys_v5 (key, fingerprint, result, created_at) SELECT key, fingerprint, result, created_at FROM idempotency_keys;
    DROP TABLE idempotency_keys;
    ALTER TABLE idempotency_keys_v5 RENAME TO idempotency_keys;`,
+  // v6: an outbox row may hold a call's entries of one kind as a JSON array (\`entries\` of them);
+  // rows without a count are one entry each, as every row before.
+  "ALTER TABLE outbox ADD COLUMN entries INTEGER",
 ];
 
 export const LEDGER_SCHEMA_VERSION = UPGRADES.length + 1;

@@ -276,6 +276,7 @@ export class LedgerStore {
         rows,
         "$.e",
         created.flatMap((yes, k) => (yes ? [] : [k])),
+        createdEvents.length,
       );
     }
 

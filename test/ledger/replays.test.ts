@@ -2,6 +2,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { LedgerEventInput, RecordOutcome } from "../../src/ledger/contract";
+import { flushOutbox } from "../../src/ledger/history-flush";
+import { LEDGER_SCHEMA_VERSION } from "../../src/ledger/ledger-schema";
 import { LedgerStore } from "../../src/ledger/ledger-store";
 import { flushLedger, historyRows, ledger, uniqueSubject } from "../helpers/api";
 
@@ -95,10 +97,12 @@ describe("ledger schema upgrade v4 → v5 (lean idempotency keys)", () => {
     const copied = { ...input(subjectId, "old"), id: "evt_old", receivedAt: 1 };
     const result = await runInDurableObject(env.LEDGER.getByName(subjectId), (_instance, state) => {
       const sql = state.storage.sql;
-      // Back to v4's table: a rowid table with a created_at index, results with the event copied.
+      // Back to v4's tables: keys in a rowid table with a created_at index, results with the event copied.
       sql.exec(`DROP TABLE idempotency_keys;
         CREATE TABLE idempotency_keys (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT NOT NULL, created_at INTEGER NOT NULL);
         CREATE INDEX idx_idempotency_keys_created ON idempotency_keys (created_at);
+        DROP TABLE outbox;
+        CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL);
         UPDATE ledger_meta SET value = '4' WHERE key = 'schema_version';`);
       sql.exec("INSERT INTO idempotency_keys VALUES ('old', 'fp-old', ?, ?)", JSON.stringify({ event: copied }), Date.now());
       const store = new LedgerStore(sql);
@@ -114,11 +118,45 @@ describe("ledger schema upgrade v4 → v5 (lean idempotency keys)", () => {
         kept: sql.exec<{ result: string }>("SELECT result FROM idempotency_keys WHERE key = 'new'").one().result,
       };
     });
-    expect(result.version).toBe("5");
+    expect(result.version).toBe(String(LEDGER_SCHEMA_VERSION));
     expect(result.withoutRowid).toContain("WITHOUT ROWID");
     expect(result.indexes).toEqual([]);
     expect(result.outcomes[0]).toEqual({ status: "duplicate", event: copied });
     expect(result.outcomes[1]!.status).toBe("created");
     expect(JSON.parse(result.kept)).toEqual({ eventId: eventOf(result.outcomes[1]).id });
+  });
+});
+
+describe("ledger schema upgrade v5 → v6 (outbox rows holding a call's entries)", () => {
+  it("flushes the rows written before, one entry each, in order with the new ones", async () => {
+    const subjectId = uniqueSubject("upgrade-v6");
+    await ledger(subjectId).record(subjectId, [input(subjectId, "warm")]);
+    await flushLedger(subjectId);
+    const old = [1, 2].map((i) => ({ ...input(subjectId, `old-${i}`), id: `evt_old${i}_${subjectId}`, receivedAt: Date.now() }));
+    const result = await runInDurableObject(env.LEDGER.getByName(subjectId), async (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec(`DROP TABLE outbox;
+        CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL);
+        UPDATE ledger_meta SET value = '5' WHERE key = 'schema_version';`);
+      for (const event of old) sql.exec("INSERT INTO outbox (kind, body) VALUES ('event', ?)", JSON.stringify(event));
+      const store = new LedgerStore(sql);
+      store.migrate();
+      state.storage.transactionSync(() => store.applyAll(subjectId, [input(subjectId, "n1"), input(subjectId, "n2")], Date.now()));
+      const sizeBefore = store.outbox.size();
+      const rows = sql.exec("SELECT kind, entries FROM outbox ORDER BY seq").toArray();
+      const flushed = await flushOutbox(store.outbox, env);
+      return { sizeBefore, rows, flushed, version: store.getMeta("schema_version") };
+    });
+    expect(result).toEqual({
+      sizeBefore: 4,
+      rows: [
+        { kind: "event", entries: null },
+        { kind: "event", entries: null },
+        { kind: "event", entries: 2 },
+      ],
+      flushed: { flushed: 4, remaining: 0 },
+      version: String(LEDGER_SCHEMA_VERSION),
+    });
+    expect(await historyRows(subjectId)).toBe(5);
   });
 });
