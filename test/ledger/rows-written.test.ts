@@ -1,12 +1,13 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { SubjectConfig } from "../../src/domain/entitlements";
 import type { LedgerEventInput } from "../../src/ledger/contract";
 import { flushOutbox } from "../../src/ledger/history-flush";
 import { IDEMPOTENCY_RETENTION_MS } from "../../src/ledger/idempotency-keys";
 import { RowsWrittenMeter } from "../../src/ledger/ledger-metrics";
 import { LedgerStore } from "../../src/ledger/ledger-store";
+import { SubjectLedger } from "../../src/ledger/subject-ledger";
 import { uniqueSubject } from "../helpers/api";
 
 const CONFIG: SubjectConfig = {
@@ -99,5 +100,30 @@ describe("ledger rows written per event", () => {
   it("a consume", async () => {
     const result = await cost((s) => [input(s, "fax", "c", "consume")]);
     expect(result).toEqual({ call: 4, flush: 1, purgePerKey: 1, perEvent: 6 });
+  });
+});
+
+describe("METRICS_LOG", () => {
+  it("logs rows written per ledger call and per flush when on", async () => {
+    const subjectId = uniqueSubject("metrics");
+    const lines = await runInDurableObject(env.LEDGER.getByName(subjectId), async (_instance, state) => {
+      const logged: string[] = [];
+      const spy = vi.spyOn(console, "log").mockImplementation((line: string) => void logged.push(line));
+      try {
+        const ledger = new SubjectLedger(state, { ...env, METRICS_LOG: "true" });
+        await ledger.record(subjectId, [input(subjectId, "fax", "m1"), input(subjectId, "fax", "m2")]);
+        await ledger.alarm();
+      } finally {
+        spy.mockRestore();
+      }
+      return logged.map((line) => JSON.parse(line) as Record<string, unknown>).filter((l) => String(l.message).startsWith("metrics."));
+    });
+    const pick = ({ message, events, rowsWritten, entries, d1RowsWritten }: Record<string, unknown>) =>
+      JSON.parse(JSON.stringify({ message, events, rowsWritten, entries, d1RowsWritten }));
+    expect(lines.map(pick)).toEqual([
+      { message: "metrics.ledger_call", events: 2, rowsWritten: expect.any(Number) },
+      { message: "metrics.history_flush", entries: 2, events: 2, d1RowsWritten: expect.any(Number) },
+      { message: "metrics.ledger_call", events: 0, rowsWritten: 1 },
+    ]);
   });
 });
