@@ -11,6 +11,8 @@ interface __BaseEnv_Env {
   NOTIFYRE_WEBHOOK_SECRET: string;
   /** "true" lets outbound webhooks go to loopback (local development, tests); added by hand, it is optional. */
   WEBHOOK_ALLOW_LOOPBACK?: string;
+  /** "true" makes the ledgers log rows written per call and per history flush (benchmarks); added by hand, it is optional. */
+  METRICS_LOG?: string;
   LEDGER: DurableObjectNamespace<import("./index").SubjectLedger>;
 }
 declare namespace Cloudflare {

@@ -136,6 +136,21 @@ export async function findEvent(db: DrizzleD1Database, id: string): Promise<Stor
   return rows[0] ? rowToStoredEvent(rows[0]) : null;
 }
 
+/**
+ * The events with these ids, in one query (what the ledger sent: the void marks history adds are
+ * left out). Ids travel as one JSON value, not one parameter each.
+ */
+export async function findLedgerEvents(db: DrizzleD1Database, ids: string[]): Promise<StoredEvent[]> {
+  const rows = await db
+    .select()
+    .from(usageEvents)
+    .where(sql`${usageEvents.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`);
+  return rows.map((row) => {
+    const { voidedAt: _voidedAt, voidReason: _voidReason, ...event } = rowToStoredEvent(row);
+    return event;
+  });
+}
+
 function rowToStoredEvent(row: UsageEventRow): StoredEvent {
   return {
     id: row.id,

@@ -2,6 +2,7 @@ import { upsertPeriodsStatement } from "../db/periods";
 import { insertEventsStatement, insertNotificationsStatement, touchSubjectsStatement, voidEventsStatement } from "../db/usage-events";
 import { usageRecordedSubscribedStatement } from "../db/webhook-endpoints";
 import type { Notification } from "../domain/notifications";
+import { log } from "../http/log";
 import { toPublicEvent, type StoredEvent } from "../domain/stored-event";
 import type { LedgerNotification } from "./contract";
 import type { Outbox, OutboxEntry, OutboxKind } from "./outbox";
@@ -9,7 +10,7 @@ import type { Outbox, OutboxEntry, OutboxKind } from "./outbox";
 /** D1 binds at most 2 MB per value; stay well below it. Events are ≤ ~10 KB each. */
 const MAX_CHUNK_BYTES = 1_000_000;
 const MAX_CHUNK_EVENTS = 1_000;
-/** Statements per D1 batch (one round trip, one transaction). */
+/** Chunks per D1 batch (one round trip, one transaction); more only when bytes split them finer. */
 const CHUNKS_PER_BATCH = 4;
 /** Events per usage.recorded notification, keeping a queue message well under 128 KB. */
 const EVENTS_PER_NOTIFICATION = 100;
@@ -34,22 +35,24 @@ export interface FlushResult {
  * removal is lost, the next flush re-sends them: D1 ignores the copies, and a notification keeps
  * its id (the webhook-id receivers deduplicate on).
  */
-export async function flushOutbox(outbox: Outbox, env: Pick<Env, "DB" | "NOTIFY_QUEUE">): Promise<FlushResult> {
-  const entries: OutboxEntry[] = [];
-  const chunks: OutboxEntry[][] = [];
-  let budget = MAX_CHUNK_EVENTS * CHUNKS_PER_BATCH;
-  let afterSeq = 0;
-  let exhausted = false;
-  while (chunks.length < CHUNKS_PER_BATCH && budget > 0 && !exhausted) {
-    const chunk = outbox.peek(Math.min(MAX_CHUNK_EVENTS, budget), MAX_CHUNK_BYTES, afterSeq);
-    exhausted = chunk.exhausted;
-    if (chunk.entries.length === 0) break;
-    chunks.push(chunk.entries);
-    entries.push(...chunk.entries);
-    budget -= chunk.entries.length;
-    afterSeq = chunk.entries[chunk.entries.length - 1]!.seq;
+export async function flushOutbox(outbox: Outbox, env: Pick<Env, "DB" | "NOTIFY_QUEUE" | "METRICS_LOG">): Promise<FlushResult> {
+  // Whole outbox rows (a row may hold a call's entries), then split into chunks across rows: the
+  // chunks go in one D1 batch and the rows leave together.
+  const { entries, exhausted } = outbox.peek(MAX_CHUNK_EVENTS * CHUNKS_PER_BATCH, MAX_CHUNK_BYTES * CHUNKS_PER_BATCH);
+  if (entries.length === 0) return { flushed: 0, remaining: 0 };
+  const chunks: OutboxEntry[][] = [[]];
+  let bytes = 0;
+  for (const entry of entries) {
+    const chunk = chunks[chunks.length - 1]!;
+    if (chunk.length > 0 && (chunk.length >= MAX_CHUNK_EVENTS || bytes + entry.body.length > MAX_CHUNK_BYTES)) {
+      chunks.push([entry]);
+      bytes = entry.body.length;
+    } else {
+      chunk.push(entry);
+      bytes += entry.body.length;
+    }
   }
-  if (chunks.length === 0) return { flushed: 0, remaining: 0 };
+  const afterSeq = entries[entries.length - 1]!.seq;
   const generationBefore = outbox.generation();
 
   const writes = chunks.flatMap((chunk) =>
@@ -75,6 +78,10 @@ export async function flushOutbox(outbox: Outbox, env: Pick<Env, "DB" | "NOTIFY_
   }
 
   outbox.removeUpTo(afterSeq);
+  if (env.METRICS_LOG === "true") {
+    const d1RowsWritten = results.reduce((sum, r) => sum + (r.meta.rows_written ?? 0), 0);
+    log("info", "metrics.history_flush", { entries: entries.length, events: eventEntries.length, d1RowsWritten });
+  }
   // Counting the outbox is a scan: only when this flush left entries behind or more came meanwhile.
   const maybeMore = !exhausted || outbox.generation() !== generationBefore;
   return { flushed: entries.length, remaining: maybeMore ? outbox.size() : 0 };

@@ -70,7 +70,7 @@ export function commit(store: LedgerStore, subjectId: string, id: string, input:
   if (held.status === "committed") {
     if (amountE4 !== held.committedAmountE4 && input.amountE4 !== null) return { status: "conflict", reservation: publicReservation(held) };
     const { decision } = store.decideNow(held.meter, kind, 0, nowMs);
-    return { status: "already_committed", reservation: publicReservation(held), event: store.reservations.committedEvent(id), decision };
+    return { status: "already_committed", reservation: publicReservation(held), event: committedEvent(store, id), decision };
   }
   if (held.status !== "held") return { status: "not_held", reservation: publicReservation(held) };
 
@@ -107,7 +107,8 @@ export function commit(store: LedgerStore, subjectId: string, id: string, input:
     store.grants.settle(id, held.meter, nowMs, 0, locked);
     store.syncBalanceAlerts(subjectId, held.meter, nowMs, null);
   }
-  store.reservations.setCommittedEvent(id, event);
+  // A key used before may stand for an event only history still has: keep its id, read it when asked.
+  store.reservations.setCommittedEvent(id, event, event === null || !store.isUnresolved(event));
   const committed = store.reservations.find(id)!;
   return { status: "committed", reservation: publicReservation(committed), event, decision };
 }
@@ -145,4 +146,10 @@ function expire(store: LedgerStore, subjectId: string, r: StoredReservation, now
   store.grants.refund(r.id);
   store.outbox.append("notification", JSON.stringify(reservationExpiredNotification(subjectId, r, nowMs)));
   store.syncBalanceAlerts(subjectId, r.meter, nowMs, null);
+}
+
+/** The event a commit recorded, from its copy or, by id, from the outbox or history. */
+function committedEvent(store: LedgerStore, id: string): StoredEvent | null {
+  const kept = store.reservations.committedEvent(id);
+  return kept && (kept.event ?? store.eventsOf([kept]).get(kept.eventId)!);
 }

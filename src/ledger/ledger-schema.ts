@@ -61,8 +61,7 @@ CREATE TABLE fired_balance_alerts (
  */
 const SCHEMA = `
 CREATE TABLE ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE idempotency_keys (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT NOT NULL, created_at INTEGER NOT NULL);
-CREATE INDEX idx_idempotency_keys_created ON idempotency_keys (created_at);
+CREATE TABLE idempotency_keys (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE usage_days (
   meter TEXT NOT NULL,
   day INTEGER NOT NULL,
@@ -94,7 +93,7 @@ CREATE TABLE fired_thresholds (
   threshold INTEGER NOT NULL,
   PRIMARY KEY (meter, period_start, limit_e4, threshold)
 );
-CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL);
+CREATE TABLE outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, body TEXT NOT NULL, entries INTEGER);
 CREATE TABLE voided_events (
   event_id TEXT PRIMARY KEY,
   meter TEXT NOT NULL,
@@ -149,6 +148,16 @@ const UPGRADES = [
    DROP TABLE counters;`,
   // v4: holds, prepaid grants with the draws events made on them, and balance.low marks.
   V4_TABLES,
+  // v5: idempotency keys in one b-tree (no rowid, no created_at index): one row written per key.
+  // New keys keep their event's id, not a copy of it; the copied rows keep theirs and still replay.
+  `CREATE TABLE idempotency_keys_v5 (key TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, result TEXT NOT NULL, created_at INTEGER NOT NULL)
+     WITHOUT ROWID;
+   INSERT INTO idempotency_keys_v5 (key, fingerprint, result, created_at) SELECT key, fingerprint, result, created_at FROM idempotency_keys;
+   DROP TABLE idempotency_keys;
+   ALTER TABLE idempotency_keys_v5 RENAME TO idempotency_keys;`,
+  // v6: an outbox row may hold a call's entries of one kind as a JSON array (\`entries\` of them);
+  // rows without a count are one entry each, as every row before.
+  "ALTER TABLE outbox ADD COLUMN entries INTEGER",
 ];
 
 export const LEDGER_SCHEMA_VERSION = UPGRADES.length + 1;

@@ -62,6 +62,12 @@ export class LedgerStore {
   /** Read on every event; storage stays the source of truth. */
   private cachedConfig: SubjectConfig | null = null;
   private boundSubject: string | null = null;
+  /**
+   * Events that replays in this call stand for, found neither in their key (keys before v5 kept a
+   * copy) nor in the outbox: placeholders holding only the id, which the caller fills from history
+   * after the transaction (`takeUnresolved`).
+   */
+  private readonly unresolved = new Map<string, StoredEvent>();
 
   constructor(private readonly sql: SqlStorage) {
     this.keys = new IdempotencyKeys(sql);
@@ -234,7 +240,7 @@ export class LedgerStore {
     }
     if (closed) this.restateClosed(subjectId, closed, input.kind, nowMs);
     this.fireThresholds(subjectId, input.meter, window, before, after, entitlement, event.id, nowMs);
-    if (input.idempotencyKey !== null) this.keys.keep(input.idempotencyKey, input.fingerprint, { event, decision }, nowMs);
+    if (input.idempotencyKey !== null) this.keys.keep(input.idempotencyKey, input.fingerprint, { eventId: event.id, decision }, nowMs);
     this.outbox.append("event", JSON.stringify(event));
     return { status: "created", event, decision };
   }
@@ -264,13 +270,13 @@ export class LedgerStore {
     if (drew.length > 0) {
       // Rare: some events drew on grants, so the JSON made before counting lacks their draws.
       for (const event of createdEvents) this.outbox.append("event", JSON.stringify(event));
-      for (const event of drew) if (event.idempotencyKey !== null) this.keys.replace(event.idempotencyKey, { event });
     } else if (createdEvents.length > 0) {
       this.outbox.appendEach(
         "event",
         rows,
         "$.e",
         created.flatMap((yes, k) => (yes ? [] : [k])),
+        createdEvents.length,
       );
     }
 
@@ -279,14 +285,18 @@ export class LedgerStore {
       if (created[k]) createdAt.set(i, events[k]!);
     });
     const kept = this.keys.heldEach(inputs.filter((_, i) => !createdAt.has(i)).map((input) => input.idempotencyKey!));
+    const replayed = this.eventsOf([...kept.values()]);
     return inputs.map((input, i) => {
       const event = createdAt.get(i);
       if (event) return { status: "created", event };
       // A replay: of an event created earlier in this run, or of one the key held before.
       const first = firstWithKey.get(input.idempotencyKey!)!;
       const earlier = createdAt.get(first);
-      const held: HeldKey = earlier ? { fingerprint: inputs[first]!.fingerprint, event: earlier } : kept.get(input.idempotencyKey!)!;
-      return { status: held.fingerprint === input.fingerprint ? "duplicate" : "conflict", event: held.event, decision: held.decision };
+      const held: HeldKey = earlier
+        ? { fingerprint: inputs[first]!.fingerprint, eventId: earlier.id, event: earlier }
+        : kept.get(input.idempotencyKey!)!;
+      const status = held.fingerprint === input.fingerprint ? "duplicate" : "conflict";
+      return { status, event: earlier ?? replayed.get(held.eventId)!, decision: held.decision };
     });
   }
 
@@ -405,7 +415,42 @@ export class LedgerStore {
     if (input.idempotencyKey === null) return null;
     const held = this.keys.held(input.idempotencyKey);
     if (!held) return null;
-    return { status: held.fingerprint === input.fingerprint ? "duplicate" : "conflict", event: held.event, decision: held.decision };
+    const event = this.eventsOf([held]).get(held.eventId)!;
+    return { status: held.fingerprint === input.fingerprint ? "duplicate" : "conflict", event, decision: held.decision };
+  }
+
+  /**
+   * The events held keys stand for, by id: the key's own copy (keys before v5), else the outbox's,
+   * else a placeholder the caller fills from history after the transaction (`takeUnresolved`).
+   */
+  eventsOf(held: Pick<HeldKey, "eventId" | "event">[]): Map<string, StoredEvent> {
+    const found = new Map<string, StoredEvent>();
+    const missing: string[] = [];
+    for (const { eventId, event } of held) {
+      if (event) found.set(eventId, event);
+      else if (!found.has(eventId)) missing.push(eventId);
+    }
+    if (missing.length === 0) return found;
+    for (const event of this.outbox.waitingEvents(missing)) found.set(event.id, event);
+    for (const id of missing) {
+      if (found.has(id)) continue;
+      const placeholder = this.unresolved.get(id) ?? ({ id } as StoredEvent);
+      this.unresolved.set(id, placeholder);
+      found.set(id, placeholder);
+    }
+    return found;
+  }
+
+  /** Whether an event is a placeholder still to be read from history. */
+  isUnresolved(event: StoredEvent): boolean {
+    return this.unresolved.get(event.id) === event;
+  }
+
+  /** The placeholders handed out since the last take, by id; the caller fills them in place. */
+  takeUnresolved(): Map<string, StoredEvent> {
+    const taken = new Map(this.unresolved);
+    this.unresolved.clear();
+    return taken;
   }
 
   /**

@@ -1,3 +1,9 @@
+import type { StoredEvent } from "../domain/stored-event";
+
+/** What one row may hold: a flush chunk's limits (history-flush.ts), so a row never spans two. */
+const MAX_ROW_ENTRIES = 1_000;
+const MAX_ROW_BYTES = 900_000;
+
 export type OutboxKind = "event" | "void" | "notification" | "period";
 
 export interface OutboxEntry {
@@ -12,47 +18,88 @@ export interface OutboxEntry {
  */
 export class Outbox {
   private appends = 0;
+  private events = 0;
 
   constructor(private readonly sql: SqlStorage) {}
 
   append(kind: OutboxKind, body: string): void {
     this.sql.exec("INSERT INTO outbox (kind, body) VALUES (?, ?)", kind, body);
     this.appends += 1;
+    if (kind === "event") this.events += 1;
   }
 
   /**
    * Appends `path` of each element of the JSON array `json`, in array order, leaving out the
-   * elements at the indexes in `except`: many entries in one statement, from a string already made.
+   * elements at the indexes in `except`: `count` entries in one row (a JSON array of them), from a
+   * string already made. A call too large for one row (a flush chunk's limits) gets a row per entry.
    */
-  appendEach(kind: OutboxKind, json: string, path: string, except: number[]): void {
+  appendEach(kind: OutboxKind, json: string, path: string, except: number[], count: number): void {
+    if (count === 0) return;
+    const oneRow = count <= MAX_ROW_ENTRIES && json.length <= MAX_ROW_BYTES;
     this.sql.exec(
-      `INSERT INTO outbox (kind, body) SELECT ?1, value -> ?3 FROM json_each(?2)
-       WHERE key NOT IN (SELECT value FROM json_each(?4)) ORDER BY key`,
+      oneRow
+        ? `INSERT INTO outbox (kind, body, entries)
+           SELECT ?1, json_group_array(json(body)), count(*) FROM (
+             SELECT value -> ?3 AS body FROM json_each(?2) WHERE key NOT IN (SELECT value FROM json_each(?4)) ORDER BY key)`
+        : `INSERT INTO outbox (kind, body) SELECT ?1, value -> ?3 FROM json_each(?2)
+           WHERE key NOT IN (SELECT value FROM json_each(?4)) ORDER BY key`,
       kind,
       json,
       path,
       JSON.stringify(except),
     );
     this.appends += 1;
+    if (kind === "event") this.events += count;
   }
 
   /**
-   * Oldest entries after `afterSeq`, stopping before `maxBytes` (D1 binds at most 2 MB per value);
-   * `exhausted` when none are left after them.
+   * Oldest entries after `afterSeq`, whole rows only, stopping before `maxEntries` or `maxBytes`
+   * (D1 binds at most 2 MB per value); `exhausted` when no rows are left after them.
    */
   peek(maxEntries: number, maxBytes: number, afterSeq = 0): { entries: OutboxEntry[]; exhausted: boolean } {
     const entries: OutboxEntry[] = [];
     let bytes = 0;
-    for (const row of this.sql.exec<{ seq: number; kind: OutboxKind; body: string }>(
-      "SELECT seq, kind, body FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
+    let row: OutboxEntry[] = [];
+    let rowBytes = 0;
+    const fits = () => entries.length === 0 || (entries.length + row.length <= maxEntries && bytes + rowBytes <= maxBytes);
+    // A row per entry, or one per element of a row's array; at most maxEntries rows can be needed.
+    for (const entry of this.sql.exec<{ seq: number; kind: OutboxKind; body: string }>(
+      `SELECT o.seq, o.kind, coalesce(e.value, o.body) AS body
+       FROM (SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?) o
+       LEFT JOIN json_each(CASE WHEN o.entries IS NOT NULL THEN o.body END) e
+       ORDER BY o.seq, e.key`,
       afterSeq,
       maxEntries,
     )) {
-      bytes += row.body.length;
-      if (entries.length > 0 && bytes > maxBytes) return { entries, exhausted: false };
-      entries.push(row);
+      if (row.length > 0 && row[0]!.seq !== entry.seq) {
+        if (!fits()) return { entries, exhausted: false };
+        entries.push(...row);
+        bytes += rowBytes;
+        row = [];
+        rowBytes = 0;
+      }
+      row.push(entry);
+      rowBytes += entry.body.length;
     }
-    return { entries, exhausted: entries.length < maxEntries };
+    if (row.length === 0) return { entries, exhausted: true };
+    if (!fits()) return { entries, exhausted: false };
+    entries.push(...row);
+    // Rows past the LIMIT may remain: only a short read proves there are none.
+    const rows = new Set(entries.map((e) => e.seq)).size;
+    return { entries, exhausted: rows < maxEntries && entries.length < maxEntries };
+  }
+
+  /** The events with these ids still waiting for history (what a replay of a recent key answers). */
+  waitingEvents(ids: string[]): StoredEvent[] {
+    return this.sql
+      .exec<{ body: string }>(
+        `SELECT e.value AS body FROM outbox o,
+           json_each(CASE WHEN o.entries IS NOT NULL THEN o.body ELSE json_array(json(o.body)) END) e
+         WHERE o.kind = 'event' AND e.value ->> 'id' IN (SELECT value FROM json_each(?))`,
+        JSON.stringify(ids),
+      )
+      .toArray()
+      .map((row) => JSON.parse(row.body) as StoredEvent);
   }
 
   /** Moves on with every append by this instance; a flush compares it before and after its await. */
@@ -60,11 +107,16 @@ export class Outbox {
     return this.appends;
   }
 
+  /** Events appended by this instance (metrics). */
+  eventsAppended(): number {
+    return this.events;
+  }
+
   removeUpTo(seq: number): void {
     this.sql.exec("DELETE FROM outbox WHERE seq <= ?", seq);
   }
 
   size(): number {
-    return this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM outbox").one().n;
+    return this.sql.exec<{ n: number }>("SELECT coalesce(sum(coalesce(entries, 1)), 0) AS n FROM outbox").one().n;
   }
 }

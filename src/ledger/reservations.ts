@@ -94,19 +94,23 @@ export class Reservations {
     );
   }
 
-  setCommittedEvent(id: string, event: StoredEvent | null): void {
+  /** Keeps the event a commit recorded: a copy, or only its id when the ledger no longer holds it (`copy` false). */
+  setCommittedEvent(id: string, event: StoredEvent | null, copy = true): void {
     this.sql.exec(
       "UPDATE reservations SET event_id = ?, event = ? WHERE id = ?",
       event?.id ?? null,
-      event ? JSON.stringify(event) : null,
+      event && copy ? JSON.stringify(event) : null,
       id,
     );
   }
 
-  /** The event a commit recorded; null when it recorded none. */
-  committedEvent(id: string): StoredEvent | null {
-    const raw = this.sql.exec<{ event: string | null }>("SELECT event FROM reservations WHERE id = ?", id).toArray()[0]?.event ?? null;
-    return raw === null ? null : (JSON.parse(raw) as StoredEvent);
+  /** The event a commit recorded, or its id alone when no copy was kept; null when it recorded none. */
+  committedEvent(id: string): { eventId: string; event?: StoredEvent } | null {
+    const row = this.sql
+      .exec<{ event_id: string | null; event: string | null }>("SELECT event_id, event FROM reservations WHERE id = ?", id)
+      .toArray()[0];
+    if (!row?.event_id) return null;
+    return { eventId: row.event_id, ...(row.event === null ? {} : { event: JSON.parse(row.event) as StoredEvent }) };
   }
 
   /** Holds still marked held whose time has come. */

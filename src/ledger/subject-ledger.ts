@@ -26,13 +26,16 @@ import type {
   VoidOutcome,
   VoidTarget,
 } from "./contract";
+import { database } from "../db/database";
 import { counterDays, gaugeMoves } from "../db/history-days";
+import { findLedgerEvents } from "../db/usage-events";
 import { MAX_EVENT_AGE_MS } from "../domain/event-rules";
 import { dayOf } from "../domain/usage-window";
 import { createGrant, voidGrant } from "./grant-operations";
 import { flushOutbox } from "./history-flush";
 import { commit, release, reserve } from "./holds";
 import { kindOf, LedgerStore } from "./ledger-store";
+import { RowsWrittenMeter } from "./ledger-metrics";
 import { rebuildDays } from "./recalculation";
 import { publicReservation, RESOLVED_RESERVATION_RETENTION_MS } from "./reservations";
 
@@ -55,20 +58,43 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   private alarmAt: number | null | undefined;
   private failedFlushes: number | undefined;
   private flushing = false;
+  /** Counts rows written when METRICS_LOG is "true"; null otherwise. */
+  private readonly metrics: RowsWrittenMeter | null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.store = new LedgerStore(ctx.storage.sql);
+    this.metrics = env.METRICS_LOG === "true" ? new RowsWrittenMeter() : null;
+    this.store = new LedgerStore(this.metrics ? this.metrics.wrap(ctx.storage.sql) : ctx.storage.sql);
     this.store.migrate();
+    this.metrics?.take();
+  }
+
+  /**
+   * One storage transaction; with METRICS_LOG on, logs the events it created and the rows its
+   * statements wrote (with any written outside a transaction since the last line).
+   */
+  private transact<T>(work: () => T): T {
+    const metrics = this.metrics;
+    if (metrics === null) return this.ctx.storage.transactionSync(work);
+    const eventsBefore = this.store.outbox.eventsAppended();
+    try {
+      const result = this.ctx.storage.transactionSync(work);
+      this.logRowsWritten(this.store.outbox.eventsAppended() - eventsBefore);
+      return result;
+    } catch (error) {
+      metrics.take(); // rolled back
+      throw error;
+    }
   }
 
   async record(subjectId: string, events: LedgerEventInput[]): Promise<RecordOutcome[]> {
     const now = Date.now();
-    const outcomes = this.ctx.storage.transactionSync(() => {
+    const outcomes = this.transact(() => {
       this.store.claimSubject(subjectId);
       return this.store.applyAll(subjectId, events, now);
     });
     if (outcomes.some((o) => o.status === "created")) await this.scheduleFlush(now + FLUSH_DELAY_MS);
+    await this.resolveReplays();
     return outcomes;
   }
 
@@ -88,7 +114,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   async reserve(subjectId: string, input: ReservationInput): Promise<ReserveOutcome> {
     const now = Date.now();
     const generation = this.store.outbox.generation();
-    const outcome = this.ctx.storage.transactionSync(() => {
+    const outcome = this.transact(() => {
       this.store.claimSubject(subjectId);
       return reserve(this.store, subjectId, input, now);
     });
@@ -139,12 +165,25 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   private async writeCredits<T>(subjectId: string, work: (nowMs: number) => T): Promise<T> {
     const now = Date.now();
     const generation = this.store.outbox.generation();
-    const result = this.ctx.storage.transactionSync(() => {
+    const result = this.transact(() => {
       this.store.claimSubject(subjectId);
       return work(now);
     });
     if (this.store.outbox.generation() !== generation) await this.scheduleFlush(now + FLUSH_DELAY_MS);
+    await this.resolveReplays();
     return result;
+  }
+
+  /**
+   * Fills in, from D1 history, the events that replays of the last transaction stand for and that
+   * have left the outbox: one query for all of them. Rows leave the outbox only once D1 holds them.
+   */
+  private async resolveReplays(): Promise<void> {
+    const unresolved = this.store.takeUnresolved();
+    if (unresolved.size === 0) return;
+    const found = await findLedgerEvents(database(this.env.DB), [...unresolved.keys()]);
+    for (const event of found) Object.assign(unresolved.get(event.id)!, event);
+    if (found.length < unresolved.size) throw new Error("a replayed event is neither in the outbox nor in history");
   }
 
   /**
@@ -154,14 +193,14 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
   private async settle(nowMs: number): Promise<void> {
     if (this.store.subjectId() === null) return;
     const generation = this.store.outbox.generation();
-    this.ctx.storage.transactionSync(() => this.store.settle(nowMs));
+    this.transact(() => this.store.settle(nowMs));
     if (this.store.outbox.generation() !== generation) await this.scheduleFlush(nowMs + FLUSH_DELAY_MS);
   }
 
   async configure(subjectId: string, update: Partial<LedgerConfiguration>): Promise<SubjectConfig> {
     const now = Date.now();
     const generation = this.store.outbox.generation();
-    const config = this.ctx.storage.transactionSync(() => {
+    const config = this.transact(() => {
       this.store.claimSubject(subjectId);
       return this.store.configure(subjectId, update, now);
     });
@@ -198,7 +237,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
         gaugeMoves(this.env.DB, subjectId, gauges),
       ]);
       const rebuilt = new Map(rebuildDays(counters, moves, fromDay).map((m) => [m.meter, m]));
-      const summary = this.ctx.storage.transactionSync(() => ({
+      const summary = this.transact(() => ({
         meters: [...new Set([...rebuilt.keys(), ...this.store.days.meters()])].sort().map((meter) => {
           const history = rebuilt.get(meter) ?? { meter, kind: kindOf(kinds, meter), days: [], levelE4: 0 };
           const window = this.store.windowAt(meter, now);
@@ -207,7 +246,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
           return { meter, periodStart: window.start, beforeE4, afterE4: this.store.usedE4(meter, history.kind, window) };
         }),
       }));
-      this.ctx.storage.transactionSync(() => this.store.deleteMeta("rebuild_all_days"));
+      this.transact(() => this.store.deleteMeta("rebuild_all_days"));
       if (this.store.outbox.size() > 0) await this.scheduleFlush(Date.now() + FLUSH_DELAY_MS);
       return summary;
     });
@@ -219,7 +258,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
    */
   async voidEvent(subjectId: string, target: VoidTarget, reason: string | null): Promise<VoidOutcome> {
     const now = Date.now();
-    const outcome = this.ctx.storage.transactionSync(() => {
+    const outcome = this.transact(() => {
       this.store.claimSubject(subjectId);
       return this.store.voidEvent(subjectId, target, reason, now);
     });
@@ -235,14 +274,14 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
    */
   async amend(subjectId: string, target: VoidTarget, replacement: LedgerEventInput, reason: string | null): Promise<AmendOutcome> {
     const now = Date.now();
-    const outcome = this.ctx.storage.transactionSync((): AmendOutcome & { rebuild: boolean } => {
+    const outcome = this.transact((): AmendOutcome & { rebuild: boolean } => {
       this.store.claimSubject(subjectId);
       const held = this.store.keys.held(replacement.idempotencyKey!);
       if (held) {
+        const event = this.store.eventsOf([held]).get(held.eventId)!;
         const voided = this.store.voidOf(target.id);
-        if (held.fingerprint !== replacement.fingerprint || voided === null)
-          return { status: "conflict", event: held.event, rebuild: false };
-        return { status: "duplicate", voided, event: held.event, rebuild: false };
+        if (held.fingerprint !== replacement.fingerprint || voided === null) return { status: "conflict", event, rebuild: false };
+        return { status: "duplicate", voided, event, rebuild: false };
       }
       const voided = this.store.voidEvent(subjectId, target, reason, now);
       const [recorded] = this.store.applyAll(subjectId, [{ ...replacement, mode: "record" }], now);
@@ -257,6 +296,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
     const gauges = [target, replacement].filter((e) => e.kind === "gauge").map((e) => e.meter);
     if (outcome.rebuild) await this.rebuildGauges(subjectId, [...new Set(gauges)]);
     if (outcome.status === "created") await this.scheduleFlush(now + FLUSH_DELAY_MS);
+    await this.resolveReplays();
     const { rebuild: _rebuild, ...answer } = outcome;
     return answer;
   }
@@ -268,7 +308,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
       const now = Date.now();
       const fromDay = lateWindowStartDay(now);
       const rebuilt = new Map(rebuildDays([], await gaugeMoves(this.env.DB, subjectId, meters), fromDay).map((m) => [m.meter, m]));
-      this.ctx.storage.transactionSync(() => {
+      this.transact(() => {
         for (const meter of meters) {
           this.store.rebuildMeter(subjectId, rebuilt.get(meter) ?? { meter, kind: "gauge", days: [], levelE4: 0 }, fromDay, now);
         }
@@ -303,7 +343,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
 
   async closePeriods(subjectId: string, asOfMs: number, kinds: Record<string, MeterKind>): Promise<PeriodRow[]> {
     const now = Date.now();
-    const closed = this.ctx.storage.transactionSync(() => {
+    const closed = this.transact(() => {
       this.store.claimSubject(subjectId);
       return this.store.closePeriods(subjectId, asOfMs, kinds, now);
     });
@@ -331,7 +371,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
       this.store.keys.purge(now);
       const subjectId = this.store.subjectId();
       if (subjectId !== null) {
-        this.ctx.storage.transactionSync(() => {
+        this.transact(() => {
           this.store.settle(now);
           this.store.reservations.purge(now - RESOLVED_RESERVATION_RETENTION_MS);
         });
@@ -355,8 +395,15 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
     const keyExpiry = this.store.keys.nextExpiry();
     const wakes = [next, this.store.reservations.nextExpiry(), keyExpiry === null ? null : Math.max(keyExpiry, Date.now() + 1000)];
     const due = wakes.filter((w): w is number => w !== null);
+    this.logRowsWritten(0);
     this.alarmAt = due.length === 0 ? null : Math.min(...due);
     if (this.alarmAt !== null) await this.ctx.storage.setAlarm(this.alarmAt);
+  }
+
+  /** With METRICS_LOG on, logs rows written outside a transaction (the flush's outbox removal). */
+  private logRowsWritten(events: number): void {
+    const rowsWritten = this.metrics?.take() ?? 0;
+    if (rowsWritten > 0) log("info", "metrics.ledger_call", { events, rowsWritten });
   }
 
   /** Reads must not bind an unused object to a subject, but must not answer for another one either. */

@@ -42,13 +42,17 @@ describe("ledger outbox → D1 history", () => {
     await recordSome(subjectId, 3);
     const stub = env.LEDGER.getByName(subjectId);
     const pending = await runInDurableObject(stub, (_instance, state) =>
-      state.storage.sql.exec<{ kind: string; body: string }>("SELECT kind, body FROM outbox ORDER BY seq").toArray(),
+      state.storage.sql
+        .exec<{ kind: string; body: string; entries: number | null }>("SELECT kind, body, entries FROM outbox ORDER BY seq")
+        .toArray(),
     );
     await flushLedger(subjectId);
     expect(await historyRows(subjectId)).toBe(3);
     // Put the already-delivered events back, as if the delete after D1's commit had been lost.
     await runInDurableObject(stub, (_instance, state) => {
-      for (const row of pending) state.storage.sql.exec("INSERT INTO outbox (kind, body) VALUES (?, ?)", row.kind, row.body);
+      for (const row of pending) {
+        state.storage.sql.exec("INSERT INTO outbox (kind, body, entries) VALUES (?, ?, ?)", row.kind, row.body, row.entries);
+      }
     });
     await api("POST", "/v1/usage", { body: { subjectId, meter: "fax", amount: 1 } });
     await flushLedger(subjectId);
@@ -71,6 +75,22 @@ describe("ledger outbox → D1 history", () => {
     }
     while ((await ledger(subjectId).state()).outboxSize > 0) await flushLedger(subjectId);
     expect(await historyRows(subjectId)).toBe(1000);
+  });
+
+  it("flushes calls' rows of entries whole, several to a chunk, over more than one flush", async () => {
+    const subjectId = uniqueSubject();
+    for (let call = 0; call < 12; call += 1) {
+      const events = Array.from({ length: 400 }, (_, i) => ({ subjectId, meter: "api_call", idempotencyKey: `r${call}-${i}` }));
+      expect((await api("POST", "/v1/usage/batch", { body: { events } })).status).toBe(200);
+    }
+    expect((await ledger(subjectId).state()).outboxSize).toBe(4800);
+    await flushLedger(subjectId);
+    // One flush carries 4 chunks of at most 1,000 entries, split across rows: 10 rows of 400, 2 wait.
+    expect(await historyRows(subjectId)).toBe(4000);
+    expect((await ledger(subjectId).state()).outboxSize).toBe(800);
+    await flushLedger(subjectId);
+    expect(await historyRows(subjectId)).toBe(4800);
+    expect((await ledger(subjectId).state()).outboxSize).toBe(0);
   });
 
   it("flushes on its own within a couple of seconds", async () => {
