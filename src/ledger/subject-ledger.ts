@@ -67,6 +67,21 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
     this.store = new LedgerStore(this.metrics ? this.metrics.wrap(ctx.storage.sql) : ctx.storage.sql);
     this.store.migrate();
     this.metrics?.take();
+    void ctx.blockConcurrencyWhile(() => this.rearmAfterRestart());
+  }
+
+  /**
+   * A write commits before its alarm is set: a crash between the two would leave outbox entries
+   * (or holds) with no alarm, and a retried call answered as a replay sets none. So a new
+   * instance arms the alarm when something is waiting and none is set.
+   */
+  private async rearmAfterRestart(): Promise<void> {
+    const expiry = this.store.reservations.nextExpiry();
+    const waiting = this.store.outbox.size() > 0 ? Date.now() + FLUSH_DELAY_MS : null;
+    const due = [waiting, expiry].filter((t): t is number => t !== null);
+    if (due.length === 0) return;
+    this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt === null) await this.scheduleAlarm(Math.min(...due));
   }
 
   /**

@@ -1,6 +1,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { SubjectLedger } from "../../src/ledger/subject-ledger";
 import { api, counterTotal, flushLedger, historyRows, ledger, uniqueSubject } from "../helpers/api";
 
 /** Makes D1 itself refuse history writes, the way an outage would. */
@@ -91,6 +92,22 @@ describe("ledger outbox → D1 history", () => {
     await flushLedger(subjectId);
     expect(await historyRows(subjectId)).toBe(4800);
     expect((await ledger(subjectId).state()).outboxSize).toBe(0);
+  });
+
+  it("arms the alarm when a new instance finds entries waiting and no alarm (a crash between commit and setAlarm)", async () => {
+    const subjectId = uniqueSubject("rearm");
+    await recordSome(subjectId, 3);
+    const armed = await runInDurableObject(env.LEDGER.getByName(subjectId), async (_instance, state) => {
+      await state.storage.deleteAlarm();
+      const before = await state.storage.getAlarm();
+      new SubjectLedger(state, env);
+      // The constructor's check runs under blockConcurrencyWhile; a later call waits for it.
+      await state.blockConcurrencyWhile(async () => {});
+      return { before, after: await state.storage.getAlarm() };
+    });
+    expect(armed.before).toBeNull();
+    expect(armed.after).not.toBeNull();
+    await expect.poll(() => historyRows(subjectId), { timeout: 10_000, interval: 200 }).toBe(3);
   });
 
   it("flushes on its own within a couple of seconds", async () => {
