@@ -75,7 +75,7 @@ export interface WritesPerEvent {
   /** null: no metrics lines arrived (the ledger does not log them). */
   ledgerRowsPerEvent: number | null;
   d1RowsPerEvent: number | null;
-  /** Events per ledger call that created any, and per history flush, as the lines report them. */
+  /** The pass's events per ledger call that created any, and per history flush. */
   eventsPerLedgerCall: number | null;
   eventsPerFlush: number | null;
   totals: WriteTotals;
@@ -90,8 +90,10 @@ export function writesPerEvent(before: WriteTotals, after: WriteTotals, events: 
     events,
     ledgerRowsPerEvent: d.ledgerCalls > 0 ? ratio(d.ledgerRows, events) : null,
     d1RowsPerEvent: d.flushes > 0 ? ratio(d.d1Rows, events) : null,
-    eventsPerLedgerCall: ratio(d.ledgerEvents, d.ledgerCallsWithEvents),
-    eventsPerFlush: ratio(d.flushEvents, d.flushes),
+    // The pass's own count: a line's `events` may count what its statements report (an
+    // AUTOINCREMENT insert also writes sqlite_sequence).
+    eventsPerLedgerCall: ratio(events, d.ledgerCallsWithEvents),
+    eventsPerFlush: ratio(events, d.flushes),
     totals: d,
   };
 }
