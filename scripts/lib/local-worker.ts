@@ -1,10 +1,12 @@
 // What the benchmark and the profiler share: the worker under `wrangler dev` on fresh local state,
 // and a closed-loop load generator with bounded counts and durations.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { createInterface } from "node:readline";
+import { findWorkerd, type WorkerdProcesses } from "./proc-cpu";
 
 export const root = path.resolve(import.meta.dirname, "../..");
 export const wrangler = path.join(root, "node_modules/.bin/wrangler");
@@ -14,12 +16,37 @@ export const json = { ...auth, "content-type": "application/json" };
 
 export interface LocalWorker {
   base: string;
+  port: number;
   server: ChildProcess;
   /** The dev server's inspector (Chrome DevTools protocol), when asked for. */
   inspectorPort: number | null;
-  stop(): void;
-  /** SIGKILLs the dev server (its whole process group when started `detached`) and waits until it is gone. */
+  /** Its two workerd processes: the runtime (worker, ledgers, D1) and wrangler's proxy in front. */
+  processes(): WorkerdProcesses;
+  /** Ends the dev server and everything it started (its process group); resolves once it has exited. */
+  stop(): Promise<void>;
+  /** SIGKILLs the dev server's whole process group, as a crash would, and waits until it is gone. */
   kill(): Promise<void>;
+}
+
+export interface LocalWorkerOptions {
+  inspector?: boolean;
+  logName: string;
+  /**
+   * Local observability (wrangler's `X_LOCAL_OBSERVABILITY`, on by default in `wrangler dev`): a
+   * trace span per request, RPC, statement and D1 call, recorded on the runtime thread. Off here
+   * unless asked for: it roughly doubles CPU per request and does not exist on Cloudflare.
+   */
+  observability?: boolean;
+  /** Extra worker vars (`--var NAME:value`). */
+  vars?: Record<string, string>;
+  /** wrangler's `--log-level`; the worker's console.log shows only at "log". Default "error". */
+  logLevel?: "error" | "warn" | "log";
+  /** Called with each line the dev server prints (stdout and stderr). */
+  onLine?: (line: string) => void;
+  /** Called with the dev server's process as soon as it is spawned (the crash test keeps its group). */
+  onSpawn?: (server: ChildProcess) => void;
+  /** Kept for callers that ask for it: every dev server now runs in its own process group. */
+  detached?: boolean;
 }
 
 export function freePort(): Promise<number> {
@@ -40,14 +67,11 @@ export function freshState(prefix: string): string {
 }
 
 /**
- * Starts `wrangler dev` over `state` on a free loopback port and waits until it answers. With
- * `detached`, the dev server runs in its own process group (wrangler, its workerd processes and the
- * dev proxy), so that `stop()` and `kill()` reach every process of it, as a crash would.
+ * Starts `wrangler dev` over `state` on a free loopback port and waits until it answers. The dev
+ * server runs in its own process group (wrangler, its workerd processes and the dev proxy), so
+ * that `stop()` and `kill()` reach every process of it.
  */
-export async function startLocalWorker(
-  state: string,
-  opts: { inspector?: boolean; logName: string; detached?: boolean; onSpawn?: (server: ChildProcess) => void },
-): Promise<LocalWorker> {
+export async function startLocalWorker(state: string, opts: LocalWorkerOptions): Promise<LocalWorker> {
   const port = await freePort();
   const inspectorPort = opts.inspector ? await freePort() : null;
   const server = spawn(
@@ -62,18 +86,27 @@ export async function startLocalWorker(
       state,
       "--show-interactive-dev-session=false",
       "--log-level",
-      "error",
+      opts.logLevel ?? "error",
       "--var",
       `SERVICE_API_KEY:${KEY}`,
       "--var",
       "JWT_SECRET:bench-jwt-secret",
+      ...Object.entries(opts.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
       ...(inspectorPort === null ? [] : ["--inspector-port", String(inspectorPort)]),
     ],
     {
       cwd: root,
-      detached: opts.detached === true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, SERVICE_API_KEY: KEY, JWT_SECRET: "bench-jwt-secret", TELNYX_PUBLIC_KEY: "", NOTIFYRE_WEBHOOK_SECRET: "x" },
+      // Its own process group, so that stopping it also ends both workerd processes and esbuild.
+      detached: true,
+      env: {
+        ...process.env,
+        SERVICE_API_KEY: KEY,
+        JWT_SECRET: "bench-jwt-secret",
+        TELNYX_PUBLIC_KEY: "",
+        NOTIFYRE_WEBHOOK_SECRET: "x",
+        X_LOCAL_OBSERVABILITY: opts.observability ? "true" : "false",
+      },
     },
   );
   opts.onSpawn?.(server);
@@ -82,18 +115,30 @@ export async function startLocalWorker(
   const log = createWriteStream(path.join(root, `bench/results/${opts.logName}.log`));
   server.stdout?.pipe(log);
   server.stderr?.pipe(log);
+  if (opts.onLine) {
+    for (const stream of [server.stdout, server.stderr]) if (stream) createInterface({ input: stream }).on("line", opts.onLine);
+  }
   const base = `http://127.0.0.1:${port}`;
-  const signal = (sig: NodeJS.Signals) => (opts.detached ? signalGroup(server.pid, sig) : void server.kill(sig));
+  let found: WorkerdProcesses | null = null;
   const worker: LocalWorker = {
     base,
+    port,
     server,
     inspectorPort,
-    stop: () => signal("SIGTERM"),
+    processes() {
+      // Looked up once the server answers; again if wrangler restarted a process meanwhile.
+      if (found === null || !existsSync(`/proc/${found.runtime}`)) found = findWorkerd(server.pid!, port);
+      if (found === null) throw new Error(`no workerd process found under wrangler dev (pid ${server.pid})`);
+      return found;
+    },
+    stop: () => stopGroup(server),
     kill: async () => {
-      signal("SIGKILL");
-      if (opts.detached) await groupGone(server.pid);
+      signalGroup(server.pid, "SIGKILL");
+      await groupGone(server.pid);
     },
   };
+  running.add(server);
+  server.once("exit", () => running.delete(server));
   for (let i = 0; i < 120; i++) {
     if (
       await fetch(`${base}/healthz`).then(
@@ -104,8 +149,39 @@ export async function startLocalWorker(
       return worker;
     await new Promise((r) => setTimeout(r, 500));
   }
-  worker.stop();
+  await worker.stop();
   throw new Error(`wrangler dev did not answer on ${base}; see bench/results/${opts.logName}.log`);
+}
+
+/** Dev servers still running: stopped when this process ends, even by Ctrl-C (they are in groups of their own). */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const server of running) void stopGroup(server);
+});
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.once(sig, () => {
+    for (const server of running) void stopGroup(server);
+    process.exit(130);
+  });
+}
+
+function stopGroup(server: ChildProcess): Promise<void> {
+  if (server.exitCode !== null || server.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => server.once("exit", () => resolve()));
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-server.pid!, sig);
+    } catch {
+      // already gone
+    }
+  };
+  signal("SIGTERM");
+  const hard = setTimeout(() => signal("SIGKILL"), 5000);
+  return exited.then(() => {
+    clearTimeout(hard);
+    // wrangler's children may outlive it by a moment
+    signal("SIGTERM");
+  });
 }
 
 export function percentile(sorted: number[], p: number): number {
