@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Decision, LedgerConfiguration, SubjectConfig } from "../domain/entitlements";
 import type { MeterKind } from "../domain/event-rules";
+import type { StoredEvent } from "../domain/stored-event";
 import { log } from "../http/log";
 import type {
   AmendOutcome,
@@ -90,14 +91,15 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
    */
   private transact<T>(work: () => T): T {
     const metrics = this.metrics;
-    if (metrics === null) return this.ctx.storage.transactionSync(work);
-    const eventsBefore = this.store.outbox.eventsAppended();
+    const eventsBefore = metrics === null ? 0 : this.store.outbox.eventsAppended();
     try {
       const result = this.ctx.storage.transactionSync(work);
-      this.logRowsWritten(this.store.outbox.eventsAppended() - eventsBefore);
+      if (metrics !== null) this.logRowsWritten(this.store.outbox.eventsAppended() - eventsBefore);
       return result;
     } catch (error) {
-      metrics.take(); // rolled back
+      // Rolled back: nothing it wrote stands, and no replay of it is owed.
+      metrics?.take();
+      this.store.takeUnresolved();
       throw error;
     }
   }
@@ -108,8 +110,9 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
       this.store.claimSubject(subjectId);
       return this.store.applyAll(subjectId, events, now);
     });
+    const replays = this.store.takeUnresolved();
     if (outcomes.some((o) => o.status === "created")) await this.scheduleFlush(now + FLUSH_DELAY_MS);
-    await this.resolveReplays();
+    await this.resolveReplays(replays);
     return outcomes;
   }
 
@@ -184,17 +187,18 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
       this.store.claimSubject(subjectId);
       return work(now);
     });
+    const replays = this.store.takeUnresolved();
     if (this.store.outbox.generation() !== generation) await this.scheduleFlush(now + FLUSH_DELAY_MS);
-    await this.resolveReplays();
+    await this.resolveReplays(replays);
     return result;
   }
 
   /**
-   * Fills in, from D1 history, the events that replays of the last transaction stand for and that
-   * have left the outbox: one query for all of them. Rows leave the outbox only once D1 holds them.
+   * Fills in, from D1 history, the events that replays of a transaction stand for and that have
+   * left the outbox: one query for all of them. Rows leave the outbox only once D1 holds them.
+   * `unresolved` is taken right after the transaction, before any await lets another call in.
    */
-  private async resolveReplays(): Promise<void> {
-    const unresolved = this.store.takeUnresolved();
+  private async resolveReplays(unresolved: Map<string, StoredEvent>): Promise<void> {
     if (unresolved.size === 0) return;
     const found = await findLedgerEvents(database(this.env.DB), [...unresolved.keys()]);
     for (const event of found) Object.assign(unresolved.get(event.id)!, event);
@@ -308,10 +312,11 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
         rebuild: voided.rebuildGauge || replacement.kind === "gauge",
       };
     });
+    const replays = this.store.takeUnresolved();
     const gauges = [target, replacement].filter((e) => e.kind === "gauge").map((e) => e.meter);
     if (outcome.rebuild) await this.rebuildGauges(subjectId, [...new Set(gauges)]);
     if (outcome.status === "created") await this.scheduleFlush(now + FLUSH_DELAY_MS);
-    await this.resolveReplays();
+    await this.resolveReplays(replays);
     const { rebuild: _rebuild, ...answer } = outcome;
     return answer;
   }

@@ -53,6 +53,24 @@ describe("replays of keys that keep only their event's id", () => {
     expect(eventOf(again[2])).toEqual(eventOf(first[0]));
   });
 
+  it("answer each concurrent call its own replays, mixed with new events, once flushed", async () => {
+    const subjectId = uniqueSubject("replay-race");
+    const keys = Array.from({ length: 12 }, (_, i) => `r${i}`);
+    const first = await ledger(subjectId).record(
+      subjectId,
+      keys.map((k) => input(subjectId, k)),
+    );
+    await flushLedger(subjectId);
+    // Every call replays one flushed key (read from D1 after its transaction) and records a new one.
+    const answers = await Promise.all(
+      keys.map((k, i) => ledger(subjectId).record(subjectId, [input(subjectId, k), input(subjectId, `new-${i}`)])),
+    );
+    answers.forEach((answer, i) => {
+      expect(answer.map((o) => o.status)).toEqual(["duplicate", "created"]);
+      expect(eventOf(answer[0])).toEqual(eventOf(first[i]));
+    });
+  });
+
   it("answer a consume's original event and decision after the flush", async () => {
     const subjectId = uniqueSubject("replay-consume");
     const first = await ledger(subjectId).consume(subjectId, input(subjectId, "k", { source: "consume" }));
