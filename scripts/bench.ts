@@ -794,6 +794,7 @@ function report() {
       fmt(w.ledgerRowsPerEvent, 2),
       fmt(w.eventsPerLedgerCall, 1),
       fmt(w.eventsPerFlush, 1),
+      fmt(w.eventsPerD1Write, 1),
       fmt(w.bytes?.total),
       w.bytes
         ? Object.entries(w.bytes.byTable)
@@ -804,12 +805,24 @@ function report() {
     ]);
     console.log(
       `\nwritten per event (metrics pass: METRICS_LOG=true, fresh server)\n${table(
-        ["scenario", "events", "D1 rows", "ledger rows", "events/ledger call", "events/flush", "D1 bytes", "largest (bytes/event)"],
+        [
+          "scenario",
+          "events",
+          "D1 rows",
+          "ledger rows",
+          "events/ledger call",
+          "events/flush",
+          "events/D1 batch",
+          "D1 bytes",
+          "largest (bytes/event)",
+        ],
         rows,
       )}`,
     );
     if (Object.values(writes).every((w) => w.totals.ledgerCalls === 0 && w.totals.flushes === 0)) {
-      console.log("no metrics lines in the dev server's output: the ledger does not log metrics.ledger_call / metrics.history_flush yet.");
+      console.log(
+        "no metrics lines in the dev server's output: the ledger does not log metrics.ledger_call / metrics.history_flush / metrics.history_write yet.",
+      );
     }
   }
 

@@ -4,6 +4,7 @@ import { consumeDeadLetterQueue, USAGE_DLQ_NAME } from "./queue/dead-letters.con
 import { consumeNotificationDeadLetters, consumeNotifications, NOTIFY_DLQ_NAME, NOTIFY_QUEUE_NAME } from "./queue/notifications.consumer";
 import { consumeUsageEvents } from "./queue/usage-events.consumer";
 
+export { HistoryWriter } from "./history/history-writer";
 export { SubjectLedger } from "./ledger/subject-ledger";
 
 const app = createApp();

@@ -13,12 +13,15 @@ interface __BaseEnv_Env {
   WEBHOOK_ALLOW_LOOPBACK?: string;
   /** "true" makes the ledgers log rows written per call and per history flush (benchmarks); added by hand, it is optional. */
   METRICS_LOG?: string;
+  /** Writers the ledgers' history flushes are spread over (default 4); added by hand, it is optional. */
+  HISTORY_WRITERS?: string;
   LEDGER: DurableObjectNamespace<import("./index").SubjectLedger>;
+  HISTORY_WRITER: DurableObjectNamespace<import("./index").HistoryWriter>;
 }
 declare namespace Cloudflare {
   interface GlobalProps {
     mainModule: typeof import("./index");
-    durableNamespaces: "SubjectLedger";
+    durableNamespaces: "SubjectLedger" | "HistoryWriter";
   }
   interface Env extends __BaseEnv_Env {}
 }

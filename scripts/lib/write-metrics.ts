@@ -2,7 +2,9 @@
 //
 // With the worker var METRICS_LOG = "true" the ledger logs one JSON line per ledger write call
 // (`metrics.ledger_call`: events created, ledger SQLite rows written) and one per history flush
-// (`metrics.history_flush`: outbox entries, events, D1's meta.rows_written summed over the batch).
+// (`metrics.history_flush`: outbox entries and events handed to a history writer); each history
+// writer logs one per D1 batch (`metrics.history_write`: the flushes it carried, their events and
+// D1's meta.rows_written summed over the batch).
 // `wrangler dev` prints a worker's console.log only at `--log-level log` (the default; `info` and
 // below hide it). The bytes come from the local D1 file itself.
 import { readdirSync } from "node:fs";
@@ -18,6 +20,9 @@ export interface WriteTotals {
   flushes: number;
   flushEntries: number;
   flushEvents: number;
+  /** D1 batches the history writers made, and what they wrote. */
+  d1Writes: number;
+  d1WriteEvents: number;
   d1Rows: number;
 }
 
@@ -29,6 +34,8 @@ const empty = (): WriteTotals => ({
   flushes: 0,
   flushEntries: 0,
   flushEvents: 0,
+  d1Writes: 0,
+  d1WriteEvents: 0,
   d1Rows: 0,
 });
 
@@ -61,6 +68,9 @@ export class MetricsLog {
       this.totals.flushes++;
       this.totals.flushEntries += n("entries");
       this.totals.flushEvents += n("events");
+    } else if (entry.message === "metrics.history_write") {
+      this.totals.d1Writes++;
+      this.totals.d1WriteEvents += n("events");
       this.totals.d1Rows += n("d1RowsWritten");
     }
   }
@@ -78,6 +88,8 @@ export interface WritesPerEvent {
   /** The pass's events per ledger call that created any, and per history flush. */
   eventsPerLedgerCall: number | null;
   eventsPerFlush: number | null;
+  /** The pass's events per D1 batch: what the history writers coalesced. */
+  eventsPerD1Write: number | null;
   totals: WriteTotals;
 }
 
@@ -89,11 +101,12 @@ export function writesPerEvent(before: WriteTotals, after: WriteTotals, events: 
   return {
     events,
     ledgerRowsPerEvent: d.ledgerCalls > 0 ? ratio(d.ledgerRows, events) : null,
-    d1RowsPerEvent: d.flushes > 0 ? ratio(d.d1Rows, events) : null,
+    d1RowsPerEvent: d.d1Writes > 0 ? ratio(d.d1Rows, events) : null,
     // The pass's own count: a line's `events` may count what its statements report (an
     // AUTOINCREMENT insert also writes sqlite_sequence).
     eventsPerLedgerCall: ratio(events, d.ledgerCallsWithEvents),
     eventsPerFlush: ratio(events, d.flushes),
+    eventsPerD1Write: ratio(events, d.d1Writes),
     totals: d,
   };
 }

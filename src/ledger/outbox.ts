@@ -1,10 +1,11 @@
 import type { StoredEvent } from "../domain/stored-event";
+import type { HistoryEntryKind } from "../history/history-batch";
 
-/** What one row may hold: a flush chunk's limits (history-flush.ts), so a row never spans two. */
+/** What one row may hold: a history chunk's limits (history/history-batch.ts), so a row never spans two. */
 const MAX_ROW_ENTRIES = 1_000;
 const MAX_ROW_BYTES = 900_000;
 
-export type OutboxKind = "event" | "void" | "notification" | "period";
+export type OutboxKind = HistoryEntryKind;
 
 export interface OutboxEntry {
   seq: number;

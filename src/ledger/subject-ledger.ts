@@ -356,7 +356,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
 
   /** Flushes until history holds every event this ledger counted. */
   private async drainOutbox(): Promise<void> {
-    while ((await flushOutbox(this.store.outbox, this.env)).remaining > 0) {
+    while ((await flushOutbox(this.store.outbox, this.store.subjectId(), this.env)).remaining > 0) {
       // each round moves up to a few thousand entries
     }
   }
@@ -396,7 +396,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
           this.store.reservations.purge(now - RESOLVED_RESERVATION_RETENTION_MS);
         });
       }
-      const { remaining } = await flushOutbox(this.store.outbox, this.env);
+      const { remaining } = await flushOutbox(this.store.outbox, this.store.subjectId(), this.env);
       if (this.flushFailures() > 0) this.setFlushFailures(0);
       if (remaining > 0) next = Date.now() + FLUSH_DELAY_MS;
     } catch (error) {

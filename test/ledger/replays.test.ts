@@ -162,7 +162,7 @@ describe("ledger schema upgrade v5 → v6 (outbox rows holding a call's entries)
       state.storage.transactionSync(() => store.applyAll(subjectId, [input(subjectId, "n1"), input(subjectId, "n2")], Date.now()));
       const sizeBefore = store.outbox.size();
       const rows = sql.exec("SELECT kind, entries FROM outbox ORDER BY seq").toArray();
-      const flushed = await flushOutbox(store.outbox, env);
+      const flushed = await flushOutbox(store.outbox, subjectId, env);
       return { sizeBefore, rows, flushed, version: store.getMeta("schema_version") };
     });
     expect(result).toEqual({
