@@ -14,10 +14,10 @@ export function insertEventsStatement(d1: D1Database, eventsJson: string): D1Pre
     .prepare(
       `INSERT INTO usage_events
          (id, subject_id, meter, unit, amount_e4, operation, occurred_at, received_at, source, idempotency_key, dimensions, metadata,
-          grant_draws)
+          grant_draws, subject_seq)
        SELECT value ->> 'id', value ->> 'subjectId', value ->> 'meter', value ->> 'unit', value ->> 'amountE4',
               value ->> 'operation', value ->> 'occurredAt', value ->> 'receivedAt', value ->> 'source', value ->> 'idempotencyKey',
-              json(value -> 'dimensions'), json(value -> 'metadata'), json(value -> 'grantDraws')
+              json(value -> 'dimensions'), json(value -> 'metadata'), json(value -> 'grantDraws'), value ->> 'seq'
        FROM json_each(?1) WHERE true
        ON CONFLICT (id) DO NOTHING`,
     )
@@ -154,6 +154,7 @@ export async function findLedgerEvents(db: DrizzleD1Database, ids: string[]): Pr
 function rowToStoredEvent(row: UsageEventRow): StoredEvent {
   return {
     id: row.id,
+    ...(row.subjectSeq === null ? {} : { seq: row.subjectSeq }),
     subjectId: row.subjectId,
     meter: row.meter,
     unit: row.unit,
