@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, gte, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { GrantDraw, JsonValue, StoredEvent } from "../domain/stored-event";
 import { usageEvents, type UsageEventRow } from "./schema";
@@ -112,9 +112,13 @@ export async function listHistory(
   order: "newest" | "oldest" = "newest",
 ): Promise<StoredEvent[]> {
   const beyond = order === "newest" ? lt : gt;
+  const upTo = order === "newest" ? lte : gte;
   const direction = order === "newest" ? desc : asc;
   const conditions = historyConditions(filter);
   if (after) {
+    // The plain bound lets SQLite walk one index range in order; the OR alone, next to a `from`,
+    // it splits into two index lookups and sorts everything between them.
+    conditions.push(upTo(usageEvents.occurredAt, after.occurredAt));
     conditions.push(
       or(
         beyond(usageEvents.occurredAt, after.occurredAt),
