@@ -61,7 +61,7 @@ export function insertNotificationsStatement(d1: D1Database, notificationsJson: 
 }
 
 /**
- * Dimensions with their own indexed column; any other name is filtered through json_extract. A Map,
+ * Dimensions with their own (virtual) column; any other name is filtered through json_extract. A Map,
  * as names come from callers: a plain object would answer `constructor` with Object itself.
  */
 const INDEXED_DIMENSIONS = new Map<string, SQL>([
@@ -98,7 +98,7 @@ export function historyConditions(filter: HistoryFilter): SQL[] {
   return conditions;
 }
 
-/** A dimension's value per event: its indexed column when it has one. Names are checked by the caller. */
+/** A dimension's value per event: its own column when it has one. Names are checked by the caller. */
 export function dimensionColumn(name: string): SQL {
   return INDEXED_DIMENSIONS.get(name) ?? sql`json_extract(${usageEvents.dimensions}, ${`$."${name}"`})`;
 }
