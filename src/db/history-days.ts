@@ -6,7 +6,7 @@ export interface HistoryDay {
   eventCount: number;
 }
 
-/** A gauge move, in the order its ledger applied it (D1 rowid order is flush order is apply order). */
+/** A gauge move, in the order its ledger applied it. */
 export interface HistoryMove {
   meter: string;
   operation: "add" | "remove" | "set";
@@ -28,13 +28,19 @@ export async function counterDays(d1: D1Database, subjectId: string, gaugeMeters
   return results;
 }
 
-/** Every move of the subject's gauges that stands (not voided), in the order they were applied. */
+/**
+ * Every move of the subject's gauges that stands (not voided), in the order they were applied: by
+ * the ledger's sequence (`subject_seq`), not by rowid, as writes coalesced across subjects or resent
+ * by a recovery sweep land out of order. Rows from before the sequence have none and are older than
+ * any that has one; they come first, in rowid order (one flush after another was apply order then).
+ */
 export async function gaugeMoves(d1: D1Database, subjectId: string, gaugeMeters: string[]): Promise<HistoryMove[]> {
   if (gaugeMeters.length === 0) return [];
   const { results } = await d1
     .prepare(
       `SELECT meter, operation, amount_e4 AS amountE4, occurred_at AS occurredAt FROM usage_events
-       WHERE subject_id = ? AND meter IN (SELECT value FROM json_each(?)) AND voided_at IS NULL ORDER BY rowid`,
+       WHERE subject_id = ? AND meter IN (SELECT value FROM json_each(?)) AND voided_at IS NULL
+       ORDER BY subject_seq IS NOT NULL, subject_seq, rowid`,
     )
     .bind(subjectId, JSON.stringify(gaugeMeters))
     .all<HistoryMove>();

@@ -42,7 +42,12 @@ export const usageEvents = sqliteTable(
     voidReason: text("void_reason"),
     /** JSON `[{ grantId, amountE4 }]`: the prepaid grants the event drew past the period allowance; null when none. */
     grantDraws: text("grant_draws"),
-    // Virtual columns over the dimensions most filtered on (seed pantry logs), so they can be indexed.
+    /**
+     * The event's place in its subject's order (`StoredEvent.seq`, drawn by the subject's ledger): what
+     * replays a subject's gauge moves in order. Null on rows written before it existed, all older than any with one.
+     */
+    subjectSeq: integer("subject_seq"),
+    // Virtual columns over the dimensions the rollups keep (seed pantry logs): what the rollup triggers and filters read.
     dimSchoolId: text("dim_school_id").generatedAlwaysAs(sql`json_extract(dimensions, '$.schoolId')`, {
       mode: "virtual",
     }),
@@ -55,12 +60,10 @@ export const usageEvents = sqliteTable(
   },
   (t) => [
     check("usage_events_amount_nonnegative", sql`${t.amountE4} >= 0`),
+    // Every index is a row written per event: a subject's history and time ranges only. Meter and
+    // dimension summaries come from the rollups; see migrations/0013_history_seq_and_indexes.sql.
     index("idx_usage_events_subject_time").on(t.subjectId, t.occurredAt, t.id),
-    index("idx_usage_events_meter_time").on(t.meter, t.occurredAt, t.id),
     index("idx_usage_events_time").on(t.occurredAt, t.id),
-    index("idx_usage_events_school_time").on(t.dimSchoolId, t.occurredAt),
-    index("idx_usage_events_pantry_time").on(t.dimPantryId, t.occurredAt),
-    index("idx_usage_events_item_type_time").on(t.dimItemType, t.occurredAt),
   ],
 );
 

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, gte, isNull, lt, or, sql, type SQL } from "drizzle-orm";
+import { and, asc, desc, eq, gt, gte, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { GrantDraw, JsonValue, StoredEvent } from "../domain/stored-event";
 import { usageEvents, type UsageEventRow } from "./schema";
@@ -14,10 +14,10 @@ export function insertEventsStatement(d1: D1Database, eventsJson: string): D1Pre
     .prepare(
       `INSERT INTO usage_events
          (id, subject_id, meter, unit, amount_e4, operation, occurred_at, received_at, source, idempotency_key, dimensions, metadata,
-          grant_draws)
+          grant_draws, subject_seq)
        SELECT value ->> 'id', value ->> 'subjectId', value ->> 'meter', value ->> 'unit', value ->> 'amountE4',
               value ->> 'operation', value ->> 'occurredAt', value ->> 'receivedAt', value ->> 'source', value ->> 'idempotencyKey',
-              json(value -> 'dimensions'), json(value -> 'metadata'), json(value -> 'grantDraws')
+              json(value -> 'dimensions'), json(value -> 'metadata'), json(value -> 'grantDraws'), value ->> 'seq'
        FROM json_each(?1) WHERE true
        ON CONFLICT (id) DO NOTHING`,
     )
@@ -61,7 +61,7 @@ export function insertNotificationsStatement(d1: D1Database, notificationsJson: 
 }
 
 /**
- * Dimensions with their own indexed column; any other name is filtered through json_extract. A Map,
+ * Dimensions with their own (virtual) column; any other name is filtered through json_extract. A Map,
  * as names come from callers: a plain object would answer `constructor` with Object itself.
  */
 const INDEXED_DIMENSIONS = new Map<string, SQL>([
@@ -98,7 +98,7 @@ export function historyConditions(filter: HistoryFilter): SQL[] {
   return conditions;
 }
 
-/** A dimension's value per event: its indexed column when it has one. Names are checked by the caller. */
+/** A dimension's value per event: its own column when it has one. Names are checked by the caller. */
 export function dimensionColumn(name: string): SQL {
   return INDEXED_DIMENSIONS.get(name) ?? sql`json_extract(${usageEvents.dimensions}, ${`$."${name}"`})`;
 }
@@ -112,9 +112,13 @@ export async function listHistory(
   order: "newest" | "oldest" = "newest",
 ): Promise<StoredEvent[]> {
   const beyond = order === "newest" ? lt : gt;
+  const upTo = order === "newest" ? lte : gte;
   const direction = order === "newest" ? desc : asc;
   const conditions = historyConditions(filter);
   if (after) {
+    // The plain bound lets SQLite walk one index range in order; the OR alone, next to a `from`,
+    // it splits into two index lookups and sorts everything between them.
+    conditions.push(upTo(usageEvents.occurredAt, after.occurredAt));
     conditions.push(
       or(
         beyond(usageEvents.occurredAt, after.occurredAt),
@@ -154,6 +158,7 @@ export async function findLedgerEvents(db: DrizzleD1Database, ids: string[]): Pr
 function rowToStoredEvent(row: UsageEventRow): StoredEvent {
   return {
     id: row.id,
+    ...(row.subjectSeq === null ? {} : { seq: row.subjectSeq }),
     subjectId: row.subjectId,
     meter: row.meter,
     unit: row.unit,

@@ -4,6 +4,12 @@ import type { GaugeOperation } from "./event-rules";
 /** An accepted event as the ledger keeps it and D1 stores it. */
 export interface StoredEvent {
   id: string;
+  /**
+   * The subject's order of events: strictly increasing in the order its ledger created (and
+   * applied) them, never reused; gaps are normal. Internal (never in the public event). Events
+   * created before it existed have none.
+   */
+  seq?: number;
   subjectId: string;
   meter: string;
   unit: string;

@@ -4,7 +4,7 @@ export type GroupKey = "meter" | "subjectId" | "day" | "week" | "month" | `dimen
 
 export const QUARTER_MS = 15 * 60 * 1000;
 export const DAY_MS = 24 * 60 * 60 * 1000;
-/** Dimensions the rollups keep (they have indexed columns in history too). */
+/** Dimensions the rollups keep (they have their own virtual columns in history too). */
 export const ROLLUP_DIMENSIONS = ["schoolId", "pantryId", "itemType"] as const;
 
 export interface SummaryQuery {

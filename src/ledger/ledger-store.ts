@@ -226,7 +226,7 @@ export class LedgerStore {
       if (!decision.allowed) return { status: "denied", decision };
     }
 
-    const event = newEvent(subjectId, input, nowMs);
+    const event = newEvent(subjectId, input, nowMs, this.outbox.nextSeq());
     if (input.kind === "gauge") {
       this.sql.exec(
         "INSERT INTO gauges (meter, level_e4) VALUES (?, ?) ON CONFLICT (meter) DO UPDATE SET level_e4 = excluded.level_e4",
@@ -260,7 +260,7 @@ export class LedgerStore {
       if (key !== null) firstWithKey.set(key, i);
       candidates.push(i);
     });
-    const events = candidates.map((i) => newEvent(subjectId, inputs[i]!, nowMs));
+    const events = candidates.map((i) => newEvent(subjectId, inputs[i]!, nowMs, this.outbox.nextSeq()));
     const rows = JSON.stringify(events.map((e, k) => ({ f: inputs[candidates[k]!]!.fingerprint, e })));
 
     const claimed = firstWithKey.size > 0 ? this.keys.claimEach(rows, nowMs) : new Set<string>();
@@ -921,9 +921,11 @@ export function kindOf(kinds: Record<string, MeterKind>, meter: string): MeterKi
   return Object.hasOwn(kinds, meter) ? kinds[meter]! : "counter";
 }
 
-function newEvent(subjectId: string, input: LedgerEventInput, nowMs: number): StoredEvent {
+/** A new event; `seq` is the next number of the ledger's sequence (creation order). */
+function newEvent(subjectId: string, input: LedgerEventInput, nowMs: number, seq: number): StoredEvent {
   return {
     id: `evt_${crypto.randomUUID().replaceAll("-", "")}`,
+    seq,
     subjectId,
     meter: input.meter,
     unit: input.unit,

@@ -16,15 +16,42 @@ export interface OutboxEntry {
 /**
  * What the ledger still owes D1 and the notifications queue, in order. Entries are written in the
  * same transaction as the counters that produced them and leave only after a flush landed them.
+ *
+ * One sequence numbers both the outbox rows and the events the ledger creates (`StoredEvent.seq`,
+ * the subject's order of events, which history keeps as `subject_seq`). An event's number is drawn
+ * before the row that carries it, and rows are inserted with their number, so the table's
+ * AUTOINCREMENT high-water mark (sqlite_sequence, written with every insert anyway and kept when
+ * rows leave) is never below a number any stored event holds: a new instance resumes above it
+ * without a row written for the sequence. Numbers drawn in a transaction that rolled back are
+ * skipped by this instance (gaps, never a number twice); no stored event holds them.
  */
 export class Outbox {
   private appends = 0;
   private events = 0;
+  /** The last number drawn; read from storage on first use. */
+  private lastSeq: number | null = null;
 
   constructor(private readonly sql: SqlStorage) {}
 
+  /** The next number of the ledger's sequence (an event's `seq`, or an outbox row's). */
+  nextSeq(): number {
+    return this.reserveSeqs(1);
+  }
+
+  /** Draws `n` consecutive numbers; answers the first. */
+  private reserveSeqs(n: number): number {
+    this.lastSeq ??= this.sql
+      .exec<{ n: number }>(
+        `SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0), coalesce((SELECT max(seq) FROM outbox), 0)) AS n`,
+      )
+      .one().n;
+    const first = this.lastSeq + 1;
+    this.lastSeq += n;
+    return first;
+  }
+
   append(kind: OutboxKind, body: string): void {
-    this.sql.exec("INSERT INTO outbox (kind, body) VALUES (?, ?)", kind, body);
+    this.sql.exec("INSERT INTO outbox (seq, kind, body) VALUES (?, ?, ?)", this.nextSeq(), kind, body);
     this.appends += 1;
     if (kind === "event") this.events += 1;
   }
@@ -39,15 +66,16 @@ export class Outbox {
     const oneRow = count <= MAX_ROW_ENTRIES && json.length <= MAX_ROW_BYTES;
     this.sql.exec(
       oneRow
-        ? `INSERT INTO outbox (kind, body, entries)
-           SELECT ?1, json_group_array(json(body)), count(*) FROM (
+        ? `INSERT INTO outbox (seq, kind, body, entries)
+           SELECT ?5, ?1, json_group_array(json(body)), count(*) FROM (
              SELECT value -> ?3 AS body FROM json_each(?2) WHERE key NOT IN (SELECT value FROM json_each(?4)) ORDER BY key)`
-        : `INSERT INTO outbox (kind, body) SELECT ?1, value -> ?3 FROM json_each(?2)
+        : `INSERT INTO outbox (seq, kind, body) SELECT ?5 + row_number() OVER (ORDER BY key) - 1, ?1, value -> ?3 FROM json_each(?2)
            WHERE key NOT IN (SELECT value FROM json_each(?4)) ORDER BY key`,
       kind,
       json,
       path,
       JSON.stringify(except),
+      this.reserveSeqs(oneRow ? 1 : count),
     );
     this.appends += 1;
     if (kind === "event") this.events += count;

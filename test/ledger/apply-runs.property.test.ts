@@ -74,15 +74,26 @@ async function run(steps: Step[], chunks: number[]) {
   );
 }
 
-/** Outcomes and outbox with the subject, and random event and notification ids, replaced by the index of the step that created the event. */
+/**
+ * Outcomes and outbox with the subject, random event and notification ids and event sequence
+ * numbers replaced by the index of the step that created the event. Runs leave other gaps in the
+ * sequence than single calls; the order is what must agree, and it is checked here.
+ */
 function normalise({ subjectId, outcomes, counters, outbox }: Awaited<ReturnType<typeof run>>) {
   const origin = new Map<string, number>();
+  const seqOrigin = new Map<number, number>();
   outcomes.forEach((o, i) => {
     if (o.status === "created") origin.set(o.event.id, i);
+    if (o.status === "created") seqOrigin.set(o.event.seq!, i);
   });
+  const seqs = outcomes.flatMap((o) => (o.status === "created" ? [o.event.seq!] : []));
+  expect(seqs.every(Number.isInteger)).toBe(true);
+  expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  expect(new Set(seqs).size).toBe(seqs.length);
   const replaced = (text: string) =>
     text
       .replace(/evt_[0-9a-f]{32}/g, (id) => `event#${origin.get(id)}`)
+      .replace(/"seq":(\d+)/g, (_, seq: string) => `"seq":"of#${seqOrigin.get(Number(seq))}"`)
       .replace(/ntf_[0-9a-f]{32}/g, "ntf")
       .replaceAll(subjectId, "subject");
   return {
