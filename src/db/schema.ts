@@ -60,9 +60,10 @@ export const usageEvents = sqliteTable(
   },
   (t) => [
     check("usage_events_amount_nonnegative", sql`${t.amountE4} >= 0`),
-    // Every index is a row written per event: a subject's history and time ranges only. Meter and
-    // dimension summaries come from the rollups; see migrations/0013_history_seq_and_indexes.sql.
+    // Every index is a row written per event: a subject's history, a meter's, and time ranges.
+    // Dimension summaries come from the rollups; see migrations/0013 and 0014.
     index("idx_usage_events_subject_time").on(t.subjectId, t.occurredAt, t.id),
+    index("idx_usage_events_meter_time").on(t.meter, t.occurredAt, t.id),
     index("idx_usage_events_time").on(t.occurredAt, t.id),
   ],
 );

@@ -91,7 +91,11 @@ export function historyConditions(filter: HistoryFilter): SQL[] {
   const conditions: SQL[] = [];
   if (filter.includeVoided !== true) conditions.push(isNull(usageEvents.voidedAt));
   if (filter.subjectId !== undefined) conditions.push(eq(usageEvents.subjectId, filter.subjectId));
-  if (filter.meter !== undefined) conditions.push(eq(usageEvents.meter, filter.meter));
+  // With a subject, `+meter` keeps SQLite on the subject index (a subject's events of one meter),
+  // not the meter index (every subject's events of that meter).
+  if (filter.meter !== undefined) {
+    conditions.push(filter.subjectId !== undefined ? sql`+${usageEvents.meter} = ${filter.meter}` : eq(usageEvents.meter, filter.meter));
+  }
   if (filter.from !== undefined) conditions.push(gte(usageEvents.occurredAt, filter.from));
   if (filter.to !== undefined) conditions.push(lt(usageEvents.occurredAt, filter.to));
   for (const [name, value] of Object.entries(filter.dimensions ?? {})) conditions.push(sql`${dimensionColumn(name)} = ${value}`);
