@@ -1,18 +1,6 @@
-/** A subject's history per meter and UTC day, as recalculation rebuilds a ledger from it. */
-export interface HistoryDay {
-  meter: string;
-  day: number;
-  totalE4: number;
-  eventCount: number;
-}
+import type { HistoryDay, HistoryMove } from "../domain/history-queries";
 
-/** A gauge move, in the order its ledger applied it. */
-export interface HistoryMove {
-  meter: string;
-  operation: "add" | "remove" | "set";
-  amountE4: number;
-  occurredAt: number;
-}
+export type { HistoryDay, HistoryMove };
 
 /** Counter totals per meter and day from `fromDay` on (every day when null), gauges and voided events left out. */
 export async function counterDays(d1: D1Database, subjectId: string, gaugeMeters: string[], fromDay: number | null): Promise<HistoryDay[]> {

@@ -1,7 +1,10 @@
 import { and, asc, desc, eq, gt, gte, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { GrantDraw, JsonValue, StoredEvent } from "../domain/stored-event";
+import type { HistoryCursor, HistoryFilter } from "../domain/history-queries";
 import { usageEvents, type UsageEventRow } from "./schema";
+
+export type { HistoryCursor, HistoryFilter };
 
 /**
  * Writes ledger events to history in one statement: the events travel as one JSON parameter
@@ -69,23 +72,6 @@ const INDEXED_DIMENSIONS = new Map<string, SQL>([
   ["pantryId", sql`${usageEvents.dimPantryId}`],
   ["itemType", sql`${usageEvents.dimItemType}`],
 ]);
-
-export interface HistoryFilter {
-  subjectId?: string;
-  meter?: string;
-  /** Inclusive, epoch ms. */
-  from?: number;
-  /** Exclusive, epoch ms. */
-  to?: number;
-  dimensions?: Record<string, string>;
-  /** Voided events are left out unless asked for. */
-  includeVoided?: boolean;
-}
-
-export interface HistoryCursor {
-  occurredAt: number;
-  id: string;
-}
 
 export function historyConditions(filter: HistoryFilter): SQL[] {
   const conditions: SQL[] = [];

@@ -5,13 +5,9 @@ import type { BucketUnit, OffsetSegment } from "../domain/time-buckets";
 import { dimensionColumn, historyConditions } from "./usage-events";
 import { summariseFromRollups } from "./usage-rollups";
 import { usageEvents } from "./schema";
+import type { SummaryRow } from "../domain/history-queries";
 
-export interface SummaryRow {
-  keys: Record<string, string | null>;
-  totalE4: number;
-  count: number;
-  subjects: number;
-}
+export type { SummaryRow };
 
 /**
  * Totals grouped by any of meter, subject, one time bucket in the caller's time zone, and

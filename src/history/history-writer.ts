@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import { log } from "../http/log";
 import { GroupCommit } from "./group-commit";
-import { CHUNKS_PER_BATCH, type HistoryEntry, MAX_CHUNK_BYTES, MAX_CHUNK_ENTRIES, writeHistoryBatch } from "./history-batch";
+import { CHUNKS_PER_BATCH, type HistoryEntry, MAX_CHUNK_BYTES, MAX_CHUNK_ENTRIES } from "./history-batch";
+import { historyStore } from "./history-store";
 
 export type HistoryWriteResult = { ok: true; usageSubscribed: boolean } | { ok: false; error: string };
 
@@ -38,7 +39,7 @@ export class HistoryWriter extends DurableObject<Env> implements HistoryWriterRp
 
   private async commit(submissions: HistoryEntry[][]): Promise<HistoryWriteResult[]> {
     const entries = submissions.flat();
-    const result = await writeHistoryBatch(this.env.DB, entries);
+    const result = await historyStore(this.env).writeBatch(entries);
     if (this.env.METRICS_LOG === "true") {
       log("info", "metrics.history_write", {
         submissions: submissions.length,

@@ -1,4 +1,4 @@
-import type { HistoryDay, HistoryMove } from "../db/history-days";
+import type { HistoryDay, HistoryMove } from "../domain/history-queries";
 import { dayOf } from "../domain/usage-window";
 import { nextLevel } from "./ledger-store";
 import type { UsageDay } from "./usage-days";

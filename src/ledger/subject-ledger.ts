@@ -27,11 +27,9 @@ import type {
   VoidOutcome,
   VoidTarget,
 } from "./contract";
-import { database } from "../db/database";
-import { counterDays, gaugeMoves } from "../db/history-days";
-import { findLedgerEvents } from "../db/usage-events";
 import { MAX_EVENT_AGE_MS } from "../domain/event-rules";
 import { dayOf } from "../domain/usage-window";
+import { historyStore } from "../history/history-store";
 import { createGrant, voidGrant } from "./grant-operations";
 import { flushOutbox } from "./history-flush";
 import { commit, release, reserve } from "./holds";
@@ -200,7 +198,7 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
    */
   private async resolveReplays(unresolved: Map<string, StoredEvent>): Promise<void> {
     if (unresolved.size === 0) return;
-    const found = await findLedgerEvents(database(this.env.DB), [...unresolved.keys()]);
+    const found = await historyStore(this.env).findLedgerEvents([...unresolved.keys()]);
     for (const event of found) Object.assign(unresolved.get(event.id)!, event);
     if (found.length < unresolved.size) throw new Error("a replayed event is neither in the outbox nor in history");
   }
@@ -251,9 +249,10 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
       const now = Date.now();
       const fromDay = this.store.getMeta("rebuild_all_days") === null ? lateWindowStartDay(now) : null;
       const gauges = [...new Set([...Object.keys(kinds).filter((m) => kinds[m] === "gauge"), ...this.store.gaugeMeters()])];
+      const recorded = historyStore(this.env);
       const [counters, moves] = await Promise.all([
-        counterDays(this.env.DB, subjectId, gauges, fromDay),
-        gaugeMoves(this.env.DB, subjectId, gauges),
+        recorded.counterDays(subjectId, gauges, fromDay),
+        recorded.gaugeMoves(subjectId, gauges),
       ]);
       const rebuilt = new Map(rebuildDays(counters, moves, fromDay).map((m) => [m.meter, m]));
       const summary = this.transact(() => ({
@@ -327,7 +326,9 @@ export class SubjectLedger extends DurableObject<Env> implements LedgerRpc {
       await this.drainOutbox();
       const now = Date.now();
       const fromDay = lateWindowStartDay(now);
-      const rebuilt = new Map(rebuildDays([], await gaugeMoves(this.env.DB, subjectId, meters), fromDay).map((m) => [m.meter, m]));
+      const rebuilt = new Map(
+        rebuildDays([], await historyStore(this.env).gaugeMoves(subjectId, meters), fromDay).map((m) => [m.meter, m]),
+      );
       this.transact(() => {
         for (const meter of meters) {
           this.store.rebuildMeter(subjectId, rebuilt.get(meter) ?? { meter, kind: "gauge", days: [], levelE4: 0 }, fromDay, now);

@@ -1,6 +1,6 @@
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import type { HistoryFilter } from "../db/usage-events";
+import type { HistoryFilter } from "../domain/history-queries";
 import { DomainError } from "../domain/errors";
 import { toPublicEvent } from "../domain/stored-event";
 import { MeterKey, SubjectId } from "../domain/usage-event";

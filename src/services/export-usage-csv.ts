@@ -1,14 +1,14 @@
-import { database } from "../db/database";
-import { listHistory, type HistoryFilter } from "../db/usage-events";
+import type { HistoryFilter } from "../domain/history-queries";
 import { toCsvRow } from "../domain/csv";
 import { toPublicEvent, type StoredEvent } from "../domain/stored-event";
+import { historyStore } from "../history/history-store";
 
 const PAGE = 1000;
 const BASE_COLUMNS = ["id", "subjectId", "meter", "unit", "amount", "operation", "timestamp", "receivedAt", "source", "idempotencyKey"];
 
 /** History as CSV, oldest first, streamed a page at a time so memory stays bounded whatever the row count. */
 export function exportUsageCsv(env: Env, filter: HistoryFilter, dimensionColumns: string[]): ReadableStream<Uint8Array> {
-  const db = database(env.DB);
+  const store = historyStore(env);
   const encoder = new TextEncoder();
   let after: { occurredAt: number; id: string } | undefined;
   let headerSent = false;
@@ -24,7 +24,7 @@ export function exportUsageCsv(env: Env, filter: HistoryFilter, dimensionColumns
           return;
         }
         if (done) return controller.close();
-        const page = await listHistory(db, filter, PAGE, after, "oldest");
+        const page = await store.list(filter, PAGE, after, "oldest");
         if (page.length < PAGE) done = true;
         const last = page[page.length - 1];
         if (last) after = { occurredAt: last.occurredAt, id: last.id };

@@ -1,10 +1,9 @@
-import { database } from "../db/database";
-import { findEvent } from "../db/usage-events";
 import { DomainError } from "../domain/errors";
 import type { StoredEvent } from "../domain/stored-event";
+import { historyStore } from "../history/history-store";
 
 export async function getUsageEvent(env: Env, id: string): Promise<StoredEvent> {
-  const event = await findEvent(database(env.DB), id);
+  const event = await historyStore(env).find(id);
   if (!event) throw new DomainError("NOT_FOUND", "No such usage event (history may lag recording by a second or two).");
   return event;
 }

@@ -1,8 +1,8 @@
-import { database } from "../db/database";
-import { listHistory as historyRows, type HistoryCursor, type HistoryFilter } from "../db/usage-events";
+import type { HistoryCursor, HistoryFilter } from "../domain/history-queries";
 import type { StoredEvent } from "../domain/stored-event";
+import { historyStore } from "../history/history-store";
 
-/** A page of D1 history, newest first (eventually consistent: usually within 2 s of recording). */
+/** A page of history, newest first (eventually consistent: usually within 2 s of recording). */
 export async function listHistory(env: Env, filter: HistoryFilter, limit: number, after?: HistoryCursor): Promise<StoredEvent[]> {
-  return historyRows(database(env.DB), filter, limit, after);
+  return historyStore(env).list(filter, limit, after);
 }

@@ -49,6 +49,9 @@ function code(text: string): string {
 const inFolder = (i: Import, folder: string) => i.source !== null && (i.source === folder || i.source.startsWith(`${folder}/`));
 const isPackage = (i: Import, name: string) => i.source === null && (i.spec === name || i.spec.startsWith(`${name}/`));
 
+/** The D1 side of history: only the HistoryStore's D1 backend (src/history) and src/db use them. */
+const HISTORY_MODULES = ["db/usage-events", "db/usage-summary", "db/usage-rollups", "db/history-days"];
+
 /** Every rule broken by `files` (paths relative to src/, posix), as "file: what". */
 function violations(files: Map<string, string>): string[] {
   const found: string[] = [];
@@ -58,8 +61,16 @@ function violations(files: Map<string, string>): string[] {
     const imports = importsOf(file, text);
     const report = (what: string) => found.push(`${file}: ${what}`);
 
+    if (folder !== "db" && folder !== "history") {
+      for (const i of imports) {
+        if (HISTORY_MODULES.includes(i.source ?? "") && !i.typeOnly)
+          report(`reads or writes history past the HistoryStore (src/${i.source})`);
+      }
+    }
+
     if (EDGES.includes(folder)) {
       for (const i of imports) {
+        if (inFolder(i, "history") && !i.typeOnly) report(`imports src/${i.source}; call a service`);
         if (inFolder(i, "db") && !i.typeOnly) report(`imports a value from src/${i.source}; call a service`);
         if (inFolder(i, "ledger") && !(i.typeOnly && i.source === "ledger/contract")) {
           report(`imports src/${i.source}; only \`import type\` of src/ledger/contract is allowed here`);
@@ -155,6 +166,8 @@ export async function handler(c) {
       ],
       ["domain/x.ts", `import { log } from "../http/log";`],
       ["webhooks/x.ts", "const q = sql`SELECT 1`;"],
+      ["ledger/x.ts", `import { gaugeMoves } from "../db/history-days";\nimport type { HistoryFilter } from "../db/usage-events";`],
+      ["routes/x.ts", `import { historyStore } from "../history/history-store";`],
     ]);
     expect(violations(files)).toEqual([
       "queue/x.consumer.ts: imports a value from src/db/dead-letters; call a service",
@@ -168,6 +181,8 @@ export async function handler(c) {
       "services/x.ts: a service imports src/cron/tasks, a layer above it",
       "domain/x.ts: src/domain imports ../http/log",
       "webhooks/x.ts: a sql`…` template outside src/db",
+      "ledger/x.ts: reads or writes history past the HistoryStore (src/db/history-days)",
+      "routes/x.ts: imports src/history/history-store; call a service",
     ]);
   });
 
