@@ -4,10 +4,10 @@ import { describe, expect, it } from "vitest";
 import { insertEventsStatement } from "../../src/db/usage-events";
 import type { SubjectConfig } from "../../src/domain/entitlements";
 import type { StoredEvent } from "../../src/domain/stored-event";
-import type { LedgerEventInput } from "../../src/ledger/contract";
 import { LedgerStore } from "../../src/ledger/ledger-store";
 import { api, breakLedger, flushLedger, ledger, uniqueSubject } from "../helpers/api";
 import { commit, consume, reserve, subjectWith } from "../helpers/credits";
+import { counterInput } from "../helpers/ledger-inputs";
 
 /** What history says each event's place in its subject's order is, by id. */
 async function historySeqs(subjectId: string): Promise<Map<string, number | null>> {
@@ -44,23 +44,6 @@ async function restartLedger(subjectId: string): Promise<void> {
   await runInDurableObject(env.LEDGER.getByName(subjectId), (_instance, state) => state.abort("restarted by the test")).catch(
     () => undefined,
   );
-}
-
-function counterInput(subjectId: string, meter: string, key: string): LedgerEventInput {
-  return {
-    idempotencyKey: key,
-    fingerprint: key,
-    kind: "counter",
-    operation: "add",
-    subjectId,
-    meter,
-    unit: "u",
-    amountE4: 10_000,
-    occurredAt: Date.now() - 1000,
-    dimensions: {},
-    metadata: {},
-    source: "test",
-  };
 }
 
 describe("the per-subject event sequence", () => {
@@ -145,9 +128,9 @@ describe("the per-subject event sequence", () => {
   it("the ledger hands out the same numbers history stores", async () => {
     const subjectId = uniqueSubject("seq-rpc");
     const outcomes = await ledger(subjectId).record(subjectId, [
-      counterInput(subjectId, "fax", "r1"),
-      counterInput(subjectId, "api_call", "r2"),
-      counterInput(subjectId, "fax", "r3"),
+      counterInput(subjectId, "r1"),
+      counterInput(subjectId, "r2", { meter: "api_call" }),
+      counterInput(subjectId, "r3"),
     ]);
     const events = outcomes.map((o) => (o as { event: StoredEvent }).event);
     expectIncreasing(events.map((e) => e.seq!));
@@ -201,7 +184,7 @@ describe("the per-subject event sequence", () => {
           store.setConfiguration({ subject: null, plan: null }, config);
           return store.applyAll(
             subjectId,
-            keys.map((k) => counterInput(subjectId, "fax", k)),
+            keys.map((k) => counterInput(subjectId, k)),
             Date.now(),
           );
         });
@@ -210,7 +193,7 @@ describe("the per-subject event sequence", () => {
       let drawn: number[] = [];
       expect(() =>
         state.storage.transactionSync(() => {
-          drawn = seqOf(store.applyAll(subjectId, [counterInput(subjectId, "fax", "c"), counterInput(subjectId, "fax", "d")], Date.now()));
+          drawn = seqOf(store.applyAll(subjectId, [counterInput(subjectId, "c"), counterInput(subjectId, "d")], Date.now()));
           throw new Error("rolled back by the test");
         }),
       ).toThrow("rolled back by the test");

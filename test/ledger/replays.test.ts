@@ -6,23 +6,17 @@ import { flushOutbox } from "../../src/ledger/history-flush";
 import { LEDGER_SCHEMA_VERSION } from "../../src/ledger/ledger-schema";
 import { LedgerStore } from "../../src/ledger/ledger-store";
 import { flushLedger, historyRows, ledger, uniqueSubject } from "../helpers/api";
+import { counterInput } from "../helpers/ledger-inputs";
 
 function input(subjectId: string, key: string, overrides: Partial<LedgerEventInput> = {}): LedgerEventInput {
-  return {
-    idempotencyKey: key,
-    fingerprint: `fp-${key}`,
-    kind: "counter",
-    operation: "add",
-    subjectId,
-    meter: "fax",
-    unit: "page",
+  return counterInput(subjectId, key, {
     amountE4: 20_000,
     occurredAt: Date.now() - 5000,
     dimensions: { schoolId: "s1" },
     metadata: { note: key },
     source: "batch",
     ...overrides,
-  };
+  });
 }
 
 function eventOf(outcome: RecordOutcome | undefined) {

@@ -9,6 +9,7 @@ import { RowsWrittenMeter } from "../../src/ledger/ledger-metrics";
 import { LedgerStore } from "../../src/ledger/ledger-store";
 import { SubjectLedger } from "../../src/ledger/subject-ledger";
 import { uniqueSubject } from "../helpers/api";
+import { counterInput } from "../helpers/ledger-inputs";
 
 const CONFIG: SubjectConfig = {
   planId: "p",
@@ -17,21 +18,14 @@ const CONFIG: SubjectConfig = {
 };
 
 function input(subjectId: string, meter: string, key: string, mode: "record" | "consume" = "record"): LedgerEventInput {
-  return {
-    idempotencyKey: key,
-    fingerprint: `${meter}|${key}`,
-    kind: "counter",
-    operation: "add",
-    subjectId,
+  return counterInput(subjectId, key, {
     meter,
+    fingerprint: `${meter}|${key}`,
     unit: "u",
-    amountE4: 10_000,
-    occurredAt: Date.now() - 1000,
     dimensions: { schoolId: "s1" },
-    metadata: {},
     source: "batch",
     mode,
-  };
+  });
 }
 
 interface Cost {
