@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import {
   auth,
   createSubjects,
+  d1ExecuteArgs,
   freshState,
   json,
   type LocalWorker,
@@ -265,20 +266,14 @@ async function main() {
   if (ONLY === undefined) {
     execFileSync(
       wrangler,
-      [
-        "d1",
-        "execute",
-        "DB",
-        "--local",
-        "--persist-to",
+      d1ExecuteArgs(
         state,
-        "--command",
         `WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ${historySize - 1})
          INSERT INTO usage_events (id, subject_id, meter, unit, amount_e4, operation, occurred_at, received_at, source, dimensions, metadata)
          SELECT 'evt_bench_' || n, 'm-' || (n % 2000), 'bench_summary', 'call', 10000 * (1 + n % 5), 'add',
                 ${monthStart} + (n * 2591) % ${28 * 86_400_000}, ${monthStart}, 'bench', json_object('schoolId', 'S' || (n % 20)), '{}'
          FROM seq`,
-      ],
+      ),
       { cwd: root, stdio: "ignore" },
     );
   }

@@ -10,6 +10,7 @@ import path from "node:path";
 import { parseArgs, promisify } from "node:util";
 import {
   auth,
+  d1ExecuteArgs,
   freshState,
   groupGone,
   groupMembers,
@@ -268,17 +269,11 @@ interface HistoryRow {
 async function readHistory(): Promise<HistoryRow[]> {
   const { stdout } = await run(
     wrangler,
-    [
-      "d1",
-      "execute",
-      "DB",
-      "--local",
-      "--persist-to",
+    d1ExecuteArgs(
       state,
-      "--json",
-      "--command",
       "SELECT subject_id AS s, meter AS m, idempotency_key AS k, amount_e4 AS a, occurred_at AS t, voided_at AS v FROM usage_events",
-    ],
+      { json: true },
+    ),
     { cwd: root, maxBuffer: 1 << 30 },
   );
   return (JSON.parse(stdout) as { results: HistoryRow[] }[])[0]!.results;

@@ -59,6 +59,11 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** `wrangler` arguments that run one SQL command on the local D1 database kept under `state`. */
+export function d1ExecuteArgs(state: string, command: string, opts: { json?: boolean } = {}): string[] {
+  return ["d1", "execute", "DB", "--local", "--persist-to", state, ...(opts.json ? ["--json"] : []), "--command", command];
+}
+
 /** A fresh state directory with the D1 migrations applied; `prepare` may load data into it first. */
 export function freshState(prefix: string): string {
   const state = mkdtempSync(path.join(tmpdir(), `${prefix}-`));
