@@ -15,6 +15,10 @@ interface __BaseEnv_Env {
   METRICS_LOG?: string;
   /** Writers the ledgers' history flushes are spread over (default 4); added by hand, it is optional. */
   HISTORY_WRITERS?: string;
+  /** Where history is kept: "d1" (default) or "postgres" (HISTORY_DB); added by hand, it is optional. */
+  HISTORY_BACKEND?: string;
+  /** Hyperdrive in front of PostgreSQL, when HISTORY_BACKEND is "postgres"; added by hand, it is optional. */
+  HISTORY_DB?: Hyperdrive;
   LEDGER: DurableObjectNamespace<import("./index").SubjectLedger>;
   HISTORY_WRITER: DurableObjectNamespace<import("./index").HistoryWriter>;
 }

@@ -16,13 +16,22 @@ export const MAX_CHUNK_ENTRIES = 1_000;
 /** Chunks per D1 batch (one round trip, one transaction); more only when bytes split them finer. */
 export const CHUNKS_PER_BATCH = 4;
 
+type Statements = Record<HistoryEntryKind, (d1: D1Database, json: string) => D1PreparedStatement[]>;
+
 /** D1 statements per kind and chunk; each takes the chunk's bodies as one JSON array. */
-const STATEMENTS: Record<HistoryEntryKind, (d1: D1Database, json: string) => D1PreparedStatement[]> = {
+const STATEMENTS: Statements = {
   event: (d1, json) => [insertEventsStatement(d1, json), touchSubjectsStatement(d1, json)],
   // After events: an amend's replacement and the void of its original may share a chunk.
   void: (d1, json) => [voidEventsStatement(d1, json)],
   notification: (d1, json) => [insertNotificationsStatement(d1, json)],
   period: (d1, json) => [upsertPeriodsStatement(d1, json)],
+};
+
+/** What stays in D1 when another store keeps the events: who has usage, notifications, closed periods. */
+const CONTROL_STATEMENTS: Statements = {
+  ...STATEMENTS,
+  event: (d1, json) => [touchSubjectsStatement(d1, json)],
+  void: () => [],
 };
 const KINDS = Object.keys(STATEMENTS) as HistoryEntryKind[];
 
@@ -39,11 +48,20 @@ export interface HistoryBatchResult {
  * MAX_CHUNK_ENTRIES or MAX_CHUNK_BYTES, each chunk's events before its voids. Every statement
  * ignores what D1 already holds, so writing the same entries again changes nothing.
  */
-export async function writeHistoryBatch(d1: D1Database, entries: HistoryEntry[]): Promise<HistoryBatchResult> {
+export function writeHistoryBatch(d1: D1Database, entries: HistoryEntry[]): Promise<HistoryBatchResult> {
+  return writeBatch(d1, entries, STATEMENTS);
+}
+
+/** writeHistoryBatch less the events and voids, which another store has written. */
+export function writeControlBatch(d1: D1Database, entries: HistoryEntry[]): Promise<HistoryBatchResult> {
+  return writeBatch(d1, entries, CONTROL_STATEMENTS);
+}
+
+async function writeBatch(d1: D1Database, entries: HistoryEntry[], statements: Statements): Promise<HistoryBatchResult> {
   const writes = chunk(entries).flatMap((part) =>
     KINDS.flatMap((kind) => {
       const bodies = part.filter((e) => e.kind === kind).map((e) => e.body);
-      return bodies.length > 0 ? STATEMENTS[kind](d1, `[${bodies.join(",")}]`) : [];
+      return bodies.length > 0 ? statements[kind](d1, `[${bodies.join(",")}]`) : [];
     }),
   );
   const events = entries.filter((e) => e.kind === "event").length;

@@ -4,6 +4,7 @@ import type { SummaryQuery } from "../domain/summary-plan";
 import type { OffsetSegment } from "../domain/time-buckets";
 import { D1HistoryStore } from "./d1-history-store";
 import type { HistoryBatchResult, HistoryEntry } from "./history-batch";
+import { PostgresHistoryStore } from "./postgres-history-store";
 
 /**
  * Everything that reads or writes history and its rollups. Services, the ledgers and the history
@@ -25,7 +26,23 @@ export interface HistoryStore {
   gaugeMoves(subjectId: string, gaugeMeters: string[]): Promise<HistoryMove[]>;
 }
 
-/** The history store of this deployment: D1 (the only backend so far). */
-export function historyStore(env: Pick<Env, "DB">): HistoryStore {
-  return new D1HistoryStore(env.DB);
+export type HistoryBackend = "d1" | "postgres";
+
+/**
+ * The history store of this deployment: HISTORY_BACKEND `d1` (the default) or `postgres` (the
+ * Hyperdrive binding HISTORY_DB). Anything else fails every history call rather than fall back
+ * to D1: history split between two stores would be wrong, while a failing writer loses nothing
+ * (the ledgers keep their outboxes until a write succeeds).
+ */
+export function historyStore(env: Pick<Env, "DB" | "HISTORY_BACKEND" | "HISTORY_DB">): HistoryStore {
+  const backend = historyBackend(env.HISTORY_BACKEND);
+  if (backend === "d1") return new D1HistoryStore(env.DB);
+  if (!env.HISTORY_DB) throw new Error("HISTORY_BACKEND is postgres but the Hyperdrive binding HISTORY_DB is not configured");
+  return new PostgresHistoryStore(env.HISTORY_DB, env.DB);
+}
+
+export function historyBackend(setting: string | undefined): HistoryBackend {
+  if (setting === undefined || setting === "" || setting === "d1") return "d1";
+  if (setting === "postgres") return "postgres";
+  throw new Error(`HISTORY_BACKEND must be "d1" or "postgres", not ${JSON.stringify(setting)}`);
 }
