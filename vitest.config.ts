@@ -18,9 +18,45 @@ const TEST_SECRETS = {
 };
 Object.assign(process.env, TEST_SECRETS);
 
+/**
+ * The history conformance suite: what reads or writes history (lists, cursors, summaries with their
+ * brute-force property tests, CSV, voids and amends, replays, recalculation, rollover), run once more
+ * against PostgreSQL when TALLY_TEST_POSTGRES_URL names a migrated database (`npm run test:postgres`).
+ */
+const HISTORY_CONFORMANCE = [
+  "test/reports/*.test.ts",
+  "test/routes/usage-read.test.ts",
+  "test/routes/usage-write.test.ts",
+  "test/routes/cursors.test.ts",
+  "test/routes/usage-corrections.test.ts",
+  "test/routes/subjects.test.ts",
+  "test/routes/entitlements.test.ts",
+  "test/cron/rollover.test.ts",
+  "test/ledger/replays.test.ts",
+  "test/history/history-store.test.ts",
+];
+const postgresUrl = process.env.TALLY_TEST_POSTGRES_URL;
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
   const receiver = await startWebhookReceiver();
+  const workersPlugin = (vars: Record<string, string>, hyperdrives: Record<string, string> = {}) =>
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: migrations,
+          ...TEST_SECRETS,
+          TEST_TELNYX_PRIVATE_KEY,
+          TEST_RECEIVER_URL: receiver.url,
+          ALLOWED_ORIGINS: "https://app.example.com",
+          // The tests' webhook receiver listens on 127.0.0.1.
+          WEBHOOK_ALLOW_LOOPBACK: "true",
+          ...vars,
+        },
+        hyperdrives,
+      },
+    });
   return {
     test: {
       silent: "passed-only",
@@ -31,22 +67,7 @@ export default defineConfig(async () => {
       projects: [
         {
           // Everything that touches the worker runs inside workerd against real local D1, DOs and queues.
-          plugins: [
-            cloudflareTest({
-              wrangler: { configPath: "./wrangler.toml" },
-              miniflare: {
-                bindings: {
-                  TEST_MIGRATIONS: migrations,
-                  ...TEST_SECRETS,
-                  TEST_TELNYX_PRIVATE_KEY,
-                  TEST_RECEIVER_URL: receiver.url,
-                  ALLOWED_ORIGINS: "https://app.example.com",
-                  // The tests' webhook receiver listens on 127.0.0.1.
-                  WEBHOOK_ALLOW_LOOPBACK: "true",
-                },
-              },
-            }),
-          ],
+          plugins: [workersPlugin({})],
           test: {
             name: "workers",
             include: ["test/**/*.test.ts"],
@@ -54,6 +75,21 @@ export default defineConfig(async () => {
             setupFiles: ["./test/setup/apply-migrations.ts"],
           },
         },
+        ...(postgresUrl
+          ? [
+              {
+                // The same tests with history in PostgreSQL, reached through a local Hyperdrive binding.
+                plugins: [workersPlugin({ HISTORY_BACKEND: "postgres" }, { HISTORY_DB: postgresUrl })],
+                test: {
+                  name: "workers-postgres",
+                  include: HISTORY_CONFORMANCE,
+                  // One PostgreSQL database for all files (D1 is one per file): a file at a time, each on emptied tables.
+                  fileParallelism: false,
+                  setupFiles: ["./test/setup/apply-migrations.ts", "./test/setup/empty-postgres-history.ts"],
+                },
+              },
+            ]
+          : []),
         {
           // Tools that need Node itself (file-system based validators, scripts).
           test: { name: "node", environment: "node", include: ["test/node/**/*.test.ts"] },

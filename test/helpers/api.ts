@@ -67,13 +67,6 @@ export async function breakLedger(subjectId: string): Promise<() => Promise<void
   };
 }
 
-export async function historyRows(subjectId?: string): Promise<number> {
-  const row = subjectId
-    ? await env.DB.prepare("SELECT count(*) AS n FROM usage_events WHERE subject_id = ?").bind(subjectId).first<{ n: number }>()
-    : await env.DB.prepare("SELECT count(*) AS n FROM usage_events").first<{ n: number }>();
-  return row?.n ?? 0;
-}
-
 /** Total counted in the subject's ledger for a meter, over all periods, in units. */
 export async function counterTotal(subjectId: string, meter: string): Promise<number> {
   const state = await ledger(subjectId).state();
@@ -86,3 +79,5 @@ export function uniqueSubject(prefix = "user"): string {
   sequence += 1;
   return `${prefix}-${sequence}-${crypto.randomUUID().slice(0, 8)}`;
 }
+
+export { historyRows } from "./history";

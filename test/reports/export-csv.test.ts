@@ -1,9 +1,8 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { insertEventsStatement } from "../../src/db/usage-events";
 import type { StoredEvent } from "../../src/domain/stored-event";
 import { SERVICE_KEY, api, userToken } from "../helpers/api";
 import { parseCsv } from "../helpers/csv";
+import { voidInHistory, writeHistory } from "../helpers/history";
 import { exports } from "cloudflare:workers";
 
 const HEADER = ["id", "subjectId", "meter", "unit", "amount", "operation", "timestamp", "receivedAt", "source", "idempotencyKey"];
@@ -46,7 +45,7 @@ async function exportText(query: string): Promise<{ text: string; chunks: number
 describe("GET /v1/usage/export.csv", () => {
   it("streams 100,000 events page by page and parses back to the same rows", async () => {
     const all = Array.from({ length: 100_000 }, (_, i) => event(i, "csv-big"));
-    for (let i = 0; i < all.length; i += 2000) await insertEventsStatement(env.DB, JSON.stringify(all.slice(i, i + 2000))).run();
+    for (let i = 0; i < all.length; i += 2000) await writeHistory(all.slice(i, i + 2000));
 
     const { text, chunks, type, status } = await exportText("subjectId=csv-big&dimensions=schoolId");
     expect(status).toBe(200);
@@ -80,7 +79,7 @@ describe("GET /v1/usage/export.csv", () => {
   });
 
   it("quotes commas, quotes and line breaks per RFC 4180 and applies the history filters", async () => {
-    await insertEventsStatement(env.DB, JSON.stringify([event(1, "csv-tricky", true), event(2, "csv-tricky")])).run();
+    await writeHistory([event(1, "csv-tricky", true), event(2, "csv-tricky")]);
     const { text } = await exportText("subjectId=csv-tricky&dimensions=schoolId,itemType&dimension.itemType=line1%0Aline2");
     const rows = parseCsv(text);
     expect(rows, text).toHaveLength(2);
@@ -104,7 +103,7 @@ describe("GET /v1/usage/export.csv", () => {
       dimensions: { schoolId: '=HYPERLINK("http://evil.test","x")', itemType: "\t=1" },
       metadata: { note: "+1" },
     };
-    await insertEventsStatement(env.DB, JSON.stringify([hostile])).run();
+    await writeHistory([hostile]);
     const { text } = await exportText(`subjectId=${encodeURIComponent("=csv-formula")}&dimensions=schoolId,itemType`);
     const [, row] = parseCsv(text);
     expect(row).toEqual([
@@ -126,9 +125,7 @@ describe("GET /v1/usage/export.csv", () => {
       "",
     ]);
     // A void reason is text too.
-    await env.DB.prepare("UPDATE usage_events SET voided_at = ?, void_reason = '=cmd|calc' WHERE id = ?")
-      .bind(hostile.receivedAt, hostile.id)
-      .run();
+    await voidInHistory(hostile.id, hostile.receivedAt, "=cmd|calc");
     const voided = parseCsv((await exportText(`subjectId=${encodeURIComponent("=csv-formula")}&includeVoided=true`)).text)[1]!;
     expect(voided.slice(-2)).toEqual([new Date(hostile.receivedAt).toISOString(), "'=cmd|calc"]);
   });

@@ -1,11 +1,10 @@
-import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { insertEventsStatement } from "../../src/db/usage-events";
 import { planSummary, type GroupKey } from "../../src/domain/summary-plan";
 import { bucketsBetween, type BucketUnit } from "../../src/domain/time-buckets";
 import type { StoredEvent } from "../../src/domain/stored-event";
 import { api, userToken } from "../helpers/api";
+import { writeHistory } from "../helpers/history";
 
 const ZONES = ["UTC", "America/New_York", "Asia/Kolkata", "Asia/Kathmandu", "Australia/Lord_Howe", "Pacific/Chatham", "Europe/London"];
 const DAY = 86_400_000;
@@ -65,7 +64,7 @@ beforeAll(async () => {
   // Written twice, as a repeated ledger flush would: the second pass must add nothing, rollups included.
   for (const _pass of [1, 2]) {
     for (let i = 0; i < events.length; i += 500) {
-      await insertEventsStatement(env.DB, JSON.stringify(events.slice(i, i + 500))).run();
+      await writeHistory(events.slice(i, i + 500));
     }
   }
 });

@@ -3,6 +3,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
 import { parseCsv } from "../helpers/csv";
+import { voidInHistory, writeHistory } from "../helpers/history";
 import { api, flushLedger, uniqueSubject, userToken } from "../helpers/api";
 
 /** Issue 13 §2: operators take back a mistaken event (void) or correct it (amend), with an audit trail. */
@@ -95,11 +96,23 @@ describe("void", () => {
   it("refuses events older than the 35-day window", async () => {
     const subjectId = uniqueSubject("void-old");
     const id = `evt_old_${subjectId}`;
-    await env.DB.prepare(
-      "INSERT INTO usage_events (id, subject_id, meter, unit, amount_e4, occurred_at, received_at, source) VALUES (?, ?, 'fax', 'page', 10000, ?, ?, 'api')",
-    )
-      .bind(id, subjectId, Date.now() - 40 * 86_400_000, Date.now() - 40 * 86_400_000)
-      .run();
+    const old = Date.now() - 40 * 86_400_000;
+    await writeHistory([
+      {
+        id,
+        subjectId,
+        meter: "fax",
+        unit: "page",
+        amountE4: 10_000,
+        operation: "add",
+        occurredAt: old,
+        receivedAt: old,
+        source: "api",
+        idempotencyKey: null,
+        dimensions: {},
+        metadata: {},
+      },
+    ]);
     const res = await voidEvent(id);
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe("TIMESTAMP_OUT_OF_RANGE");
@@ -184,7 +197,7 @@ describe("void", () => {
     const history = (await api("GET", `/v1/usage?subjectId=${subjectId}`)).body.data;
     const wrong = history.find((e: { idempotencyKey: string }) => e.idempotencyKey === "b");
     // As a first void leaves it when its rebuild fails: the ledger and history know the void, the level is stale.
-    await env.DB.prepare("UPDATE usage_events SET voided_at = ?, void_reason = 'first try' WHERE id = ?").bind(Date.now(), wrong.id).run();
+    await voidInHistory(wrong.id, Date.now(), "first try");
     await runInDurableObject(env.LEDGER.getByName(subjectId), (_instance, state) => {
       state.storage.sql.exec(
         "INSERT INTO voided_events (event_id, meter, occurred_at, amount_e4, voided_at, reason) VALUES (?, 'storage', ?, 50000, ?, 'first try')",

@@ -1,0 +1,22 @@
+// `npm run db:migrate:postgres -- --url postgres://…`: applies migrations/postgres to the history database.
+import { parseArgs } from "node:util";
+import { migratePostgres } from "./lib/local-postgres";
+
+const USAGE = `Usage: npm run db:migrate:postgres -- --url <postgres connection string>
+
+Applies migrations/postgres/*.sql that the database has not seen yet, each in a transaction,
+recorded in its tally_migrations table. The URL may also come from TALLY_POSTGRES_URL. Use the
+database's own connection string (not Hyperdrive's): migrations run from your machine or CI.`;
+
+const { values } = parseArgs({ options: { url: { type: "string" }, help: { type: "boolean", short: "h" } } });
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const url = values.url ?? process.env.TALLY_POSTGRES_URL;
+if (!url) {
+  console.error(USAGE);
+  process.exit(2);
+}
+const applied = await migratePostgres(url, (line) => console.log(line));
+console.log(applied.length === 0 ? "PostgreSQL history schema is up to date." : `Applied ${applied.length} migration(s).`);
