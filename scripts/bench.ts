@@ -7,7 +7,6 @@
 // — in a separate metrics pass — D1 and ledger rows written and D1 bytes per event. Every server
 // runs with local observability off unless a pass says otherwise: one pair of short passes runs
 // the main scenarios with it off and on, on fresh servers, to show what it costs.
-import { execFileSync } from "node:child_process";
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import path from "node:path";
@@ -15,7 +14,6 @@ import { parseArgs } from "node:util";
 import {
   auth,
   createSubjects,
-  d1ExecuteArgs,
   freshState,
   json,
   type LocalWorker,
@@ -24,12 +22,23 @@ import {
   root,
   startLocalWorker,
   subjectsOnPlan,
-  wrangler,
 } from "./lib/local-worker";
 import { type CpuCost, cpuCost, peakMemoryMb, sampleCpu, waitForIdle } from "./lib/proc-cpu";
-import { type BytesPerEvent, bytesPerEvent, d1Bytes, d1File, MetricsLog, type WritesPerEvent, writesPerEvent } from "./lib/write-metrics";
+import { type BenchBackend, d1Backend, postgresBackend } from "./lib/bench-backend";
+import {
+  type BytesPerEvent,
+  bytesPerEvent,
+  type D1Bytes,
+  d1Bytes,
+  d1File,
+  MetricsLog,
+  type WritesPerEvent,
+  writesPerEvent,
+} from "./lib/write-metrics";
 
-const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, only: { type: "string" } } });
+const { values } = parseArgs({
+  options: { quick: { type: "boolean", default: false }, only: { type: "string" }, backend: { type: "string", default: "d1" } },
+});
 const QUICK = values.quick;
 /**
  * `holds`: only the reserve + commit figures, on an empty database (a short run on a shared machine).
@@ -37,6 +46,9 @@ const QUICK = values.quick;
  */
 const ONLY = values.only;
 if (ONLY !== undefined && ONLY !== "holds" && ONLY !== "cost") throw new Error(`--only ${ONLY}: "holds" or "cost"`);
+if (values.backend !== "d1" && values.backend !== "postgres") throw new Error(`--backend ${values.backend}: "d1" or "postgres"`);
+/** Where history is kept; set up in main(). */
+let backend: BenchBackend = d1Backend();
 
 /** The server the scenarios below talk to. */
 let base = "";
@@ -51,7 +63,7 @@ interface Figure {
 const figures: Figure[] = [];
 const results: Record<string, unknown> = {};
 /** CPU per unit by server ("main", "observability off", "observability on") and scenario. */
-const costs: Record<string, Record<string, CpuCost & { idleBefore: number | null }>> = {};
+const costs: Record<string, Record<string, CpuCost & { idleBefore: number | null; postgresUs: number | null }>> = {};
 /** What each scenario measured, in the form the targets read; by server and scenario. */
 interface PassResult {
   units: number;
@@ -89,9 +101,16 @@ async function measured<T extends { units: number }>(server: string, key: string
   const processes = current!.processes();
   const waited = await waitForIdle(processes);
   const before = sampleCpu(processes);
+  const postgresBefore = backend.serverCpuUs();
   const result = await run();
+  const postgresAfter = backend.serverCpuUs();
   costs[server] ??= {};
-  costs[server][key] = { ...cpuCost(before, sampleCpu(processes), result.units, unit), idleBefore: waited };
+  costs[server][key] = {
+    ...cpuCost(before, sampleCpu(processes), result.units, unit),
+    idleBefore: waited,
+    // History in PostgreSQL runs outside workerd: the server's CPU per unit, apart.
+    postgresUs: postgresBefore === null || postgresAfter === null ? null : (postgresAfter - postgresBefore) / result.units,
+  };
   progress(`${server}: ${key} (${result.units} × ${unit}: ${fmt(costs[server][key].runtimeUs)} µs of runtime CPU each)`);
   return result;
 }
@@ -253,6 +272,7 @@ function use(worker: LocalWorker) {
 }
 
 async function main() {
+  if (values.backend === "postgres") backend = await postgresBackend();
   if (ONLY === "cost") {
     await costServers();
     return report();
@@ -263,21 +283,8 @@ async function main() {
   // events through the API would measure ingestion again, which figures 3 and 5 already do.
   const historySize = QUICK ? 100_000 : 1_000_000;
   const monthStart = Date.now() - 29 * 86_400_000;
-  if (ONLY === undefined) {
-    execFileSync(
-      wrangler,
-      d1ExecuteArgs(
-        state,
-        `WITH RECURSIVE seq(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM seq WHERE n < ${historySize - 1})
-         INSERT INTO usage_events (id, subject_id, meter, unit, amount_e4, operation, occurred_at, received_at, source, dimensions, metadata)
-         SELECT 'evt_bench_' || n, 'm-' || (n % 2000), 'bench_summary', 'call', 10000 * (1 + n % 5), 'add',
-                ${monthStart} + (n * 2591) % ${28 * 86_400_000}, ${monthStart}, 'bench', json_object('schoolId', 'S' || (n % 20)), '{}'
-         FROM seq`,
-      ),
-      { cwd: root, stdio: "ignore" },
-    );
-  }
-  const worker = await startLocalWorker(state, { logName: "wrangler-dev" });
+  if (ONLY === undefined) await backend.seedSummaryHistory(state, historySize, monthStart);
+  const worker = await startLocalWorker(state, { logName: "wrangler-dev", ...backend.worker });
   use(worker);
   try {
     for (const meter of ["bench_batch", "bench_queue", "bench_summary"]) {
@@ -564,7 +571,14 @@ async function costServers() {
     const worker = await startLocalWorker(state, {
       logName: `wrangler-dev-${server.tag}`,
       observability: server.observability,
-      ...(metrics ? { vars: { METRICS_LOG: "true" }, logLevel: "log" as const, onLine: (line: string) => metrics.onLine(line) } : {}),
+      ...backend.worker,
+      ...(metrics
+        ? {
+            vars: { ...backend.worker.vars, METRICS_LOG: "true" },
+            logLevel: "log" as const,
+            onLine: (line: string) => metrics.onLine(line),
+          }
+        : {}),
     });
     use(worker);
     try {
@@ -587,13 +601,13 @@ async function costServers() {
           continue;
         }
         await waitForIdle(worker.processes());
-        const [rowsBefore, bytesBefore] = [metrics.snapshot(), await d1Bytes(file)];
+        const [rowsBefore, bytesBefore] = [metrics.snapshot(), await historyBytes(file)];
         const r = await pass.run(server.tag);
         // The last flush's line may reach wrangler's output a moment after D1 has the rows.
         await new Promise((resolve) => setTimeout(resolve, 500));
         writes[pass.key] = {
           ...writesPerEvent(rowsBefore, metrics.snapshot(), r.events),
-          bytes: r.events > 0 ? bytesPerEvent(bytesBefore, await d1Bytes(file), r.events) : null,
+          bytes: r.events > 0 ? bytesPerEvent(bytesBefore, await historyBytes(file), r.events) : null,
         };
         progress(`metrics: ${pass.key} (${r.events} events, ${fmt(writes[pass.key]!.d1RowsPerEvent, 2)} D1 rows each)`);
       }
@@ -601,6 +615,12 @@ async function costServers() {
       await worker.stop();
     }
   }
+}
+
+/** D1's bytes, with PostgreSQL's history counted as one more table when history is kept there. */
+async function historyBytes(file: string): Promise<D1Bytes> {
+  const [d1, postgres] = [await d1Bytes(file), await backend.historyBytes()];
+  return postgres === null ? d1 : { total: d1.total + postgres, byTable: { ...d1.byTable, "postgres usage_events": postgres } };
 }
 
 // ---- Report ----
@@ -715,7 +735,9 @@ function report() {
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
   const wranglerVersion = (JSON.parse(readFileSync(path.join(root, "node_modules/wrangler/package.json"), "utf8")) as { version: string })
     .version;
-  console.log(`\ntally benchmark — ${new Date().toISOString()}${QUICK ? " (quick)" : ""}\n${machine}, wrangler ${wranglerVersion}\n`);
+  console.log(
+    `\ntally benchmark — ${new Date().toISOString()}${QUICK ? " (quick)" : ""}, history in ${backend.name === "d1" ? "D1" : "PostgreSQL"}\n${machine}, wrangler ${wranglerVersion}\n`,
+  );
   if (figures.length > 0) {
     console.log("local observability off (X_LOCAL_OBSERVABILITY=false)\n");
     const width = Math.max(...figures.map((f) => f.name.length));
@@ -736,6 +758,7 @@ function report() {
       fmt(c.loadGeneratorUs),
       `${fmt(100 * c.runtimeBusy)} %`,
       fmt(c.othersBusyCores, 2),
+      ...(backend.name === "postgres" ? [fmt(c.postgresUs)] : []),
     ]);
   };
   const cpuHead = [
@@ -750,6 +773,7 @@ function report() {
     "load gen.",
     "runtime busy",
     "others, cores",
+    ...(backend.name === "postgres" ? ["PostgreSQL"] : []),
   ];
   if (costs.main) {
     console.log(`\n${table(cpuHead, cpuRows("main"))}`);
@@ -759,6 +783,8 @@ function report() {
     console.log(
       "others, cores: what the rest of the machine used meanwhile (other processes, wrangler's CLI); CPU per unit grows with it.",
     );
+    if (backend.name === "postgres")
+      console.log("PostgreSQL: the local server's CPU (its backends included), outside workerd and not in runtime.");
   }
 
   const off = costs["observability off"];
@@ -850,6 +876,7 @@ function report() {
         wrangler: wranglerVersion,
         quick: QUICK,
         only: ONLY ?? null,
+        backend: backend.name,
         figures,
         results,
         costs,

@@ -20,7 +20,7 @@ export const USAGE = `usage: npm run simulate:capacity -- [options]
   --json             machine-readable output
   --help             this text
 
-Figures and their sources: scripts/lib/capacity-constants.ts (PostgreSQL's are placeholders).`;
+Figures and their sources: scripts/lib/capacity-constants.ts.`;
 
 export class UsageError extends Error {}
 

@@ -13,7 +13,7 @@ import {
   HYPERDRIVE_USD_PER_MONTH,
   LEDGER,
   POSTGRES_MAX_BYTES,
-  POSTGRES_PLACEHOLDERS,
+  POSTGRES_MEASURED,
   POSTGRES_STORAGE_USD_PER_GB_MONTH,
   POSTGRES_TIERS,
   type PostgresTier,
@@ -130,7 +130,7 @@ export function projectCapacity(input: CapacityInput, backend: Backend): Backend
     const storeRowsWrittenPerSecond = storeRows / SECONDS_PER_DAY;
     const storeBytes =
       backend === "postgres"
-        ? storedEvents * POSTGRES_PLACEHOLDERS.bytesPerEvent
+        ? storedEvents * POSTGRES_MEASURED.bytesPerEvent
         : (storedEvents - archivedEvents) * D1_MEASURED.bytesPerEvent + archivedRollupBytes;
     const figures: DayFigures = {
       storeBytes,
@@ -213,7 +213,7 @@ export function rateInMonth(input: CapacityInput, month: number): number {
 }
 
 function rowsWrittenPerEvent(backend: Backend): number {
-  return backend === "postgres" ? POSTGRES_PLACEHOLDERS.rowsWrittenPerEvent : D1_MEASURED.rowsWrittenPerEvent;
+  return backend === "postgres" ? POSTGRES_MEASURED.rowsWrittenPerEvent : D1_MEASURED.rowsWrittenPerEvent;
 }
 
 /** One D1 thread: a query's fixed cost per writer batch plus a cost per row; PostgreSQL: rows over the tier's ceiling. */
@@ -346,7 +346,7 @@ function limitRules(input: CapacityInput, backend: Backend): LimitRule[] {
         capacity: largest.writeRowsPerSecond,
         unit: "rows/s",
         value: (day) => day.storeRowsWrittenPerSecond,
-        note: `largest tier (${largest.name}); placeholder ceiling`,
+        note: `largest tier (${largest.name}); ceiling from the bench's server CPU per event`,
       },
       ...ledgerRules,
     ];

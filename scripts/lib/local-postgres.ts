@@ -120,6 +120,40 @@ function freePortFrom(first: number): Promise<number> {
   });
 }
 
+/** The local cluster's server process and its backends (for their CPU time); empty when TALLY_POSTGRES_URL names the server. */
+export function localClusterPids(): number[] {
+  const pidFile = path.join(clusterDir, "data/postmaster.pid");
+  if (process.env.TALLY_POSTGRES_URL || !existsSync(pidFile)) return [];
+  const postmaster = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+  const children = readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        // Fields after the command name (which may hold spaces); the parent's pid is the second.
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === postmaster;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+  return [postmaster, ...children];
+}
+
+/** Bytes of history in PostgreSQL (every partition of usage_events with its indexes and TOAST). */
+export async function postgresHistoryBytes(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ bytes: string }>(
+      "SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) AS bytes FROM pg_inherits WHERE inhparent = 'usage_events'::regclass",
+    );
+    return Number(rows[0]!.bytes);
+  } finally {
+    await client.end();
+  }
+}
+
 /** Stops the local cluster if this module started one (not one TALLY_POSTGRES_URL names). */
 export function stopLocalCluster(): void {
   if (process.env.TALLY_POSTGRES_URL) return;

@@ -39,6 +39,8 @@ export interface LocalWorkerOptions {
   observability?: boolean;
   /** Extra worker vars (`--var NAME:value`). */
   vars?: Record<string, string>;
+  /** Another wrangler config than wrangler.toml (history in PostgreSQL: scripts/lib/local-postgres.ts). */
+  configPath?: string;
   /** wrangler's `--log-level`; the worker's console.log shows only at "log". Default "error". */
   logLevel?: "error" | "warn" | "log";
   /** Called with each line the dev server prints (stdout and stderr). */
@@ -83,6 +85,7 @@ export async function startLocalWorker(state: string, opts: LocalWorkerOptions):
     wrangler,
     [
       "dev",
+      ...(opts.configPath ? ["-c", opts.configPath] : []),
       "--ip",
       "127.0.0.1",
       "--port",

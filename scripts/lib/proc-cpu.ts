@@ -34,7 +34,7 @@ function statFields(path: string): string[] | null {
 }
 
 /** utime + stime (fields 14 and 15) in clock ticks; for /proc/<pid>/stat, of every thread the process ever had. */
-function ticks(path: string): number {
+export function ticks(path: string): number {
   const f = statFields(path);
   return f === null ? 0 : Number(f[11]) + Number(f[12]);
 }

@@ -1,3 +1,4 @@
+import { DomainError } from "../domain/errors";
 import type { HistoryCursor, HistoryDay, HistoryFilter, HistoryMove, SummaryRow } from "../domain/history-queries";
 import type { StoredEvent } from "../domain/stored-event";
 import type { SummaryQuery } from "../domain/summary-plan";
@@ -37,12 +38,14 @@ export type HistoryBackend = "d1" | "postgres";
 export function historyStore(env: Pick<Env, "DB" | "HISTORY_BACKEND" | "HISTORY_DB">): HistoryStore {
   const backend = historyBackend(env.HISTORY_BACKEND);
   if (backend === "d1") return new D1HistoryStore(env.DB);
-  if (!env.HISTORY_DB) throw new Error("HISTORY_BACKEND is postgres but the Hyperdrive binding HISTORY_DB is not configured");
+  if (!env.HISTORY_DB) {
+    throw new DomainError("CONFIGURATION_ERROR", 'HISTORY_BACKEND is "postgres" but the Hyperdrive binding HISTORY_DB is not configured.');
+  }
   return new PostgresHistoryStore(env.HISTORY_DB, env.DB);
 }
 
 export function historyBackend(setting: string | undefined): HistoryBackend {
   if (setting === undefined || setting === "" || setting === "d1") return "d1";
   if (setting === "postgres") return "postgres";
-  throw new Error(`HISTORY_BACKEND must be "d1" or "postgres", not ${JSON.stringify(setting)}`);
+  throw new DomainError("CONFIGURATION_ERROR", `HISTORY_BACKEND must be "d1" or "postgres", not ${JSON.stringify(setting)}.`);
 }

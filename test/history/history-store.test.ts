@@ -2,7 +2,10 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { StoredEvent } from "../../src/domain/stored-event";
-import { historyStore } from "../../src/history/history-store";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { historyBackend, historyStore } from "../../src/history/history-store";
+import worker from "../../src/index";
+import { SERVICE_KEY } from "../helpers/api";
 import { uniqueSubject } from "../helpers/api";
 import { historyRows, voidInHistory, writeHistory } from "../helpers/history";
 
@@ -189,5 +192,31 @@ describe("history store", () => {
       }),
       { numRuns: 25 },
     );
+  });
+
+  it("is chosen by HISTORY_BACKEND, and any other value is a configuration error, never D1 by default", async () => {
+    for (const setting of [undefined, "", "d1"]) expect(historyBackend(setting)).toBe("d1");
+    expect(historyBackend("postgres")).toBe("postgres");
+    for (const setting of ["D1", "Postgres", "pg", " postgres", "__proto__", "constructor", "d1\u0000"]) {
+      expect(() => historyBackend(setting), JSON.stringify(setting)).toThrow(/HISTORY_BACKEND must be/);
+    }
+    const call = async (vars: Partial<Env>) => {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch!(
+        new Request("https://tally.test/v1/usage?limit=1", { headers: { authorization: `Bearer ${SERVICE_KEY}` } }) as Request<
+          unknown,
+          IncomingRequestCfProperties
+        >,
+        { ...env, ...vars },
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      return { status: res.status, body: (await res.json()) as { error?: { code: string } } };
+    };
+    expect(await call({ HISTORY_BACKEND: "pg" })).toMatchObject({ status: 500, body: { error: { code: "CONFIGURATION_ERROR" } } });
+    expect(await call({ HISTORY_BACKEND: "postgres", HISTORY_DB: undefined })).toMatchObject({
+      status: 500,
+      body: { error: { code: "CONFIGURATION_ERROR" } },
+    });
   });
 });
