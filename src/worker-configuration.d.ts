@@ -15,8 +15,11 @@ interface __BaseEnv_Env {
   METRICS_LOG?: string;
   /** Writers the ledgers' history flushes are spread over (default 4); added by hand, it is optional. */
   HISTORY_WRITERS?: string;
+  /** Days of raw history kept in D1 before the archive moves them to R2 (default 90, at least 40); added by hand, it is optional. */
+  HISTORY_HOT_DAYS?: string;
   LEDGER: DurableObjectNamespace<import("./index").SubjectLedger>;
   HISTORY_WRITER: DurableObjectNamespace<import("./index").HistoryWriter>;
+  HISTORY_ARCHIVE: R2Bucket;
 }
 declare namespace Cloudflare {
   interface GlobalProps {

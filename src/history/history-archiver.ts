@@ -1,0 +1,170 @@
+import {
+  archiveDay,
+  dayCounterEvents,
+  deleteDayCounterEvents,
+  markDeleted,
+  markVerified,
+  markWriting,
+  oldestCounterEvent,
+  rawDayChecksum,
+  recordArchiveError,
+  rollupDayChecksum,
+} from "../db/history-archive";
+import {
+  addToChecksum,
+  archiveObjectKey,
+  checksumDifferences,
+  compareEvents,
+  type DayChecksum,
+  firstHotDay,
+  hotDays,
+  utcDay,
+} from "../domain/history-archive";
+import type { StoredEvent } from "../domain/stored-event";
+import { DAY_MS } from "../domain/summary-plan";
+import { log } from "../http/log";
+import { type ArchiveBucket, readDayObject, writeDayObject } from "./archive-objects";
+
+/** Rows per read of a day's raw events, and per delete statement; delete statements per run. */
+const READ_PAGE = 5_000;
+const DELETE_ROWS = 5_000;
+const DELETE_STATEMENTS = 100;
+
+export type DayOutcome =
+  | { status: "archived"; events: number; bytes: number; deleted: number }
+  /** Verified, raw rows partly deleted: the next run carries on with the same day. */
+  | { status: "deleting"; deleted: number }
+  | { status: "failed"; error: string };
+
+export interface ArchiveStep {
+  /** The day archived (or tried), null when no day was due. */
+  day: number | null;
+  outcome?: DayOutcome;
+  /** The day the next run starts looking from, null when nothing is left. */
+  next: number | null;
+}
+
+/**
+ * Moves raw counter events of UTC days older than the hot window to R2, one day at a time: write
+ * the object (manifest `writing`), read it back and check it against the raw rows and the rollups
+ * (`verified`: the object now serves the day), then delete the raw rows in bounded statements
+ * (`deleted`). Every step can be interrupted and run again: a `writing` day is written again from
+ * its untouched raw rows; a `verified` day is checked again and its deletion resumed. Gauge moves
+ * are never archived (recalculation replays all of them).
+ */
+export class HistoryArchiver {
+  constructor(
+    private readonly d1: D1Database,
+    private readonly bucket: ArchiveBucket,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Archives the oldest due day from `afterDay` on, if any. */
+  async archiveNext(asOf: number, hotDaysSetting: string | undefined, afterDay: number): Promise<ArchiveStep> {
+    const hot = hotDays(hotDaysSetting);
+    if (hot.refused !== undefined) log("warn", "archive.hot_days_refused", { value: hot.refused, using: hot.days });
+    const first = await oldestCounterEvent(this.d1, afterDay * DAY_MS, firstHotDay(asOf, hot.days) * DAY_MS);
+    if (first === null) return { day: null, next: null };
+    const day = utcDay(first);
+    const outcome = await this.archiveDay(day);
+    return { day, outcome, next: outcome.status === "deleting" ? day : day + 1 };
+  }
+
+  async archiveDay(day: number): Promise<DayOutcome> {
+    const entry = await archiveDay(this.d1, day);
+    let outcome: DayOutcome;
+    if (entry?.state === "deleted") {
+      // Raw counter rows where the archive already holds the day: imported after it was archived.
+      // Writing the object again would lose the archived ones; an operator must look.
+      outcome = { status: "failed", error: "raw counter events found for a day already archived and deleted" };
+    } else {
+      if (entry?.state !== "verified") await this.write(day);
+      const verified = await this.verify(day);
+      outcome = verified.ok ? await this.deleteRaw(day) : { status: "failed", error: verified.error };
+    }
+    if (outcome.status === "failed") {
+      await recordArchiveError(this.d1, day, outcome.error);
+      log("error", "archive.day_failed", { day: dayLabel(day), error: outcome.error });
+    } else {
+      log("info", "archive.day", { day: dayLabel(day), ...outcome });
+    }
+    return outcome;
+  }
+
+  /**
+   * Step 1: the day's raw counter events into a fresh object; the manifest says `writing` until
+   * verified. Null when the day's object already serves reads (another run got there first).
+   */
+  async write(day: number): Promise<{ events: number; bytes: number } | null> {
+    const key = archiveObjectKey(day, `${this.now()}-${crypto.randomUUID().slice(0, 8)}`);
+    const replaced = await markWriting(this.d1, day, key, this.now());
+    if (replaced === false) return null;
+    // The attempt this one replaces never served reads: its object (if it got written) can go.
+    if (replaced !== null) await this.bucket.delete(replaced);
+    return writeDayObject(this.bucket, key, this.pages(day), { day: dayLabel(day) });
+  }
+
+  /**
+   * Step 2: the object read back must hold, per meter, what the raw rows hold (while they are all
+   * there) or what the manifest recorded when they were (once deletion began), and what the
+   * rollups hold; each event of the day, once, in history order. Marks the day verified.
+   */
+  async verify(day: number): Promise<{ ok: true } | { ok: false; error: string }> {
+    const entry = await archiveDay(this.d1, day);
+    if (entry === null) return { ok: false, error: "no manifest entry" };
+    let events: StoredEvent[];
+    let bytes: number;
+    try {
+      ({ events, bytes } = await readDayObject(this.bucket, entry.objectKey));
+    } catch (error) {
+      return { ok: false, error: `unreadable object: ${String(error)}` };
+    }
+    const inObject: DayChecksum = {};
+    for (let i = 0; i < events.length; i += 1) {
+      const e = events[i]!;
+      if (utcDay(e.occurredAt) !== day) return { ok: false, error: `event ${e.id} is not of this day` };
+      if (i > 0 && compareEvents(events[i - 1]!, e) >= 0) return { ok: false, error: `event ${e.id} out of order` };
+      addToChecksum(inObject, e);
+    }
+    const expected = entry.state === "writing" ? await rawDayChecksum(this.d1, day) : entry.checksum;
+    const differences = [
+      ...checksumDifferences(inObject, expected, ["events", "standing", "netE4"]).map(
+        (d) => `${entry.state === "writing" ? "raw" : "manifest"} ${d}`,
+      ),
+      ...checksumDifferences(inObject, await rollupDayChecksum(this.d1, day), ["standing", "netE4"]).map((d) => `rollups ${d}`),
+    ];
+    if (differences.length > 0) return { ok: false, error: `object ≠ ${differences.join("; ")}` };
+    if (entry.state === "writing" && !(await markVerified(this.d1, day, entry.objectKey, events.length, bytes, inObject, this.now()))) {
+      return { ok: false, error: "another run replaced this attempt" };
+    }
+    return { ok: true };
+  }
+
+  /** Step 3: the verified day's raw counter rows, deleted in bounded statements; `deleted` once none remain. */
+  async deleteRaw(day: number): Promise<DayOutcome> {
+    const { deleted, more } = await deleteDayCounterEvents(this.d1, day, DELETE_ROWS, DELETE_STATEMENTS);
+    if (more) return { status: "deleting", deleted };
+    await markDeleted(this.d1, day, this.now());
+    const entry = await archiveDay(this.d1, day);
+    return { status: "archived", events: entry?.events ?? 0, bytes: entry?.bytes ?? 0, deleted };
+  }
+
+  private async *pages(day: number): AsyncIterable<StoredEvent[]> {
+    let after: StoredEvent | undefined;
+    for (;;) {
+      const page = await dayCounterEvents(this.d1, day, READ_PAGE, after);
+      yield page;
+      if (page.length < READ_PAGE) return;
+      after = page[page.length - 1];
+    }
+  }
+}
+
+function dayLabel(day: number): string {
+  return new Date(day * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** The archiver of this deployment's D1 history and its R2 bucket. */
+export function historyArchiver(env: Pick<Env, "DB" | "HISTORY_ARCHIVE">): HistoryArchiver {
+  return new HistoryArchiver(env.DB, env.HISTORY_ARCHIVE);
+}
