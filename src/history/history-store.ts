@@ -4,6 +4,7 @@ import type { SummaryQuery } from "../domain/summary-plan";
 import type { OffsetSegment } from "../domain/time-buckets";
 import { D1HistoryStore } from "./d1-history-store";
 import type { HistoryBatchResult, HistoryEntry } from "./history-batch";
+import { TieredHistoryStore } from "./tiered-history-store";
 
 /**
  * Everything that reads or writes history and its rollups. Services, the ledgers and the history
@@ -25,7 +26,7 @@ export interface HistoryStore {
   gaugeMoves(subjectId: string, gaugeMeters: string[]): Promise<HistoryMove[]>;
 }
 
-/** The history store of this deployment: D1 (the only backend so far). */
-export function historyStore(env: Pick<Env, "DB">): HistoryStore {
-  return new D1HistoryStore(env.DB);
+/** The history store of this deployment: D1 (the only backend so far), its old days archived to R2. */
+export function historyStore(env: Pick<Env, "DB" | "HISTORY_ARCHIVE">): HistoryStore {
+  return new TieredHistoryStore(new D1HistoryStore(env.DB), env.DB, env.HISTORY_ARCHIVE);
 }
