@@ -203,20 +203,3 @@ export async function servingDays(
     .all<{ day: number; objectKey: string }>();
   return results;
 }
-
-/**
- * The first archived day (serving reads) that one of these day ranges [from, to) reaches, or
- * null; with a meter, only days that archived some of its events.
- */
-export async function firstArchivedDayIn(d1: D1Database, ranges: [number, number][], meter: string | undefined): Promise<number | null> {
-  if (ranges.length === 0) return null;
-  const row = await d1
-    .prepare(
-      `SELECT min(a.day) AS day FROM json_each(?1) r JOIN history_archive_days a
-         ON a.day >= r.value ->> 0 AND a.day < r.value ->> 1
-       WHERE a.state IN ${SERVING} AND (?2 IS NULL OR json_extract(a.checksum, '$."' || ?2 || '"') IS NOT NULL)`,
-    )
-    .bind(JSON.stringify(ranges), meter ?? null)
-    .first<{ day: number | null }>();
-  return row?.day ?? null;
-}

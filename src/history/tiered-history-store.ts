@@ -1,11 +1,12 @@
-import { firstArchivedDayIn, servingDays } from "../db/history-archive";
+import { servingDays } from "../db/history-archive";
 import { DomainError } from "../domain/errors";
 import { isAfter, matchesFilter, mergePages, utcDay } from "../domain/history-archive";
 import type { HistoryCursor, HistoryDay, HistoryFilter, HistoryMove, SummaryRow } from "../domain/history-queries";
 import type { StoredEvent } from "../domain/stored-event";
-import { DAY_MS, planSummary, ROLLUP_DIMENSIONS, type SummaryQuery } from "../domain/summary-plan";
+import { DAY_MS, planSummary, type SummaryPlan, type SummaryQuery } from "../domain/summary-plan";
 import type { OffsetSegment } from "../domain/time-buckets";
 import { type ArchiveBucket, readDayObject } from "./archive-objects";
+import type { D1HistoryStore } from "./d1-history-store";
 import type { HistoryBatchResult, HistoryEntry } from "./history-batch";
 import type { HistoryStore } from "./history-store";
 
@@ -15,8 +16,10 @@ const CACHED_DAYS = 2;
 /**
  * D1's hot window plus the R2 archive (src/history/history-archiver.ts). Listings and CSV read
  * archived days from their objects and merge them with D1's rows in history order, so a cursor
- * crosses the boundary unchanged. Summaries come from the rollups, which keep every day; one that
- * would need an archived day's individual events is refused (HISTORY_ARCHIVED). Recalculation's
+ * crosses the boundary unchanged. Summaries come from the rollups, which keep every day, plus the
+ * archived events of the ranges the rollups cannot answer (edges inside a quarter-hour or a day,
+ * dimensions they do not keep, voided events), read back and counted in the same SQL as D1's; past
+ * `limits` such a summary is refused (HISTORY_ARCHIVED) rather than read without bound. Recalculation's
  * counter days come from the rollups for archived days (src/db/history-days.ts), and gauge moves
  * are never archived. An archived event is not found by id (no index of ids is kept).
  */
@@ -24,9 +27,11 @@ export class TieredHistoryStore implements HistoryStore {
   private readonly decoded = new Map<string, StoredEvent[]>();
 
   constructor(
-    private readonly hot: HistoryStore,
+    private readonly hot: D1HistoryStore,
     private readonly d1: D1Database,
     private readonly archive: ArchiveBucket,
+    /** At most this many archived days, and events of them, are read back for one summary. */
+    private readonly limits = { days: 31, events: 8_000 },
   ) {}
 
   writeBatch(entries: HistoryEntry[]): Promise<HistoryBatchResult> {
@@ -70,20 +75,40 @@ export class TieredHistoryStore implements HistoryStore {
   }
 
   async summarise(query: SummaryQuery, offsets: OffsetSegment[] | null): Promise<SummaryRow[]> {
-    const plan = planSummary(query);
-    // What the summary reads from the events: the ragged edges, or the whole range.
-    const raw = plan.source === "events" ? [{ from: Math.max(query.from ?? 0, 0), to: query.to ?? Number.MAX_SAFE_INTEGER }] : plan.edges;
-    const days = raw.filter((r) => r.from < r.to).map((r): [number, number] => [utcDay(r.from), utcDay(r.to - 1) + 1]);
-    const archived = await firstArchivedDayIn(this.d1, days, query.meter);
-    if (archived !== null) {
-      const day = new Date(archived * DAY_MS).toISOString().slice(0, 10);
-      throw new DomainError(
-        "HISTORY_ARCHIVED",
-        `This summary needs individual events of ${day}, which is archived: only whole quarter-hours (whole UTC days when grouped by subject) of archived days are summarised, from the rollups, without a subject filter, includeVoided or dimensions other than ${ROLLUP_DIMENSIONS.join(", ")}.`,
-        { archivedDay: day },
-      );
+    let plan = planSummary(query);
+    let days = await this.archivedDaysRead(query, plan);
+    // A subject's summary reads its events; once some are archived, its subject-day rollups answer
+    // whole UTC days instead, and only the edges inside a day are read back.
+    if (days.length > 0 && plan.source === "events" && query.subjectId !== undefined) {
+      const byDays = planSummary(query, { subjectRollups: true });
+      if (byDays.source === "rollups") {
+        plan = byDays;
+        days = await this.archivedDaysRead(query, plan);
+      }
     }
-    return this.hot.summarise(query, offsets);
+    if (days.length === 0) return this.hot.summariseWithArchived(query, offsets, plan, []);
+    if (days.length > this.limits.days) throw archivedError(days[0]!.day, `more than ${this.limits.days} archived days`);
+    const ranges = rawRanges(query, plan);
+    const archived: StoredEvent[] = [];
+    for (const { objectKey } of days) {
+      for (const e of await this.dayEvents(objectKey)) {
+        if (matchesFilter(e, query) && ranges.some((r) => e.occurredAt >= r.from && e.occurredAt < r.to)) archived.push(e);
+      }
+      if (archived.length > this.limits.events) throw archivedError(days[0]!.day, `more than ${this.limits.events} archived events`);
+    }
+    return this.hot.summariseWithArchived(query, offsets, plan, archived);
+  }
+
+  /** The archived days whose events a summary by this plan reads: those its raw ranges reach. */
+  private async archivedDaysRead(query: SummaryQuery, plan: SummaryPlan): Promise<{ day: number; objectKey: string }[]> {
+    const ranges = rawRanges(query, plan).map((r) => ({ from: utcDay(r.from), to: utcDay(r.to - 1) + 1 }));
+    if (ranges.length === 0) return [];
+    const days = await servingDays(this.d1, Math.min(...ranges.map((r) => r.from)), Math.max(...ranges.map((r) => r.to)), "oldest", {
+      ...(query.subjectId === undefined ? {} : { subjectId: query.subjectId }),
+      ...(query.meter === undefined ? {} : { meter: query.meter }),
+      standingOnly: query.includeVoided !== true,
+    });
+    return days.filter((d) => ranges.some((r) => d.day >= r.from && d.day < r.to));
   }
 
   counterDays(subjectId: string, gaugeMeters: string[], fromDay: number | null): Promise<HistoryDay[]> {
@@ -102,4 +127,19 @@ export class TieredHistoryStore implements HistoryStore {
     this.decoded.set(objectKey, events);
     return events;
   }
+}
+
+/** The parts of a summary's range read from the events: the ragged edges, or the whole range. */
+function rawRanges(query: SummaryQuery, plan: SummaryPlan): { from: number; to: number }[] {
+  const ranges = plan.source === "events" ? [{ from: Math.max(query.from ?? 0, 0), to: query.to ?? Number.MAX_SAFE_INTEGER }] : plan.edges;
+  return ranges.filter((r) => r.from < r.to);
+}
+
+function archivedError(day: number, why: string): DomainError {
+  const label = new Date(day * DAY_MS).toISOString().slice(0, 10);
+  return new DomainError(
+    "HISTORY_ARCHIVED",
+    `This summary would read ${why} (from ${label}) back from the archive; narrow the range, or align it to whole quarter-hours (whole UTC days for a subject or when grouped by subject), which the rollups answer.`,
+    { archivedDay: label },
+  );
 }
