@@ -1,9 +1,9 @@
 -- The archive's manifest (issue 16, hot window + archive). Raw counter events of UTC days older
--- than HISTORY_HOT_DAYS move to R2 (binding HISTORY_ARCHIVE) as one gzip NDJSON object per day;
--- each day is written, verified against the raw rows and the rollups, then its raw rows are
+-- than HISTORY_HOT_DAYS move to R2 (binding HISTORY_ARCHIVE) as gzip NDJSON objects, a few per
+-- day; each day is written, verified against the raw rows and the rollups, then its raw rows are
 -- deleted (src/history/history-archiver.ts). Rollups are never deleted (there is no delete
 -- trigger on usage_events), so summaries keep every archived day. One row per day:
--- state writing → verified (the object serves the day) → deleted (raw rows gone).
+-- state writing → verified (the objects serve the day) → deleted (raw rows gone).
 CREATE TABLE `history_archive_days` (
 	`day` integer PRIMARY KEY NOT NULL,
 	`object_key` text NOT NULL,
@@ -11,6 +11,7 @@ CREATE TABLE `history_archive_days` (
 	`events` integer NOT NULL,
 	`bytes` integer NOT NULL,
 	`checksum` text NOT NULL,
+	`parts` text DEFAULT '[]' NOT NULL,
 	`started_at` integer NOT NULL,
 	`verified_at` integer,
 	`deleted_at` integer,

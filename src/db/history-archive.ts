@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, gte, lt, or, sql } from "drizzle-orm";
-import type { ArchiveState, DayChecksum } from "../domain/history-archive";
+import type { ArchivePart, ArchiveState, DayChecksum } from "../domain/history-archive";
 import type { StoredEvent } from "../domain/stored-event";
 import { DAY_MS } from "../domain/summary-plan";
 import { database } from "./database";
@@ -18,19 +18,21 @@ const COUNTERS = "(SELECT key FROM meters WHERE kind = 'counter')";
 
 export interface ArchiveDayRow {
   day: number;
+  /** The attempt's key prefix. */
   objectKey: string;
   state: ArchiveState;
   events: number;
   bytes: number;
   checksum: DayChecksum;
+  parts: ArchivePart[];
 }
 
 export async function archiveDay(d1: D1Database, day: number): Promise<ArchiveDayRow | null> {
   const row = await d1
-    .prepare("SELECT day, object_key AS objectKey, state, events, bytes, checksum FROM history_archive_days WHERE day = ?")
+    .prepare("SELECT day, object_key AS objectKey, state, events, bytes, checksum, parts FROM history_archive_days WHERE day = ?")
     .bind(day)
-    .first<Omit<ArchiveDayRow, "checksum"> & { checksum: string }>();
-  return row ? { ...row, checksum: JSON.parse(row.checksum) as DayChecksum } : null;
+    .first<Omit<ArchiveDayRow, "checksum" | "parts"> & { checksum: string; parts: string }>();
+  return row ? { ...row, checksum: JSON.parse(row.checksum) as DayChecksum, parts: JSON.parse(row.parts) as ArchivePart[] } : null;
 }
 
 /**
@@ -112,7 +114,8 @@ export async function markWriting(d1: D1Database, day: number, objectKey: string
     d1
       .prepare(
         `INSERT INTO history_archive_days (day, object_key, state, events, bytes, checksum, started_at) VALUES (?1, ?2, 'writing', 0, 0, '{}', ?3)
-         ON CONFLICT (day) DO UPDATE SET object_key = ?2, events = 0, bytes = 0, checksum = '{}', started_at = ?3, verified_at = NULL, last_error = NULL
+         ON CONFLICT (day) DO UPDATE SET object_key = ?2, events = 0, bytes = 0, checksum = '{}', parts = '[]', started_at = ?3, verified_at = NULL,
+           last_error = NULL
          WHERE state = 'writing'`,
       )
       .bind(day, objectKey, now),
@@ -129,14 +132,15 @@ export async function markVerified(
   events: number,
   bytes: number,
   checksum: DayChecksum,
+  parts: ArchivePart[],
   now: number,
 ): Promise<boolean> {
   const result = await d1
     .prepare(
-      `UPDATE history_archive_days SET state = 'verified', events = ?3, bytes = ?4, checksum = ?5, verified_at = ?6, last_error = NULL
+      `UPDATE history_archive_days SET state = 'verified', events = ?3, bytes = ?4, checksum = ?5, parts = ?6, verified_at = ?7, last_error = NULL
        WHERE day = ?1 AND object_key = ?2 AND state = 'writing'`,
     )
-    .bind(day, objectKey, events, bytes, JSON.stringify(checksum), now)
+    .bind(day, objectKey, events, bytes, JSON.stringify(checksum), JSON.stringify(parts), now)
     .run();
   return result.meta.changes === 1;
 }
@@ -177,14 +181,14 @@ export async function deleteDayCounterEvents(
   return { deleted, more: true };
 }
 
-/** The days in [fromDay, toDay) whose archive serves reads, in the listing's order, with their object keys. */
+/** The days in [fromDay, toDay) whose archive serves reads, in the listing's order, with their parts. */
 export async function servingDays(
   d1: D1Database,
   fromDay: number,
   toDay: number,
   order: "newest" | "oldest",
   only: { subjectId?: string; meter?: string; standingOnly: boolean },
-): Promise<{ day: number; objectKey: string }[]> {
+): Promise<{ day: number; parts: ArchivePart[] }[]> {
   const conditions = [
     `a.state IN ${SERVING}`,
     "a.day >= ?1",
@@ -196,10 +200,10 @@ export async function servingDays(
   ];
   const { results } = await d1
     .prepare(
-      `SELECT a.day AS day, a.object_key AS objectKey FROM history_archive_days a WHERE ${conditions.join(" AND ")}
+      `SELECT a.day AS day, a.parts AS parts FROM history_archive_days a WHERE ${conditions.join(" AND ")}
        ORDER BY a.day ${order === "newest" ? "DESC" : "ASC"}`,
     )
     .bind(fromDay, toDay, only.meter ?? null, only.subjectId ?? null, only.standingOnly ? 1 : 0)
-    .all<{ day: number; objectKey: string }>();
-  return results;
+    .all<{ day: number; parts: string }>();
+  return results.map((r) => ({ day: r.day, parts: JSON.parse(r.parts) as ArchivePart[] }));
 }

@@ -342,7 +342,9 @@ export const usageRollupDimensionSubjectDays = sqliteTable(
  * (src/history/history-archiver.ts). `writing`: the object is being written, raw rows are the
  * truth; `verified`: the object matched the raw rows and the rollups, it serves the day and its
  * raw rows are being deleted; `deleted`: the day's counter events live only in the archive.
- * `checksum` is JSON `{ [meter]: { events, standing, netE4 } }` of what the object holds.
+ * `object_key` is the attempt's key prefix; `parts` JSON `[{ key, events, first, last }]` lists its
+ * objects in history order (bounded in size, so a reader decodes only the parts it needs);
+ * `checksum` is JSON `{ [meter]: { events, standing, netE4 } }` of what they hold.
  */
 export const historyArchiveDays = sqliteTable(
   "history_archive_days",
@@ -353,6 +355,7 @@ export const historyArchiveDays = sqliteTable(
     events: integer("events").notNull(),
     bytes: integer("bytes").notNull(),
     checksum: text("checksum").notNull(),
+    parts: text("parts").notNull().default("[]"),
     startedAt: integer("started_at").notNull(),
     verifiedAt: integer("verified_at"),
     deletedAt: integer("deleted_at"),

@@ -39,12 +39,36 @@ export function firstHotDay(asOf: number, hot: number): number {
 }
 
 /**
- * The R2 key of one attempt at a day's archive object. Each attempt writes its own object and the
+ * The R2 key prefix of one attempt at a day's archive. Each attempt writes its own objects and the
  * manifest names the one that serves, so a second writer of the same day (a repeated cron, a
- * redelivered task) can never overwrite a verified object with rows that are being deleted.
+ * redelivered task) can never overwrite a verified archive with rows that are being deleted.
  */
-export function archiveObjectKey(day: number, attempt: string): string {
-  return `archive/v1/day=${new Date(day * DAY_MS).toISOString().slice(0, 10)}/${attempt}.ndjson.gz`;
+export function archivePrefix(day: number, attempt: string): string {
+  return `archive/v1/day=${new Date(day * DAY_MS).toISOString().slice(0, 10)}/${attempt}/`;
+}
+
+/** Part `index` of an attempt; zero-padded so that key order is history order. */
+export function archivePartKey(prefix: string, index: number): string {
+  return `${prefix}part-${String(index).padStart(5, "0")}.ndjson.gz`;
+}
+
+/** One object of a day's archive: a run of its events in history order, and where the run starts and ends. */
+export interface ArchivePart {
+  key: string;
+  events: number;
+  first: HistoryCursor;
+  last: HistoryCursor;
+}
+
+/** Whether a part can hold events of [from, to) (epoch ms). */
+export function partOverlaps(part: ArchivePart, from: number, to: number): boolean {
+  return part.last.occurredAt >= from && part.first.occurredAt < to;
+}
+
+/** Whether a part can hold events after the cursor in the listing's order. */
+export function partAfter(part: ArchivePart, cursor: HistoryCursor | undefined, order: "newest" | "oldest"): boolean {
+  if (cursor === undefined) return true;
+  return order === "newest" ? compareEvents(part.first, cursor) < 0 : compareEvents(part.last, cursor) > 0;
 }
 
 /** Per meter: every archived event, the ones not voided, and their net amount (what the rollups hold). */

@@ -12,7 +12,8 @@ import {
 } from "../db/history-archive";
 import {
   addToChecksum,
-  archiveObjectKey,
+  type ArchivePart,
+  archivePrefix,
   checksumDifferences,
   compareEvents,
   type DayChecksum,
@@ -23,10 +24,14 @@ import {
 import type { StoredEvent } from "../domain/stored-event";
 import { DAY_MS } from "../domain/summary-plan";
 import { log } from "../http/log";
-import { type ArchiveBucket, readDayObject, writeDayObject } from "./archive-objects";
+import { type ArchiveBucket, deletePrefix, listKeys, readPart, writeDayParts } from "./archive-objects";
 
-/** Rows per read of a day's raw events, and per delete statement; delete statements per run. */
+/**
+ * Rows per read of a day's raw events; events per archive object (a few MB decoded: what a reader
+ * holds at once); rows per delete statement and delete statements per run.
+ */
 const READ_PAGE = 5_000;
+const PART_EVENTS = 10_000;
 const DELETE_ROWS = 5_000;
 const DELETE_STATEMENTS = 100;
 
@@ -57,6 +62,7 @@ export class HistoryArchiver {
     private readonly d1: D1Database,
     private readonly bucket: ArchiveBucket,
     private readonly now: () => number = Date.now,
+    private readonly partEvents = PART_EVENTS,
   ) {}
 
   /** Archives the oldest due day from `afterDay` on, if any. */
@@ -92,49 +98,68 @@ export class HistoryArchiver {
   }
 
   /**
-   * Step 1: the day's raw counter events into a fresh object; the manifest says `writing` until
-   * verified. Null when the day's object already serves reads (another run got there first).
+   * Step 1: the day's raw counter events into fresh objects; the manifest says `writing` until
+   * verified. Null when the day's archive already serves reads (another run got there first).
    */
-  async write(day: number): Promise<{ events: number; bytes: number } | null> {
-    const key = archiveObjectKey(day, `${this.now()}-${crypto.randomUUID().slice(0, 8)}`);
-    const replaced = await markWriting(this.d1, day, key, this.now());
+  async write(day: number): Promise<ArchivePart[] | null> {
+    const prefix = archivePrefix(day, `${this.now()}-${crypto.randomUUID().slice(0, 8)}`);
+    const replaced = await markWriting(this.d1, day, prefix, this.now());
     if (replaced === false) return null;
-    // The attempt this one replaces never served reads: its object (if it got written) can go.
-    if (replaced !== null) await this.bucket.delete(replaced);
-    return writeDayObject(this.bucket, key, this.pages(day), { day: dayLabel(day) });
+    // The attempt this one replaces never served reads: its objects (if any got written) can go.
+    if (replaced !== null) await deletePrefix(this.bucket, replaced);
+    return writeDayParts(this.bucket, prefix, this.pages(day), this.partEvents, { day: dayLabel(day) });
   }
 
   /**
-   * Step 2: the object read back must hold, per meter, what the raw rows hold (while they are all
+   * Step 2: the objects read back must hold, per meter, what the raw rows hold (while they are all
    * there) or what the manifest recorded when they were (once deletion began), and what the
-   * rollups hold; each event of the day, once, in history order. Marks the day verified.
+   * rollups hold; each event of the day once, in history order across the parts. Marks the day
+   * verified, with its parts as read.
    */
   async verify(day: number): Promise<{ ok: true } | { ok: false; error: string }> {
     const entry = await archiveDay(this.d1, day);
     if (entry === null) return { ok: false, error: "no manifest entry" };
-    let events: StoredEvent[];
-    let bytes: number;
-    try {
-      ({ events, bytes } = await readDayObject(this.bucket, entry.objectKey));
-    } catch (error) {
-      return { ok: false, error: `unreadable object: ${String(error)}` };
+    const keys = entry.state === "writing" ? await listKeys(this.bucket, entry.objectKey) : entry.parts.map((p) => p.key);
+    const inObjects: DayChecksum = {};
+    const parts: ArchivePart[] = [];
+    let previous: StoredEvent | undefined;
+    let events = 0;
+    let bytes = 0;
+    for (const key of keys) {
+      let read: { events: StoredEvent[]; bytes: number };
+      try {
+        read = await readPart(this.bucket, key);
+      } catch (error) {
+        return { ok: false, error: `unreadable object: ${String(error)}` };
+      }
+      if (read.events.length === 0) return { ok: false, error: `empty object ${key}` };
+      for (const e of read.events) {
+        if (utcDay(e.occurredAt) !== day) return { ok: false, error: `event ${e.id} is not of this day` };
+        if (previous !== undefined && compareEvents(previous, e) >= 0) return { ok: false, error: `event ${e.id} out of order` };
+        addToChecksum(inObjects, e);
+        previous = e;
+      }
+      const first = read.events[0]!;
+      parts.push({
+        key,
+        events: read.events.length,
+        first: { occurredAt: first.occurredAt, id: first.id },
+        last: { occurredAt: previous!.occurredAt, id: previous!.id },
+      });
+      events += read.events.length;
+      bytes += read.bytes;
     }
-    const inObject: DayChecksum = {};
-    for (let i = 0; i < events.length; i += 1) {
-      const e = events[i]!;
-      if (utcDay(e.occurredAt) !== day) return { ok: false, error: `event ${e.id} is not of this day` };
-      if (i > 0 && compareEvents(events[i - 1]!, e) >= 0) return { ok: false, error: `event ${e.id} out of order` };
-      addToChecksum(inObject, e);
-    }
+    if (entry.state !== "writing" && JSON.stringify(parts) !== JSON.stringify(entry.parts))
+      return { ok: false, error: "parts differ from the manifest" };
     const expected = entry.state === "writing" ? await rawDayChecksum(this.d1, day) : entry.checksum;
     const differences = [
-      ...checksumDifferences(inObject, expected, ["events", "standing", "netE4"]).map(
+      ...checksumDifferences(inObjects, expected, ["events", "standing", "netE4"]).map(
         (d) => `${entry.state === "writing" ? "raw" : "manifest"} ${d}`,
       ),
-      ...checksumDifferences(inObject, await rollupDayChecksum(this.d1, day), ["standing", "netE4"]).map((d) => `rollups ${d}`),
+      ...checksumDifferences(inObjects, await rollupDayChecksum(this.d1, day), ["standing", "netE4"]).map((d) => `rollups ${d}`),
     ];
-    if (differences.length > 0) return { ok: false, error: `object ≠ ${differences.join("; ")}` };
-    if (entry.state === "writing" && !(await markVerified(this.d1, day, entry.objectKey, events.length, bytes, inObject, this.now()))) {
+    if (differences.length > 0) return { ok: false, error: `archive ≠ ${differences.join("; ")}` };
+    if (entry.state === "writing" && !(await markVerified(this.d1, day, entry.objectKey, events, bytes, inObjects, parts, this.now()))) {
       return { ok: false, error: "another run replaced this attempt" };
     }
     return { ok: true };

@@ -1,17 +1,17 @@
 import { servingDays } from "../db/history-archive";
 import { DomainError } from "../domain/errors";
-import { isAfter, matchesFilter, mergePages, utcDay } from "../domain/history-archive";
+import { type ArchivePart, isAfter, matchesFilter, mergePages, partAfter, partOverlaps, utcDay } from "../domain/history-archive";
 import type { HistoryCursor, HistoryDay, HistoryFilter, HistoryMove, SummaryRow } from "../domain/history-queries";
 import type { StoredEvent } from "../domain/stored-event";
 import { DAY_MS, planSummary, type SummaryPlan, type SummaryQuery } from "../domain/summary-plan";
 import type { OffsetSegment } from "../domain/time-buckets";
-import { type ArchiveBucket, readDayObject } from "./archive-objects";
+import { type ArchiveBucket, readPart } from "./archive-objects";
 import type { D1HistoryStore } from "./d1-history-store";
 import type { HistoryBatchResult, HistoryEntry } from "./history-batch";
 import type { HistoryStore } from "./history-store";
 
-/** Day objects kept decoded per store (a CSV export pages through one day many times). */
-const CACHED_DAYS = 2;
+/** Archive objects kept decoded per store (a CSV export pages through one part many times). */
+const CACHED_PARTS = 2;
 
 /**
  * D1's hot window plus the R2 archive (src/history/history-archiver.ts). Listings and CSV read
@@ -30,8 +30,11 @@ export class TieredHistoryStore implements HistoryStore {
     private readonly hot: D1HistoryStore,
     private readonly d1: D1Database,
     private readonly archive: ArchiveBucket,
-    /** At most this many archived days, and events of them, are read back for one summary. */
-    private readonly limits = { days: 31, events: 8_000 },
+    /**
+     * One summary decodes at most `decoded` archived events (whole objects, so bounded CPU and
+     * memory), and counts at most `events` of them in SQL (one JSON parameter, under D1's 2 MB).
+     */
+    private readonly limits = { decoded: 200_000, events: 8_000 },
   ) {}
 
   writeBatch(entries: HistoryEntry[]): Promise<HistoryBatchResult> {
@@ -57,11 +60,17 @@ export class TieredHistoryStore implements HistoryStore {
       ...(filter.meter === undefined ? {} : { meter: filter.meter }),
       standingOnly: filter.includeVoided !== true,
     });
+    const from = filter.from ?? 0;
+    const to = filter.to ?? Number.MAX_SAFE_INTEGER;
     const archived: StoredEvent[] = [];
-    for (const { objectKey } of days) {
-      const matching = (await this.dayEvents(objectKey)).filter((e) => matchesFilter(e, filter) && isAfter(e, after, order));
-      archived.push(...(order === "newest" ? matching.reverse() : matching));
-      if (archived.length >= limit) break;
+    // Parts in the listing's order; once `limit` events are found, later parts cannot come first.
+    for (const { parts } of days) {
+      for (const part of order === "newest" ? [...parts].reverse() : parts) {
+        if (!partOverlaps(part, from, to) || !partAfter(part, after, order)) continue;
+        const matching = (await this.partEvents(part)).filter((e) => matchesFilter(e, filter) && isAfter(e, after, order));
+        archived.push(...(order === "newest" ? matching.reverse() : matching));
+        if (archived.length >= limit) return mergePages(page, archived, limit, order);
+      }
     }
     return archived.length === 0 ? page : mergePages(page, archived, limit, order);
   }
@@ -86,21 +95,25 @@ export class TieredHistoryStore implements HistoryStore {
         days = await this.archivedDaysRead(query, plan);
       }
     }
-    if (days.length === 0) return this.hot.summariseWithArchived(query, offsets, plan, []);
-    if (days.length > this.limits.days) throw archivedError(days[0]!.day, `more than ${this.limits.days} archived days`);
     const ranges = rawRanges(query, plan);
+    const parts = days.flatMap(({ parts }) => parts.filter((p) => ranges.some((r) => partOverlaps(p, r.from, r.to))));
+    if (parts.length === 0) return this.hot.summariseWithArchived(query, offsets, plan, []);
+    const decoded = parts.reduce((n, p) => n + p.events, 0);
+    if (decoded > this.limits.decoded) throw archivedError(days[0]!.day, `${decoded} archived events (at most ${this.limits.decoded})`);
     const archived: StoredEvent[] = [];
-    for (const { objectKey } of days) {
-      for (const e of await this.dayEvents(objectKey)) {
+    for (const part of parts) {
+      for (const e of await this.partEvents(part)) {
         if (matchesFilter(e, query) && ranges.some((r) => e.occurredAt >= r.from && e.occurredAt < r.to)) archived.push(e);
       }
-      if (archived.length > this.limits.events) throw archivedError(days[0]!.day, `more than ${this.limits.events} archived events`);
+      if (archived.length > this.limits.events) {
+        throw archivedError(days[0]!.day, `more than ${this.limits.events} archived events that the rollups cannot answer`);
+      }
     }
     return this.hot.summariseWithArchived(query, offsets, plan, archived);
   }
 
   /** The archived days whose events a summary by this plan reads: those its raw ranges reach. */
-  private async archivedDaysRead(query: SummaryQuery, plan: SummaryPlan): Promise<{ day: number; objectKey: string }[]> {
+  private async archivedDaysRead(query: SummaryQuery, plan: SummaryPlan): Promise<{ day: number; parts: ArchivePart[] }[]> {
     const ranges = rawRanges(query, plan).map((r) => ({ from: utcDay(r.from), to: utcDay(r.to - 1) + 1 }));
     if (ranges.length === 0) return [];
     const days = await servingDays(this.d1, Math.min(...ranges.map((r) => r.from)), Math.max(...ranges.map((r) => r.to)), "oldest", {
@@ -119,12 +132,12 @@ export class TieredHistoryStore implements HistoryStore {
     return this.hot.gaugeMoves(subjectId, gaugeMeters);
   }
 
-  private async dayEvents(objectKey: string): Promise<StoredEvent[]> {
-    const cached = this.decoded.get(objectKey);
+  private async partEvents(part: ArchivePart): Promise<StoredEvent[]> {
+    const cached = this.decoded.get(part.key);
     if (cached) return cached;
-    const { events } = await readDayObject(this.archive, objectKey);
-    if (this.decoded.size >= CACHED_DAYS) this.decoded.delete(this.decoded.keys().next().value!);
-    this.decoded.set(objectKey, events);
+    const { events } = await readPart(this.archive, part.key);
+    if (this.decoded.size >= CACHED_PARTS) this.decoded.delete(this.decoded.keys().next().value!);
+    this.decoded.set(part.key, events);
     return events;
   }
 }
@@ -139,7 +152,7 @@ function archivedError(day: number, why: string): DomainError {
   const label = new Date(day * DAY_MS).toISOString().slice(0, 10);
   return new DomainError(
     "HISTORY_ARCHIVED",
-    `This summary would read ${why} (from ${label}) back from the archive; narrow the range, or align it to whole quarter-hours (whole UTC days for a subject or when grouped by subject), which the rollups answer.`,
+    `This summary would read ${why} back from the archive (from ${label}); narrow the range, or align it to whole quarter-hours (whole UTC days for a subject or when grouped by subject), which the rollups answer.`,
     { archivedDay: label },
   );
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import {
   addToChecksum,
-  archiveObjectKey,
+  archivePartKey,
+  archivePrefix,
   checksumDifferences,
   compareText,
   type DayChecksum,
@@ -50,8 +51,11 @@ describe("history archive rules", () => {
     expect(firstHotDay(20_001 * DAY, 90)).toBe(19_911);
   });
 
-  it("names each attempt's object under its UTC day", () => {
-    expect(archiveObjectKey(Date.UTC(2026, 7, 3) / DAY, "17-ab")).toBe("archive/v1/day=2026-08-03/17-ab.ndjson.gz");
+  it("names each attempt's objects under its UTC day, in history order", () => {
+    const prefix = archivePrefix(Date.UTC(2026, 7, 3) / DAY, "17-ab");
+    expect(prefix).toBe("archive/v1/day=2026-08-03/17-ab/");
+    expect(archivePartKey(prefix, 12)).toBe("archive/v1/day=2026-08-03/17-ab/part-00012.ndjson.gz");
+    expect(archivePartKey(prefix, 9) < archivePartKey(prefix, 10)).toBe(true);
   });
 
   it("checksums per meter what the rollups hold: standing events and their net amount", () => {

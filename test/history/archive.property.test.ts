@@ -78,7 +78,8 @@ beforeAll(async () => {
   const stored = events.map(({ voidedAt: _v, voidReason: _r, ...e }) => e);
   for (let i = 0; i < stored.length; i += 400) await insertEventsStatement(env.DB, JSON.stringify(stored.slice(i, i + 400))).run();
   await voidEventsStatement(env.DB, JSON.stringify([...voided].map((id) => ({ id, voidedAt: 1, reason: "p" })))).run();
-  const archiver = new HistoryArchiver(env.DB, env.HISTORY_ARCHIVE);
+  // Parts of 25 events: each day's archive is a few objects.
+  const archiver = new HistoryArchiver(env.DB, env.HISTORY_ARCHIVE, Date.now, 25);
   for (let after: number | null = 0; after !== null; ) after = (await archiver.archiveNext(asOf, undefined, after)).next;
 });
 
@@ -216,11 +217,13 @@ describe("history over archived days", () => {
   });
 
   it("refuses a summary that would read more of the archive than its limits, with HISTORY_ARCHIVED", async () => {
-    const store = new TieredHistoryStore(new D1HistoryStore(env.DB), env.DB, env.HISTORY_ARCHIVE, { days: 2, events: 50 });
+    const store = new TieredHistoryStore(new D1HistoryStore(env.DB), env.DB, env.HISTORY_ARCHIVE, { decoded: 100, events: 50 });
     const query = { groupBy: [], dimensions: { colour: "red" }, buckets: null, from: FIRST * DAY, to: (FIRST + 12) * DAY };
     const refused = await store.summarise(query, null).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(DomainError);
     expect(refused).toMatchObject({ code: "HISTORY_ARCHIVED" });
+    const counted = new TieredHistoryStore(new D1HistoryStore(env.DB), env.DB, env.HISTORY_ARCHIVE, { decoded: 10_000, events: 5 });
+    expect(await counted.summarise(query, null).catch((e: unknown) => e)).toMatchObject({ code: "HISTORY_ARCHIVED" });
     // Whole quarter-hours of archived days come from the rollups: no limit applies.
     const rows = await store.summarise(
       { groupBy: ["meter"], dimensions: {}, buckets: null, from: FIRST * DAY, to: (FIRST + 12) * DAY },

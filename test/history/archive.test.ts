@@ -171,7 +171,8 @@ async function manifest(): Promise<Record<string, unknown>[]> {
   return results;
 }
 
-const archiver = (bucket: ArchiveBucket = env.HISTORY_ARCHIVE) => new HistoryArchiver(env.DB, bucket);
+/** Parts of four events: a day's 27 counter events make seven objects, so reads cross parts as well as days. */
+const archiver = (bucket: ArchiveBucket = env.HISTORY_ARCHIVE) => new HistoryArchiver(env.DB, bucket, Date.now, 4);
 
 /** Runs the archive the way the queue chain does, step after step, until nothing is left. */
 async function archiveAll(a = archiver(), hotDays?: string): Promise<(number | null)[]> {
@@ -189,6 +190,7 @@ function truncatingBucket(): ArchiveBucket {
   const real = env.HISTORY_ARCHIVE;
   return {
     get: (key, options?) => real.get(key, options),
+    list: (options?) => real.list(options),
     delete: (keys) => real.delete(keys),
     put: async (key, value, options?) =>
       real.put(key, (value as Uint8Array).slice(0, Math.floor((value as Uint8Array).byteLength / 2)), options),
@@ -235,16 +237,38 @@ describe("history archive", () => {
     expect(await listings()).toEqual(before);
   });
 
+  it("loses nothing when a write dies after some of a day's objects", async () => {
+    const real = env.HISTORY_ARCHIVE;
+    let puts = 0;
+    const dying = {
+      get: (key, options?) => real.get(key, options),
+      list: (options?) => real.list(options),
+      delete: (keys) => real.delete(keys),
+      put: async (key, value, options?) => {
+        puts += 1;
+        if (puts === 3) throw new Error("R2 went away");
+        return real.put(key, value, options);
+      },
+    } as ArchiveBucket;
+    await expect(archiver(dying).archiveDay(OLD[0]!)).rejects.toThrow("R2 went away");
+    expect((await manifest())[0]).toMatchObject({ day: OLD[0], state: "writing" });
+    expect(await rawRows(OLD[0]!)).toEqual(rawBefore.get(OLD[0]!));
+    expect(await listings()).toEqual(before);
+    // The two objects it left are the next attempt's to remove.
+    expect((await real.list({ prefix: String((await manifest())[0]!.object_key) })).objects).toHaveLength(2);
+  });
+
   it("refuses an object corrupted between writing and verifying, then writes it again on the next run", async () => {
     const a = archiver();
     await a.write(OLD[0]!);
     const [entry] = await manifest();
     // Well-formed gzip NDJSON, one event short and one amount changed: only the checks catch it.
-    const object = await env.HISTORY_ARCHIVE.get(String(entry!.object_key));
+    const key = `${entry!.object_key}part-00003.ndjson.gz`;
+    const object = await env.HISTORY_ARCHIVE.get(key);
     const lines = (await new Response(object!.body.pipeThrough(new DecompressionStream("gzip"))).text()).trim().split("\n");
     const forged = lines.slice(1).map((l, i) => (i === 0 ? l.replace(/"amountE4":\d+/, '"amountE4":1') : l));
     const gz = await new Response(new Blob([`${forged.join("\n")}\n`]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer();
-    await env.HISTORY_ARCHIVE.put(String(entry!.object_key), gz);
+    await env.HISTORY_ARCHIVE.put(key, gz);
     const verified = await a.verify(OLD[0]!);
     expect(verified.ok).toBe(false);
     expect(!verified.ok && verified.error).toMatch(/raw .*rollups/);
@@ -278,9 +302,12 @@ describe("history archive", () => {
       expect(await rawRows(day)).toEqual(rawBefore.get(day)!.filter((r) => r.meter === "storage"));
     }
     expect(await rawRows(HOT)).toEqual(rawBefore.get(HOT));
+    // Only the serving attempts' objects are left, each listed in the manifest.
     const listed = await env.HISTORY_ARCHIVE.list({ prefix: "archive/v1/" });
-    expect(listed.objects.map((o) => o.key).sort()).toEqual(entries.map((e) => e.object_key).sort());
-    expect(listed.objects[0]!.key).toMatch(/^archive\/v1\/day=\d{4}-\d{2}-\d{2}\/.+\.ndjson\.gz$/);
+    const parts = entries.flatMap((e) => (JSON.parse(String(e.parts)) as { key: string }[]).map((p) => p.key));
+    expect(parts).toHaveLength(7 + 7 + 7);
+    expect(listed.objects.map((o) => o.key).sort()).toEqual(parts.sort());
+    expect(parts[0]).toMatch(/^archive\/v1\/day=\d{4}-\d{2}-\d{2}\/[^/]+\/part-00000\.ndjson\.gz$/);
 
     expect(await listings()).toEqual(before);
     const after = await summaries(SUMMARIES);
