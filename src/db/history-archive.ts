@@ -50,6 +50,15 @@ export async function oldestCounterEvent(d1: D1Database, fromMs: number, toMs: n
   return row?.first ?? null;
 }
 
+/** When the newest of a UTC day's counter events was received, or null when it has none. */
+export async function newestCounterReceipt(d1: D1Database, day: number): Promise<number | null> {
+  const row = await d1
+    .prepare(`SELECT max(received_at) AS newest FROM usage_events WHERE occurred_at >= ?1 AND occurred_at < ?2 AND +meter IN ${COUNTERS}`)
+    .bind(day * DAY_MS, (day + 1) * DAY_MS)
+    .first<{ newest: number | null }>();
+  return row?.newest ?? null;
+}
+
 /** A page of a UTC day's counter events, oldest first, after the cursor row. */
 export async function dayCounterEvents(
   d1: D1Database,

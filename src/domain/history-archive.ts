@@ -11,6 +11,13 @@ export const DEFAULT_HOT_DAYS = 90;
  */
 export const MIN_HOT_DAYS = 40;
 const MAX_HOT_DAYS = 36_500;
+/**
+ * A day is archived only once its newest counter event was received this long ago: a replay of
+ * an idempotent request reads its event back from D1 by id (the ledger keeps the key 40 days
+ * after receipt, and up to a day longer: IDEMPOTENCY_RETENTION_MS in src/ledger), and a late
+ * event can be received up to 35 days after its day.
+ */
+export const REPLAY_WINDOW_MS = 42 * DAY_MS;
 
 export type ArchiveState = "writing" | "verified" | "deleted";
 

@@ -5,6 +5,7 @@ import {
   markDeleted,
   markVerified,
   markWriting,
+  newestCounterReceipt,
   oldestCounterEvent,
   rawDayChecksum,
   recordArchiveError,
@@ -19,6 +20,7 @@ import {
   type DayChecksum,
   firstHotDay,
   hotDays,
+  REPLAY_WINDOW_MS,
   utcDay,
 } from "../domain/history-archive";
 import type { StoredEvent } from "../domain/stored-event";
@@ -39,6 +41,8 @@ export type DayOutcome =
   | { status: "archived"; events: number; bytes: number; deleted: number }
   /** Verified, raw rows partly deleted: the next run carries on with the same day. */
   | { status: "deleting"; deleted: number }
+  /** An event of the day was received too recently for its idempotent replays to be done: left for a later night. */
+  | { status: "waiting"; newestReceipt: number }
   | { status: "failed"; error: string };
 
 export interface ArchiveStep {
@@ -53,7 +57,8 @@ export interface ArchiveStep {
  * Moves raw counter events of UTC days older than the hot window to R2, one day at a time: write
  * the object (manifest `writing`), read it back and check it against the raw rows and the rollups
  * (`verified`: the object now serves the day), then delete the raw rows in bounded statements
- * (`deleted`). Every step can be interrupted and run again: a `writing` day is written again from
+ * (`deleted`). A day is due once it is wholly older than the hot window and its newest counter
+ * event was received more than REPLAY_WINDOW_MS ago. Every step can be interrupted and run again: a `writing` day is written again from
  * its untouched raw rows; a `verified` day is checked again and its deletion resumed. Gauge moves
  * are never archived (recalculation replays all of them).
  */
@@ -72,6 +77,11 @@ export class HistoryArchiver {
     const first = await oldestCounterEvent(this.d1, afterDay * DAY_MS, firstHotDay(asOf, hot.days) * DAY_MS);
     if (first === null) return { day: null, next: null };
     const day = utcDay(first);
+    const newestReceipt = await newestCounterReceipt(this.d1, day);
+    if (newestReceipt !== null && newestReceipt > asOf - REPLAY_WINDOW_MS && (await archiveDay(this.d1, day))?.state !== "verified") {
+      log("info", "archive.day_waiting", { day: dayLabel(day), newestReceipt: new Date(newestReceipt).toISOString() });
+      return { day, outcome: { status: "waiting", newestReceipt }, next: day + 1 };
+    }
     const outcome = await this.archiveDay(day);
     return { day, outcome, next: outcome.status === "deleting" ? day : day + 1 };
   }

@@ -11,7 +11,9 @@ import {
   isAfter,
   matchesFilter,
   mergePages,
+  REPLAY_WINDOW_MS,
 } from "../../src/domain/history-archive";
+import { IDEMPOTENCY_RETENTION_MS } from "../../src/ledger/idempotency-keys";
 import type { StoredEvent } from "../../src/domain/stored-event";
 
 const DAY = 86_400_000;
@@ -41,6 +43,10 @@ describe("history archive rules", () => {
     expect(hotDays("40")).toEqual({ days: 40 });
     expect(hotDays(" 365 ")).toEqual({ days: 365 });
     for (const bad of ["39", "0", "-5", "1.5", "abc", "40d", "999999"]) expect(hotDays(bad)).toEqual({ days: 90, refused: bad });
+  });
+
+  it("waits out the ledgers' idempotency keys (kept up to a day past their retention) before archiving a day", () => {
+    expect(REPLAY_WINDOW_MS).toBeGreaterThan(IDEMPOTENCY_RETENTION_MS + DAY);
   });
 
   it("archives only days wholly older than the window", () => {

@@ -350,4 +350,16 @@ describe("history archive", () => {
     const res = await api("GET", `/v1/usage?limit=100&from=${dayIso(today - 100)}&to=${dayIso(today - 99)}`);
     expect(res.body.data.map((e: { id: string }) => e.id)).toEqual(late.map((e) => e.id).reverse());
   });
+
+  it("leaves a day in D1 while one of its events was received within the replay window", async () => {
+    const day = today - 110;
+    // A fax event (951 % 3 = 0), received 20 days ago for a day 110 days old, and an api_call one received at once.
+    const late = { ...event(951, day, 3_600_000), receivedAt: asOf - 20 * DAY };
+    await insertEventsStatement(env.DB, JSON.stringify([late, event(952, day, 7_200_000)])).run();
+    const step = await archiver().archiveNext(asOf, undefined, day);
+    expect(step).toMatchObject({ day, outcome: { status: "waiting" }, next: day + 1 });
+    expect((await manifest()).find((e) => e.day === day)).toBeUndefined();
+    // Three weeks later the replays are over.
+    expect((await archiver().archiveNext(asOf + 23 * DAY, undefined, day)).outcome).toMatchObject({ status: "archived" });
+  });
 });
