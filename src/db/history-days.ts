@@ -17,7 +17,8 @@ export async function counterDays(d1: D1Database, subjectId: string, gaugeMeters
            AND occurred_at / 86400000 NOT IN (SELECT day FROM history_archive_days WHERE state IN ('verified', 'deleted'))
          GROUP BY meter, day
          UNION ALL
-         SELECT r.meter, r.day, r.total_e4, r.events FROM history_archive_days a JOIN usage_rollup_subject_days r ON r.day = a.day
+         -- CROSS JOIN: one primary-key probe per archived day and meter, not a scan of every subject-day.
+         SELECT r.meter, r.day, r.total_e4, r.events FROM history_archive_days a CROSS JOIN usage_rollup_subject_days r ON r.day = a.day
          WHERE a.state IN ('verified', 'deleted') AND (?2 IS NULL OR a.day >= ?2) AND r.subject_id = ?1
            AND r.meter IN (SELECT key FROM meters) AND r.meter NOT IN (SELECT value FROM json_each(?3)) AND r.events > 0)
        ORDER BY meter, day`,
