@@ -55,12 +55,13 @@ export interface ArchiveStep {
 
 /**
  * Moves raw counter events of UTC days older than the hot window to R2, one day at a time: write
- * the object (manifest `writing`), read it back and check it against the raw rows and the rollups
- * (`verified`: the object now serves the day), then delete the raw rows in bounded statements
- * (`deleted`). A day is due once it is wholly older than the hot window and its newest counter
- * event was received more than REPLAY_WINDOW_MS ago. Every step can be interrupted and run again: a `writing` day is written again from
- * its untouched raw rows; a `verified` day is checked again and its deletion resumed. Gauge moves
- * are never archived (recalculation replays all of them).
+ * the objects (manifest `writing`), read them back and check them against the raw rows and the
+ * rollups (`verified`: the objects now serve the day), then delete the raw rows in bounded
+ * statements (`deleted`). A day is due once it is wholly older than the hot window and its newest
+ * counter event was received more than REPLAY_WINDOW_MS ago. Every step can be interrupted and
+ * run again: a `writing` day is written again from its untouched raw rows; a `verified` day is
+ * checked again and its deletion resumed. Gauge moves are never archived (recalculation replays
+ * all of them).
  */
 export class HistoryArchiver {
   constructor(
