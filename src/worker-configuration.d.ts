@@ -19,8 +19,11 @@ interface __BaseEnv_Env {
   HISTORY_BACKEND?: string;
   /** Hyperdrive in front of PostgreSQL, when HISTORY_BACKEND is "postgres"; added by hand, it is optional. */
   HISTORY_DB?: Hyperdrive;
+  /** Days of raw history kept in D1 before the archive moves them to R2 (default 90, at least 40); added by hand, it is optional. */
+  HISTORY_HOT_DAYS?: string;
   LEDGER: DurableObjectNamespace<import("./index").SubjectLedger>;
   HISTORY_WRITER: DurableObjectNamespace<import("./index").HistoryWriter>;
+  HISTORY_ARCHIVE: R2Bucket;
 }
 declare namespace Cloudflare {
   interface GlobalProps {

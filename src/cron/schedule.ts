@@ -1,4 +1,5 @@
 import { log } from "../http/log";
+import { startHistoryArchive } from "../services/start-history-archive";
 import { startReconciliation } from "../services/start-reconciliation";
 import { startRollover } from "../services/start-rollover";
 
@@ -17,6 +18,8 @@ export async function runScheduled(controller: Pick<ScheduledController, "cron" 
   } else if (controller.cron === DAILY_RECONCILIATION) {
     const runId = await startReconciliation(env, asOf);
     log("info", "cron.reconciliation_started", { runId });
+    // The same daily schedule moves history older than the hot window to the archive.
+    if (await startHistoryArchive(env, asOf)) log("info", "cron.archive_started", { asOf: new Date(asOf).toISOString() });
   } else {
     log("warn", "cron.unknown_schedule", { cron: controller.cron });
   }

@@ -1,5 +1,6 @@
 import type { TaskMessage } from "../domain/queue-messages";
 import { log } from "../http/log";
+import { archiveHistory } from "../services/archive-history";
 import { closeSubjectPeriods } from "../services/close-subject-periods";
 import { reconcileSubject } from "../services/reconcile-subject";
 import { scanSubjects } from "../services/scan-subjects";
@@ -15,5 +16,7 @@ export async function runTask(env: Env, task: TaskMessage): Promise<void> {
     }
     case "reconcile":
       return reconcileSubject(env, task.subjectId, task.runId);
+    case "archive-history":
+      return archiveHistory(env, task);
   }
 }

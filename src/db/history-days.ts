@@ -2,14 +2,26 @@ import type { HistoryDay, HistoryMove } from "../domain/history-queries";
 
 export type { HistoryDay, HistoryMove };
 
-/** Counter totals per meter and day from `fromDay` on (every day when null), gauges and voided events left out. */
+/**
+ * Counter totals per meter and day from `fromDay` on (every day when null), gauges and voided events
+ * left out. Days the archive serves come from the subject-day rollups (which hold exactly the
+ * standing events of each day), the others from the events still in D1.
+ */
 export async function counterDays(d1: D1Database, subjectId: string, gaugeMeters: string[], fromDay: number | null): Promise<HistoryDay[]> {
   const { results } = await d1
     .prepare(
-      `SELECT meter, occurred_at / 86400000 AS day, sum(amount_e4) AS totalE4, count(*) AS eventCount FROM usage_events
-       WHERE subject_id = ?1 AND (?2 IS NULL OR occurred_at >= ?2 * 86400000) AND meter NOT IN (SELECT value FROM json_each(?3))
-         AND voided_at IS NULL
-       GROUP BY meter, day ORDER BY meter, day`,
+      `SELECT meter, day, totalE4, eventCount FROM (
+         SELECT meter, occurred_at / 86400000 AS day, sum(amount_e4) AS totalE4, count(*) AS eventCount FROM usage_events
+         WHERE subject_id = ?1 AND (?2 IS NULL OR occurred_at >= ?2 * 86400000) AND meter NOT IN (SELECT value FROM json_each(?3))
+           AND voided_at IS NULL
+           AND occurred_at / 86400000 NOT IN (SELECT day FROM history_archive_days WHERE state IN ('verified', 'deleted'))
+         GROUP BY meter, day
+         UNION ALL
+         -- CROSS JOIN: one primary-key probe per archived day and meter, not a scan of every subject-day.
+         SELECT r.meter, r.day, r.total_e4, r.events FROM history_archive_days a CROSS JOIN usage_rollup_subject_days r ON r.day = a.day
+         WHERE a.state IN ('verified', 'deleted') AND (?2 IS NULL OR a.day >= ?2) AND r.subject_id = ?1
+           AND r.meter IN (SELECT key FROM meters) AND r.meter NOT IN (SELECT value FROM json_each(?3)) AND r.events > 0)
+       ORDER BY meter, day`,
     )
     .bind(subjectId, fromDay, JSON.stringify(gaugeMeters))
     .all<HistoryDay>();

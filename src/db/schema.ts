@@ -337,6 +337,33 @@ export const usageRollupDimensionSubjectDays = sqliteTable(
   (t) => [primaryKey({ columns: [t.day, t.meter, t.subjectId, t.schoolId, t.pantryId, t.itemType] })],
 );
 
+/**
+ * The archive's manifest: one row per UTC day whose counter events were copied to R2
+ * (src/history/history-archiver.ts). `writing`: the object is being written, raw rows are the
+ * truth; `verified`: the object matched the raw rows and the rollups, it serves the day and its
+ * raw rows are being deleted; `deleted`: the day's counter events live only in the archive.
+ * `object_key` is the attempt's key prefix; `parts` JSON `[{ key, events, first, last }]` lists its
+ * objects in history order (bounded in size, so a reader decodes only the parts it needs);
+ * `checksum` is JSON `{ [meter]: { events, standing, netE4 } }` of what they hold.
+ */
+export const historyArchiveDays = sqliteTable(
+  "history_archive_days",
+  {
+    day: integer("day").primaryKey(),
+    objectKey: text("object_key").notNull(),
+    state: text("state", { enum: ["writing", "verified", "deleted"] }).notNull(),
+    events: integer("events").notNull(),
+    bytes: integer("bytes").notNull(),
+    checksum: text("checksum").notNull(),
+    parts: text("parts").notNull().default("[]"),
+    startedAt: integer("started_at").notNull(),
+    verifiedAt: integer("verified_at"),
+    deletedAt: integer("deleted_at"),
+    lastError: text("last_error"),
+  },
+  (t) => [check("history_archive_days_state", sql`${t.state} IN ('writing', 'verified', 'deleted')`)],
+);
+
 export type MeterRow = typeof meters.$inferSelect;
 export type UsageEventRow = typeof usageEvents.$inferSelect;
 export type PlanRow = typeof plans.$inferSelect;

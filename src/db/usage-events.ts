@@ -145,7 +145,7 @@ export async function findLedgerEvents(db: DrizzleD1Database, ids: string[]): Pr
   });
 }
 
-function rowToStoredEvent(row: UsageEventRow): StoredEvent {
+export function rowToStoredEvent(row: UsageEventRow): StoredEvent {
   return {
     id: row.id,
     ...(row.subjectSeq === null ? {} : { seq: row.subjectSeq }),

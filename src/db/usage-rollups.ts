@@ -1,3 +1,4 @@
+import type { StoredEvent } from "../domain/stored-event";
 import { dayPieces, type GroupKey, type SummaryPlan, type SummaryQuery } from "../domain/summary-plan";
 import type { SummaryRow } from "./usage-summary";
 
@@ -13,6 +14,27 @@ const DIMENSION_COLUMNS = new Map<string, { rollup: string; event: string }>([
 const NET_AMOUNT = "CASE e.operation WHEN 'remove' THEN -e.amount_e4 WHEN 'set' THEN 0 ELSE e.amount_e4 END";
 
 /**
+ * Archived events a summary needs (src/history/tiered-history-store.ts), as one JSON parameter, and
+ * the CTE that reads them back with usage_events' column names, so the same expressions apply to
+ * both. Rows still in usage_events with one of these ids (a day whose raw rows are being deleted)
+ * are left out of the hot side.
+ */
+export function archivedEventsJson(events: StoredEvent[]): string {
+  return JSON.stringify(
+    events.map((e) => [e.id, e.subjectId, e.meter, e.operation, e.amountE4, e.occurredAt, e.voidedAt ?? null, e.dimensions]),
+  );
+}
+
+export function archivedEventsCte(param: string): string {
+  return `archived(id, subject_id, meter, operation, amount_e4, occurred_at, voided_at, dimensions, dim_school_id, dim_pantry_id, dim_item_type) AS MATERIALIZED (
+    SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value -> 7,
+           json_extract(value, '$[7].schoolId'), json_extract(value, '$[7].pantryId'), json_extract(value, '$[7].itemType')
+    FROM json_each(${param}))`;
+}
+
+export const NOT_ARCHIVED = "e.id NOT IN (SELECT id FROM archived)";
+
+/**
  * One part of a summary query: where its rows come from (`r` a rollup table, or `e` events),
  * and each group key and filter said for that source.
  */
@@ -26,9 +48,15 @@ interface Source {
  * totals from the slot rollups, distinct subjects from the subject-day rollups restricted to the
  * wanted quarters of each day. Day grain (grouped by subject): both from the subject-day rollups.
  */
-export async function summariseFromRollups(d1: D1Database, query: SummaryQuery, plan: RollupPlan): Promise<SummaryRow[]> {
-  // ?1 the rollup ranges (or their day pieces), ?2 the edges, then each filter value once.
+export async function summariseFromRollups(
+  d1: D1Database,
+  query: SummaryQuery,
+  plan: RollupPlan,
+  archived: StoredEvent[] = [],
+): Promise<SummaryRow[]> {
+  // ?1 the rollup ranges (or their day pieces), ?2 the edges, ?3 archived events if any, then each filter value once.
   const params: unknown[] = [null, JSON.stringify(plan.edges.map((r) => [r.label, r.from, r.to]))];
+  if (archived.length > 0) params.push(archivedEventsJson(archived));
   const bound = new Map<string, string>();
   const bind = (value: string) => {
     if (!bound.has(value)) bound.set(value, `?${params.push(value)}`);
@@ -39,15 +67,24 @@ export async function summariseFromRollups(d1: D1Database, query: SummaryQuery, 
   const rollup = sourceFor(query, "r", "p.label", bind);
   const events = sourceFor(query, "e", "p.label", bind);
   // Materialized: otherwise every reference to a range's bound re-reads the JSON, once per row joined.
-  const edges = `edges(label, lo, hi) AS MATERIALIZED (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?2))`;
+  const edges = `edges(label, lo, hi) AS MATERIALIZED (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?2))${
+    archived.length > 0 ? `, ${archivedEventsCte("?3")}` : ""
+  }`;
   const ranges = `rollups(label, lo, hi) AS MATERIALIZED (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?1)), ${edges}`;
   const keyNames = query.groupBy.map((_, i) => `k${i}`);
   const groupClause = keyNames.length > 0 ? `GROUP BY ${keyNames.join(", ")} ORDER BY ${keyNames.join(", ")}` : "";
   const select = (source: Source, extra: string[]) => [...source.keys.map((k, i) => `${k} AS k${i}`), ...extra].join(", ");
-  const where = (source: Source) => (source.conditions.length > 0 ? `WHERE ${source.conditions.join(" AND ")}` : "");
+  const where = (source: Source, more: string[] = []) => {
+    const all = [...source.conditions, ...more];
+    return all.length > 0 ? `WHERE ${all.join(" AND ")}` : "";
+  };
   // CROSS JOIN keeps SQLite from driving the join from the big table.
-  const edgeEvents = (extra: string[]) =>
-    `SELECT ${select(events, extra)} FROM edges p CROSS JOIN usage_events e ON e.occurred_at >= p.lo AND e.occurred_at < p.hi ${where(events)}`;
+  const edgeEvents = (extra: string[]) => {
+    const join = "p CROSS JOIN usage_events e ON e.occurred_at >= p.lo AND e.occurred_at < p.hi";
+    if (archived.length === 0) return `SELECT ${select(events, extra)} FROM edges ${join} ${where(events)}`;
+    return `SELECT ${select(events, extra)} FROM edges ${join} ${where(events, [NOT_ARCHIVED])}
+      UNION ALL SELECT ${select(events, extra)} FROM edges p CROSS JOIN archived e ON e.occurred_at >= p.lo AND e.occurred_at < p.hi ${where(events)}`;
+  };
   const subjectDays = plan.dimensions ? "usage_rollup_dimension_subject_days" : "usage_rollup_subject_days";
 
   if (plan.grain === "day") {
@@ -100,6 +137,7 @@ function sourceFor(query: SummaryQuery, alias: "r" | "e", label: string, bind: (
   });
   // Rollups never hold voided events (their trigger takes them out); history still does.
   const conditions: string[] = alias === "e" ? ["e.voided_at IS NULL"] : [];
+  if (query.subjectId !== undefined) conditions.push(`${alias}.subject_id = ${bind(query.subjectId)}`);
   if (query.meter !== undefined) conditions.push(`${alias}.meter = ${bind(query.meter)}`);
   for (const [name, value] of Object.entries(query.dimensions)) {
     const columns = DIMENSION_COLUMNS.get(name)!;

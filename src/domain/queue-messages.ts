@@ -16,6 +16,8 @@ export const TaskMessage = z.discriminatedUnion("task", [
   }),
   z.object({ task: z.literal("close-periods"), subjectId: SubjectId, asOf: z.number() }),
   z.object({ task: z.literal("reconcile"), subjectId: SubjectId, runId: z.string() }),
+  /** Archive the oldest due day of history from `afterDay` (UTC day number) on, then enqueue the next. */
+  z.object({ task: z.literal("archive-history"), asOf: z.number(), afterDay: z.number().int().nonnegative() }),
 ]);
 export type TaskMessage = z.infer<typeof TaskMessage>;
 

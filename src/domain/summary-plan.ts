@@ -45,18 +45,19 @@ export type SummaryPlan =
 /**
  * How a summary is answered. Whole quarter-hours (or days) come from the rollups; the ragged ends
  * of each bucket come from the events, so results are exact for any range and zone. The events
- * answer alone when the rollups cannot: one subject (its own index is small), a dimension the
- * rollups do not keep, or voided events asked for.
+ * answer alone when the rollups cannot: a dimension the rollups do not keep, or voided events
+ * asked for; and for one subject (its own index is small) unless `subjectRollups` asks for its
+ * subject-day rollups (when its raw events are archived), which makes the grain whole UTC days.
  */
-export function planSummary(query: SummaryQuery): SummaryPlan {
-  if (query.subjectId !== undefined || query.includeVoided === true) return { source: "events" };
+export function planSummary(query: SummaryQuery, options: { subjectRollups?: boolean } = {}): SummaryPlan {
+  if ((query.subjectId !== undefined && options.subjectRollups !== true) || query.includeVoided === true) return { source: "events" };
   const dimensions = [
     ...query.groupBy.filter((k) => k.startsWith("dimension.")).map((k) => k.slice("dimension.".length)),
     ...Object.keys(query.dimensions),
   ];
   if (!dimensions.every((d) => (ROLLUP_DIMENSIONS as readonly string[]).includes(d))) return { source: "events" };
 
-  const grain = query.groupBy.includes("subjectId") ? "day" : "quarter";
+  const grain = query.groupBy.includes("subjectId") || query.subjectId !== undefined ? "day" : "quarter";
   const unit = grain === "day" ? DAY_MS : QUARTER_MS;
   const from = Math.max(query.from ?? 0, 0);
   const to = query.to ?? Number.MAX_SAFE_INTEGER;

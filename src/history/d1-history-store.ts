@@ -1,10 +1,10 @@
 import { database } from "../db/database";
 import { counterDays, gaugeMoves } from "../db/history-days";
 import { findEvent, findLedgerEvents, listHistory } from "../db/usage-events";
-import { summarise } from "../db/usage-summary";
+import { summarise, summariseWithArchived } from "../db/usage-summary";
 import type { HistoryCursor, HistoryDay, HistoryFilter, HistoryMove, SummaryRow } from "../domain/history-queries";
 import type { StoredEvent } from "../domain/stored-event";
-import type { SummaryQuery } from "../domain/summary-plan";
+import type { SummaryPlan, SummaryQuery } from "../domain/summary-plan";
 import type { OffsetSegment } from "../domain/time-buckets";
 import { type HistoryBatchResult, type HistoryEntry, writeHistoryBatch } from "./history-batch";
 import type { HistoryStore } from "./history-store";
@@ -31,6 +31,16 @@ export class D1HistoryStore implements HistoryStore {
 
   summarise(query: SummaryQuery, offsets: OffsetSegment[] | null): Promise<SummaryRow[]> {
     return summarise(this.d1, query, offsets);
+  }
+
+  /** A summary by the given plan, counting these archived events as if they were still in D1 (src/history/tiered-history-store.ts). */
+  summariseWithArchived(
+    query: SummaryQuery,
+    offsets: OffsetSegment[] | null,
+    plan: SummaryPlan,
+    archived: StoredEvent[],
+  ): Promise<SummaryRow[]> {
+    return summariseWithArchived(this.d1, query, offsets, plan, archived);
   }
 
   counterDays(subjectId: string, gaugeMeters: string[], fromDay: number | null): Promise<HistoryDay[]> {

@@ -6,6 +6,7 @@ import type { OffsetSegment } from "../domain/time-buckets";
 import { D1HistoryStore } from "./d1-history-store";
 import type { HistoryBatchResult, HistoryEntry } from "./history-batch";
 import { PostgresHistoryStore } from "./postgres-history-store";
+import { TieredHistoryStore } from "./tiered-history-store";
 
 /**
  * Everything that reads or writes history and its rollups. Services, the ledgers and the history
@@ -30,14 +31,14 @@ export interface HistoryStore {
 export type HistoryBackend = "d1" | "postgres";
 
 /**
- * The history store of this deployment: HISTORY_BACKEND `d1` (the default) or `postgres` (the
- * Hyperdrive binding HISTORY_DB). Anything else fails every history call rather than fall back
- * to D1: history split between two stores would be wrong, while a failing writer loses nothing
- * (the ledgers keep their outboxes until a write succeeds).
+ * The history store of this deployment: HISTORY_BACKEND `d1` (the default; its old days archived
+ * to R2) or `postgres` (the Hyperdrive binding HISTORY_DB). Anything else fails every history call
+ * rather than fall back to D1: history split between two stores would be wrong, while a failing
+ * writer loses nothing (the ledgers keep their outboxes until a write succeeds).
  */
-export function historyStore(env: Pick<Env, "DB" | "HISTORY_BACKEND" | "HISTORY_DB">): HistoryStore {
+export function historyStore(env: Pick<Env, "DB" | "HISTORY_ARCHIVE" | "HISTORY_BACKEND" | "HISTORY_DB">): HistoryStore {
   const backend = historyBackend(env.HISTORY_BACKEND);
-  if (backend === "d1") return new D1HistoryStore(env.DB);
+  if (backend === "d1") return new TieredHistoryStore(new D1HistoryStore(env.DB), env.DB, env.HISTORY_ARCHIVE);
   if (!env.HISTORY_DB) {
     throw new DomainError("CONFIGURATION_ERROR", 'HISTORY_BACKEND is "postgres" but the Hyperdrive binding HISTORY_DB is not configured.');
   }

@@ -38,7 +38,7 @@ const summaryRoute = createRoute({
   tags: ["reports"],
   summary: "Usage totals, grouped",
   description:
-    "`groupBy`: comma-separated (or repeated) `meter`, `subjectId`, one of `day` / `week` (ISO, from Monday) / `month`, and `dimension.<name>`. Time buckets are cut in `tz` (IANA, default UTC) and labelled with their first date; with a time bucket and no `from`, the last 30 days. Filters as for history, including `dimension.<name>=<value>`. `total` is the sum of amounts (gauges: increments minus decrements), `count` the events, `subjects` the distinct subjects.",
+    "`groupBy`: comma-separated (or repeated) `meter`, `subjectId`, one of `day` / `week` (ISO, from Monday) / `month`, and `dimension.<name>`. Time buckets are cut in `tz` (IANA, default UTC) and labelled with their first date; with a time bucket and no `from`, the last 30 days. Filters as for history, including `dimension.<name>=<value>`. `total` is the sum of amounts (gauges: increments minus decrements), `count` the events, `subjects` the distinct subjects. Days older than the hot window (`HISTORY_HOT_DAYS`) are archived and summarised exactly all the same, from the rollups plus the archived events of what the rollups cannot answer; a summary that would decode more than 200,000 archived events, or count more than 8,000 of them (e.g. a dimension the rollups do not keep, or `includeVoided`, over a long archived range), answers 422 `HISTORY_ARCHIVED`: narrow the range.",
   security: bearerAuth,
   request: {
     query: queryParameters(
@@ -48,7 +48,7 @@ const summaryRoute = createRoute({
   },
   responses: {
     200: json(UsageSummarySchema, "One row per group"),
-    ...errorResponses(),
+    ...errorResponses(422),
   },
 });
 

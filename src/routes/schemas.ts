@@ -84,7 +84,7 @@ export function errorResponses(...statuses: number[]) {
     409: "Conflict",
     413: "Body over 1 MB",
     415: "Body is not JSON",
-    422: "UNKNOWN_METER, UNIT_MISMATCH or TIMESTAMP_OUT_OF_RANGE",
+    422: "UNKNOWN_METER, UNIT_MISMATCH, TIMESTAMP_OUT_OF_RANGE or HISTORY_ARCHIVED",
     503: "Ledger unavailable; retry with the same idempotency key",
   };
   return Object.fromEntries([400, 401, 403, ...statuses].map((s) => [s, json(ErrorEnvelopeSchema, descriptions[s] ?? "Error")]));

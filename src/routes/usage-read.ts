@@ -40,7 +40,7 @@ const listUsage = createRoute({
   path: "/v1/usage",
   tags: ["usage"],
   summary: "Usage history, newest first",
-  description: `History from D1 (eventually consistent, usually within 2 s of recording). ${DIMENSION_DOC} A user token must pass its own subjectId.`,
+  description: `History from D1 (eventually consistent, usually within 2 s of recording), and for days older than \`HISTORY_HOT_DAYS\` from the R2 archive, in the same order and shape. ${DIMENSION_DOC} A user token must pass its own subjectId.`,
   security: bearerAuth,
   request: { query: queryParameters({ ...HISTORY_QUERY, subjectId: SubjectId.optional() }, { dimensionFilters: true }) },
   responses: { 200: json(HistoryPageSchema, "One page of events"), ...errorResponses() },
@@ -51,6 +51,8 @@ const getEvent = createRoute({
   path: "/v1/usage/{id}",
   tags: ["usage"],
   summary: "One usage event",
+  description:
+    "Events of archived days (older than `HISTORY_HOT_DAYS`) answer 404: the archive keeps no index of ids; list them by time instead.",
   security: bearerAuth,
   request: { params: z.object({ id: wellFormedString().min(1).max(100) }) },
   responses: { 200: json(z.object({ event: EventSchema }), "The event"), ...errorResponses(404) },

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { database } from "../../src/db/database";
+import { dayCounterEvents, newestCounterReceipt, oldestCounterEvent, rawDayChecksum } from "../../src/db/history-archive";
 import { counterDays, gaugeMoves } from "../../src/db/history-days";
 import {
   findEvent,
@@ -127,6 +128,17 @@ const SHAPES: Shape[] = [
     access: "search",
   },
   { name: "recalculation: gauge moves", run: (d1) => gaugeMoves(d1, "s1", ["storage"]), index: SUBJECT, access: "search" },
+  // The archive job (src/history/history-archiver.ts): one probe per counter meter, then one UTC day by time.
+  { name: "archive: the oldest due day", run: (d1) => oldestCounterEvent(d1, 0, to), index: METER, access: "search" },
+  {
+    name: "archive: a page of a day's counter events",
+    run: (d1) => dayCounterEvents(d1, Math.floor(from / DAY), 100, cursor),
+    index: TIME,
+    access: "search",
+    ordered: true,
+  },
+  { name: "archive: a day's raw checksum", run: (d1) => rawDayChecksum(d1, Math.floor(from / DAY)), index: TIME, access: "search" },
+  { name: "archive: a day's newest receipt", run: (d1) => newestCounterReceipt(d1, Math.floor(from / DAY)), index: TIME, access: "search" },
   // Summaries: one subject reads the events; otherwise rollups, plus events at the ragged edges.
   {
     name: "summary of a subject",

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { StoredEvent } from "../../src/domain/stored-event";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { historyBackend, historyStore } from "../../src/history/history-store";
+import { startHistoryArchive } from "../../src/services/start-history-archive";
 import worker from "../../src/index";
 import { SERVICE_KEY } from "../helpers/api";
 import { uniqueSubject } from "../helpers/api";
@@ -218,5 +219,9 @@ describe("history store", () => {
       status: 500,
       body: { error: { code: "CONFIGURATION_ERROR" } },
     });
+  });
+
+  it("is archived to R2 only when it lives in D1 (PostgreSQL's old months are partitions)", async () => {
+    expect(await startHistoryArchive(env, Date.now())).toBe(env.HISTORY_BACKEND !== "postgres");
   });
 });

@@ -50,7 +50,7 @@ const inFolder = (i: Import, folder: string) => i.source !== null && (i.source =
 const isPackage = (i: Import, name: string) => i.source === null && (i.spec === name || i.spec.startsWith(`${name}/`));
 
 /** The D1 side of history: only the HistoryStore's D1 backend (src/history) and src/db use them. */
-const HISTORY_MODULES = ["db/usage-events", "db/usage-summary", "db/usage-rollups", "db/history-days"];
+const HISTORY_MODULES = ["db/usage-events", "db/usage-summary", "db/usage-rollups", "db/history-days", "db/history-archive"];
 
 /** Every rule broken by `files` (paths relative to src/, posix), as "file: what". */
 function violations(files: Map<string, string>): string[] {
