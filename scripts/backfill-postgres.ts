@@ -6,7 +6,8 @@ import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import pg from "pg";
-import { ensureEventPartitions, eventRow, insertEvents, voidEvents } from "../src/db/postgres/history-events";
+import { ensureEventPartitions, eventRow } from "../src/db/postgres/history-events";
+import { insertEventsWithRollups, voidEventsWithRollups } from "../src/db/postgres/history-rollups";
 import type { PgQuery } from "../src/db/postgres/query";
 import { inTransaction } from "../src/db/postgres/query";
 
@@ -82,8 +83,8 @@ for (;;) {
     .map((r) => JSON.stringify({ id: r.id, voidedAt: r.voided_at, reason: r.void_reason }));
   await inTransaction(query, async () => {
     await ensureEventPartitions(query, events);
-    await insertEvents(query, events);
-    if (voids.length > 0) await voidEvents(query, voids);
+    await insertEventsWithRollups(query, events);
+    if (voids.length > 0) await voidEventsWithRollups(query, voids);
   });
   copied += rows.length;
   const last: D1Row = rows[rows.length - 1]!;

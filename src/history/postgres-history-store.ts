@@ -1,18 +1,11 @@
 import { counterDays, gaugeMoves } from "../db/postgres/history-days";
-import {
-  ensureEventPartitions,
-  eventRow,
-  findEvent,
-  findLedgerEvents,
-  insertEvents,
-  listEvents,
-  voidEvents,
-} from "../db/postgres/history-events";
+import { ensureEventPartitions, eventRow, findEvent, findLedgerEvents, listEvents } from "../db/postgres/history-events";
+import { insertEventsWithRollups, summariseFromRollups, voidEventsWithRollups } from "../db/postgres/history-rollups";
 import { summariseEvents } from "../db/postgres/history-summary";
 import { inTransaction } from "../db/postgres/query";
 import type { HistoryCursor, HistoryDay, HistoryFilter, HistoryMove, SummaryRow } from "../domain/history-queries";
 import type { StoredEvent } from "../domain/stored-event";
-import type { SummaryQuery } from "../domain/summary-plan";
+import { planSummary, type SummaryQuery } from "../domain/summary-plan";
 import type { OffsetSegment } from "../domain/time-buckets";
 import { type HistoryBatchResult, type HistoryEntry, writeControlBatch } from "./history-batch";
 import type { HistoryStore } from "./history-store";
@@ -38,10 +31,10 @@ export class PostgresHistoryStore implements HistoryStore {
         inTransaction(query, async () => {
           if (events.length > 0) {
             await ensureEventPartitions(query, events);
-            await insertEvents(query, events);
+            await insertEventsWithRollups(query, events);
           }
           // After the events: an amend's replacement and the void of its original may share a batch.
-          if (voids.length > 0) await voidEvents(query, voids);
+          if (voids.length > 0) await voidEventsWithRollups(query, voids);
         }),
       );
     }
@@ -60,8 +53,13 @@ export class PostgresHistoryStore implements HistoryStore {
     return withPostgres(this.hyperdrive, (query) => findLedgerEvents(query, ids));
   }
 
-  summarise(summary: SummaryQuery, offsets: OffsetSegment[] | null): Promise<SummaryRow[]> {
-    return withPostgres(this.hyperdrive, (query) => summariseEvents(query, summary, offsets));
+  /** From the rollups where they can answer (see planSummary), else from the events. */
+  async summarise(summary: SummaryQuery, offsets: OffsetSegment[] | null): Promise<SummaryRow[]> {
+    const plan = planSummary(summary);
+    const rows = await withPostgres(this.hyperdrive, (query) =>
+      plan.source === "rollups" ? summariseFromRollups(query, summary, plan) : summariseEvents(query, summary, offsets),
+    );
+    return rows.filter((r) => r.count > 0);
   }
 
   counterDays(subjectId: string, gaugeMeters: string[], fromDay: number | null): Promise<HistoryDay[]> {

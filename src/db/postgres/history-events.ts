@@ -63,39 +63,6 @@ function monthStart(ms: number): number {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
 }
 
-/** `ON CONFLICT DO NOTHING`: a repeated flush writes nothing, as in D1. Columns travel as arrays. */
-export async function insertEvents(query: PgQuery, rows: PgEventRow[]): Promise<void> {
-  const column = <K extends keyof PgEventRow>(key: K) => rows.map((r) => r[key]);
-  await query(
-    `INSERT INTO usage_events (id, subject_id, meter, amount_e4, operation, occurred_at, received_at, subject_seq, dimensions, event)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[], $9::jsonb[], $10::text[])
-     ON CONFLICT DO NOTHING`,
-    [
-      column("id"),
-      column("subjectId"),
-      column("meter"),
-      column("amountE4"),
-      column("operation"),
-      column("occurredAt"),
-      column("receivedAt"),
-      column("seq"),
-      column("dimensions"),
-      column("event"),
-    ],
-  );
-}
-
-/** Marks voided events once: an event already voided keeps its first void. The reason is kept as JSON. */
-export async function voidEvents(query: PgQuery, bodies: string[]): Promise<void> {
-  const voids = bodies.map((body) => JSON.parse(body) as { id: string; voidedAt: number; reason?: string | null });
-  await query(
-    `UPDATE usage_events AS u SET voided_at = v.voided_at, void_reason = v.reason
-     FROM (SELECT DISTINCT ON (id) * FROM unnest($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY AS v(id, voided_at, reason, n) ORDER BY id, n) AS v
-     WHERE u.id = v.id AND u.voided_at IS NULL`,
-    [voids.map((v) => v.id), voids.map((v) => v.voidedAt), voids.map((v) => (v.reason == null ? null : JSON.stringify(v.reason)))],
-  );
-}
-
 /** The WHERE conditions of a filter; dimension values are compared escaped (see the note above). */
 export function eventConditions(filter: HistoryFilter, bind: (value: unknown) => string): string[] {
   const conditions: string[] = [];
