@@ -140,13 +140,14 @@ export function localClusterPids(): number[] {
   return [postmaster, ...children];
 }
 
-/** Bytes of history in PostgreSQL (every partition of usage_events with its indexes and TOAST). */
+/** Bytes of history in PostgreSQL: every partition of usage_events and the rollup tables, with their indexes and TOAST. */
 export async function postgresHistoryBytes(url: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     const { rows } = await client.query<{ bytes: string }>(
-      "SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) AS bytes FROM pg_inherits WHERE inhparent = 'usage_events'::regclass",
+      `SELECT (SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) FROM pg_inherits WHERE inhparent = 'usage_events'::regclass)
+            + (SELECT coalesce(sum(pg_total_relation_size(oid)), 0) FROM pg_class WHERE relkind = 'r' AND relname LIKE 'usage\\_rollup\\_%') AS bytes`,
     );
     return Number(rows[0]!.bytes);
   } finally {

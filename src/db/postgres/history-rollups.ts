@@ -191,8 +191,10 @@ export async function summariseFromRollups(query: PgQuery, summary: SummaryQuery
     const events = sourceFor(summary, "e", bind);
     const ranges = (rows: { label: string | null; from: number; to: number }[]) =>
       `unnest(${bind(rows.map((r) => r.label))}::text[], ${bind(rows.map((r) => r.from))}::bigint[], ${bind(rows.map((r) => r.to))}::bigint[]) AS p(label, lo, hi)`;
+    // LATERAL with OFFSET 0: one index range per edge; joined plainly, PostgreSQL scans every event of the table.
     const edgeEvents = (extra: string[]) =>
-      `SELECT ${select(events, extra)} FROM ${ranges(plan.edges)} JOIN usage_events e ON e.occurred_at >= p.lo AND e.occurred_at < p.hi ${where(events)}`;
+      `SELECT ${select(events, extra)} FROM ${ranges(plan.edges)} CROSS JOIN LATERAL (
+         SELECT * FROM usage_events e ${where(events, ["e.occurred_at >= p.lo", "e.occurred_at < p.hi"])} OFFSET 0) AS e`;
     return query<Record<string, string | null>>(build({ bind, rollup, ranges, edgeEvents }), values);
   };
 
