@@ -620,7 +620,7 @@ async function costServers() {
 /** D1's bytes, with PostgreSQL's history counted as one more table when history is kept there. */
 async function historyBytes(file: string): Promise<D1Bytes> {
   const [d1, postgres] = [await d1Bytes(file), await backend.historyBytes()];
-  return postgres === null ? d1 : { total: d1.total + postgres, byTable: { ...d1.byTable, "postgres usage_events": postgres } };
+  return postgres === null ? d1 : { total: d1.total + postgres, byTable: { ...d1.byTable, "postgres history": postgres } };
 }
 
 // ---- Report ----

@@ -87,8 +87,11 @@ export const R2_PRICES = {
 export const POSTGRES_MEASURED = {
   /** [measured] on disk per event, indexes included (bench of 2026-12-01 16:16, batch over 500 subjects; no rollup tables). */
   bytesPerEvent: 818,
-  /** [schema] the heap row and its four index entries (migrations/postgres/0000_history.sql). */
-  rowsWrittenPerEvent: 5,
+  /**
+   * [schema] an upper bound: the heap row, its four index entries and four rollup upserts
+   * (migrations/postgres); the upserts are aggregated per statement, so far fewer under load.
+   */
+  rowsWrittenPerEvent: 9,
 } as const;
 
 export interface PostgresTier {
@@ -98,7 +101,7 @@ export interface PostgresTier {
   includedGb: number;
   /**
    * Sustained rows written per second: one core's worth per 2 vCPU at the bench's measured 76 µs of
-   * server CPU per batch event (5 rows), a local server with no pooler in front (2026-12-01 16:16).
+   * server CPU per batch event (9 rows at most), a local server with no pooler in front (2026-12-01 16:16).
    */
   writeRowsPerSecond: number;
 }
@@ -109,10 +112,10 @@ export interface PostgresTier {
  * storage, hence no included storage.
  */
 export const POSTGRES_TIERS: readonly PostgresTier[] = [
-  { name: "2 vCPU / 8 GB", usdPerMonth: 130, includedGb: 0, writeRowsPerSecond: 65_000 },
-  { name: "4 vCPU / 16 GB", usdPerMonth: 260, includedGb: 0, writeRowsPerSecond: 130_000 },
-  { name: "8 vCPU / 32 GB", usdPerMonth: 520, includedGb: 0, writeRowsPerSecond: 260_000 },
-  { name: "16 vCPU / 64 GB", usdPerMonth: 1_040, includedGb: 0, writeRowsPerSecond: 520_000 },
+  { name: "2 vCPU / 8 GB", usdPerMonth: 130, includedGb: 0, writeRowsPerSecond: 118_000 },
+  { name: "4 vCPU / 16 GB", usdPerMonth: 260, includedGb: 0, writeRowsPerSecond: 236_000 },
+  { name: "8 vCPU / 32 GB", usdPerMonth: 520, includedGb: 0, writeRowsPerSecond: 473_000 },
+  { name: "16 vCPU / 64 GB", usdPerMonth: 1_040, includedGb: 0, writeRowsPerSecond: 947_000 },
 ];
 /** gp3 storage, $0.115/GB-month (AWS RDS pricing as quoted by usage.ai's RDS pricing guide, June 2026). */
 export const POSTGRES_STORAGE_USD_PER_GB_MONTH = 0.115;

@@ -79,10 +79,10 @@ describe("capacity model: hand-computed figures", () => {
     expect(archive.months.every((m) => m.archiveBytes === 0 && m.fanOut.export12Months === 1)).toBe(true);
   });
 
-  it("postgres: 818 B (measured) and 5 rows per event, the smallest tier, one partition a month", () => {
+  it("postgres: 818 B (measured) and at most 9 rows per event, the smallest tier, one partition a month", () => {
     const months = projectCapacity({ ...base, months: 13 }, "postgres").months;
     expect(months[0]!.storeBytes).toBe(2_592_000 * 818);
-    expect(months[0]!.storeRowsWrittenPerSecond).toBeCloseTo(5, 10);
+    expect(months[0]!.storeRowsWrittenPerSecond).toBeCloseTo(9, 10);
     expect(months[0]!.postgresTier).toBe("2 vCPU / 8 GB");
     expect(months[0]!.costUsd.history).toBeCloseTo(130 + 2.120256 * 0.115, 8);
     expect(months[0]!.fanOut.detail).toBe("1 instance, 1 monthly partition");
