@@ -95,12 +95,11 @@ async function startLocalCluster(): Promise<string> {
     const init = run("initdb", ["-D", data, "-U", ROLE.name, "--pwfile", passwordFile, "-A", "trust", "-E", "UTF8", "--locale", "C"]);
     if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr}`);
   }
-  // One port per cluster, kept: the first free one from 54329 unless TALLY_POSTGRES_PORT says.
-  const port = Number(
-    process.env.TALLY_POSTGRES_PORT ?? (existsSync(portFile) ? readFileSync(portFile, "utf8") : await freePortFrom(54329)),
-  );
-  writeFileSync(portFile, String(port));
+  // One port per cluster, kept while it is free: the first free one from 54329 unless TALLY_POSTGRES_PORT says.
+  let port = Number(process.env.TALLY_POSTGRES_PORT ?? (existsSync(portFile) ? readFileSync(portFile, "utf8") : await freePortFrom(54329)));
   if (run("pg_ctl", ["-D", data, "status"]).status !== 0) {
+    // Stopped, and another server (another checkout's cluster, say) may have taken its port since.
+    if (!process.env.TALLY_POSTGRES_PORT) port = await freePortFrom(port);
     const log = path.join(clusterDir, "server.log");
     if (asRoot && !existsSync(log)) {
       writeFileSync(log, "");
@@ -109,6 +108,7 @@ async function startLocalCluster(): Promise<string> {
     const start = run("pg_ctl", ["-D", data, "-l", log, "-w", "-o", `-p ${port} -c listen_addresses=127.0.0.1 -k ${data}`, "start"]);
     if (start.status !== 0) throw new Error(`PostgreSQL did not start: ${start.stderr || start.stdout}; see ${log}`);
   }
+  writeFileSync(portFile, String(port));
   return `postgres://${ROLE.name}:${ROLE.password}@127.0.0.1:${port}/postgres`;
 }
 
