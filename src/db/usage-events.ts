@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gt, gte, isNull, lt, lte, or, sql, type SQL } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
-import type { GrantDraw, JsonValue, StoredEvent } from "../domain/stored-event";
+import { asLedgerSent, type GrantDraw, type JsonValue, type StoredEvent } from "../domain/stored-event";
 import type { HistoryCursor, HistoryFilter } from "../domain/history-queries";
 import { usageEvents, type UsageEventRow } from "./schema";
 
@@ -139,10 +139,7 @@ export async function findLedgerEvents(db: DrizzleD1Database, ids: string[]): Pr
     .select()
     .from(usageEvents)
     .where(sql`${usageEvents.id} IN (SELECT value FROM json_each(${JSON.stringify(ids)}))`);
-  return rows.map((row) => {
-    const { voidedAt: _voidedAt, voidReason: _voidReason, ...event } = rowToStoredEvent(row);
-    return event;
-  });
+  return rows.map((row) => asLedgerSent(rowToStoredEvent(row)));
 }
 
 export function rowToStoredEvent(row: UsageEventRow): StoredEvent {

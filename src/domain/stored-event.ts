@@ -35,6 +35,12 @@ export interface GrantDraw {
   amountE4: number;
 }
 
+/** An event as its ledger sent it: the void marks history adds left out (what replays answer). */
+export function asLedgerSent(stored: StoredEvent): StoredEvent {
+  const { voidedAt: _voidedAt, voidReason: _voidReason, ...event } = stored;
+  return event;
+}
+
 /** Any value JSON can carry (event metadata arrives as parsed JSON). */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 

@@ -1,5 +1,5 @@
 import type { HistoryCursor, HistoryFilter } from "../../domain/history-queries";
-import type { GrantDraw, JsonValue, StoredEvent } from "../../domain/stored-event";
+import { asLedgerSent, type GrantDraw, type JsonValue, type StoredEvent } from "../../domain/stored-event";
 import { type PgQuery, parameters } from "./query";
 
 /**
@@ -127,10 +127,7 @@ export async function findLedgerEvents(query: PgQuery, ids: string[]): Promise<S
   const rows = await query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM usage_events WHERE id = ANY($1::text[])`, [
     ids.filter((id) => !id.includes("\u0000")),
   ]);
-  return rows.map((row) => {
-    const { voidedAt: _voidedAt, voidReason: _voidReason, ...event } = rowToStoredEvent(row);
-    return event;
-  });
+  return rows.map((row) => asLedgerSent(rowToStoredEvent(row)));
 }
 
 /** The same shape D1's history answers (src/db/usage-events.ts), field for field. */
