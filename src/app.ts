@@ -5,6 +5,8 @@ import type { AppEnv } from "./http/app-env";
 import { authenticate } from "./http/auth";
 import { errorResponse, handleError, validationError } from "./http/errors";
 import { corsForAllowedOrigins, limitBody, requestLog, requireJsonBody } from "./http/middleware";
+import { registerApiKeyRoutes } from "./routes/api-keys";
+import { registerAuditLogRoutes } from "./routes/audit-log";
 import { registerDeadLetterRoutes } from "./routes/dead-letters";
 import { registerEntitlementRoutes } from "./routes/entitlements";
 import { registerFaxRoutes } from "./routes/faxes";
@@ -59,13 +61,16 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerPeriodRoutes(app);
   registerWebhookEndpointRoutes(app);
   registerNotificationRoutes(app);
+  registerApiKeyRoutes(app);
+  registerAuditLogRoutes(app);
   registerDashboardRoutes(app);
   registerWebhookRoutes(app);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
-    description: "The service key (SERVICE_API_KEY), or a user JWT (HS256 with JWT_SECRET, sub = subject id, exp required).",
+    description:
+      "The root key (SERVICE_API_KEY), an API key (`tly_…`, with the scopes each route lists), or a user JWT (HS256 with JWT_SECRET, sub = subject id, exp required; iss and aud checked when JWT_ISSUER / JWT_AUDIENCE are set).",
   });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -21,6 +21,10 @@ interface __BaseEnv_Env {
   HISTORY_DB?: Hyperdrive;
   /** Days of raw history kept in D1 before the archive moves them to R2 (default 90, at least 40); added by hand, it is optional. */
   HISTORY_HOT_DAYS?: string;
+  /** When set, user tokens must carry this `iss`; added by hand, it is optional. */
+  JWT_ISSUER?: string;
+  /** When set, user tokens' `aud` must include this; added by hand, it is optional. */
+  JWT_AUDIENCE?: string;
   LEDGER: DurableObjectNamespace<import("./index").SubjectLedger>;
   HISTORY_WRITER: DurableObjectNamespace<import("./index").HistoryWriter>;
   HISTORY_ARCHIVE: R2Bucket;

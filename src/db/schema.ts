@@ -10,6 +10,8 @@ export const meters = sqliteTable(
     description: text("description"),
     createdAt: integer("created_at").notNull(),
     updatedAt: integer("updated_at").notNull(),
+    /** Set while the meter is archived: no new usage, no new plan entitlements; history stays. */
+    archivedAt: integer("archived_at"),
   },
   (t) => [check("meters_kind", sql`${t.kind} IN ('counter', 'gauge')`)],
 );
@@ -225,6 +227,8 @@ export const deadLetters = sqliteTable(
     createdAt: integer("created_at").notNull(),
     replayedAt: integer("replayed_at"),
     replayStatus: text("replay_status"),
+    /** Set when an operator dismissed it: kept for the record, no longer listed as open. */
+    dismissedAt: integer("dismissed_at"),
   },
   (t) => [index("idx_dead_letters_created").on(t.createdAt), index("idx_dead_letters_message").on(t.queue, t.messageId)],
 );
@@ -252,6 +256,9 @@ export const webhookEndpoints = sqliteTable("webhook_endpoints", {
   events: text("events").notNull(),
   description: text("description"),
   secret: text("secret").notNull(),
+  /** The secret before the last rotation: deliveries carry both signatures until it expires. */
+  previousSecret: text("previous_secret"),
+  previousSecretExpiresAt: integer("previous_secret_expires_at"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
 });
@@ -362,6 +369,62 @@ export const historyArchiveDays = sqliteTable(
     lastError: text("last_error"),
   },
   (t) => [check("history_archive_days_state", sql`${t.state} IN ('writing', 'verified', 'deleted')`)],
+);
+
+/** Scoped API keys. The secrets themselves are never stored: see `apiKeySecrets`. */
+export const apiKeys = sqliteTable("api_keys", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  /** JSON array of scopes. */
+  scopes: text("scopes").notNull(),
+  /** The visible start of the current secret (`tly_` and a few characters), to tell keys apart. */
+  prefix: text("prefix").notNull(),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at"),
+  lastUsedAt: integer("last_used_at"),
+  revokedAt: integer("revoked_at"),
+});
+
+/**
+ * The SHA-256 of each secret a key has had. A roll adds the new one and gives the old one an
+ * `expires_at` (the overlap); verification looks a bearer token up by its hash.
+ */
+export const apiKeySecrets = sqliteTable(
+  "api_key_secrets",
+  {
+    hash: text("hash").primaryKey(),
+    keyId: text("key_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at"),
+  },
+  (t) => [index("idx_api_key_secrets_key").on(t.keyId)],
+);
+
+/**
+ * Who changed what: one row per configuration write. `seq` orders the log (newest first when
+ * read); `id` is given by the writer when a retried write must not be logged twice.
+ */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    seq: integer("seq").primaryKey({ autoIncrement: true }),
+    id: text("id").notNull().unique(),
+    at: integer("at").notNull(),
+    actorType: text("actor_type", { enum: ["root", "api_key"] }).notNull(),
+    actorId: text("actor_id"),
+    action: text("action").notNull(),
+    targetType: text("target_type").notNull(),
+    targetId: text("target_id").notNull(),
+    before: text("before"),
+    after: text("after"),
+    requestId: text("request_id"),
+  },
+  (t) => [
+    index("idx_audit_log_target").on(t.targetType, t.targetId, t.seq),
+    index("idx_audit_log_action").on(t.action, t.seq),
+    index("idx_audit_log_actor").on(t.actorId, t.seq),
+    index("idx_audit_log_at").on(t.at),
+  ],
 );
 
 export type MeterRow = typeof meters.$inferSelect;

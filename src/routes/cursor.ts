@@ -65,6 +65,27 @@ export const unattributedCursor = timeAndId("unattributed", FaxId);
 export const deliveryCursor = timeAndId("deliveries");
 export const notificationCursor = timeAndId("notifications");
 export const reservationCursor = timeAndId("reservations");
+/** Lists in id order: the position is the last id of the page. */
+function afterId(list: string, id: z.ZodType<string> = RowId): CursorKind<string> {
+  return cursorKind(
+    list,
+    [id],
+    (lastId: string) => [lastId],
+    ([lastId]) => lastId,
+  );
+}
+
+export const planCursor = afterId("plans");
+export const subjectCursor = afterId("subjects", SubjectId);
+export const webhookEndpointCursor = afterId("webhook-endpoints");
+export const apiKeyCursor = afterId("api-keys");
+/** The audit log reads newest first: the position is the `seq` of the page's last row. */
+export const auditLogCursor = cursorKind(
+  "audit-log",
+  [Millis],
+  (seq: number) => [seq],
+  ([seq]) => seq,
+);
 export const periodCursor = cursorKind(
   "periods",
   [Millis, SubjectId, MeterKey],

@@ -2,11 +2,11 @@ import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { DeadLetterRow } from "../db/dead-letters";
 import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
-import { requireService } from "../http/auth";
+import { requireScope } from "../http/auth";
 import { listDeadLetters } from "../services/list-dead-letters";
 import { replayDeadLetter } from "../services/replay-dead-letter";
 import { deadLetterCursor } from "./cursor";
-import { bearerAuth, createRoute, errorResponses, json, queryParameters } from "./schemas";
+import { createRoute, errorResponses, json, queryParameters, requiresScope } from "./schemas";
 
 const DeadLetterSchema = z
   .object({
@@ -28,7 +28,7 @@ const list = createRoute({
   path: "/v1/dead-letters",
   tags: ["queues"],
   summary: "Queue messages that could not be applied, newest first",
-  security: bearerAuth,
+  security: requiresScope("admin"),
   request: {
     query: queryParameters({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }),
   },
@@ -45,7 +45,7 @@ const replay = createRoute({
   summary: "Apply a dead letter again",
   description:
     "Runs the message through the same path as the queue consumer, with the same idempotency key, so replaying a message that was applied meanwhile changes nothing. `status` says what happened now.",
-  security: bearerAuth,
+  security: requiresScope("admin"),
   request: { params: z.object({ id: wellFormedString().min(1).max(100) }) },
   responses: {
     200: json(
@@ -66,7 +66,7 @@ const replay = createRoute({
 
 export function registerDeadLetterRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(list, async (c) => {
-    requireService(c);
+    requireScope(c, "admin");
     const { limit, cursor } = c.req.valid("query");
     const rows = await listDeadLetters(c.env, limit + 1, cursor === undefined ? undefined : deadLetterCursor.decode(cursor));
     const page = rows.slice(0, limit);
@@ -81,7 +81,7 @@ export function registerDeadLetterRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(replay, async (c) => {
-    requireService(c);
+    requireScope(c, "admin");
     const { deadLetter, result } = await replayDeadLetter(c.env, c.req.valid("param").id);
     return c.json({ deadLetter: toPublic(deadLetter), result }, 200);
   });

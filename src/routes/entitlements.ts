@@ -1,16 +1,15 @@
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import { toPublicBalance } from "../domain/credits";
-import { DomainError } from "../domain/errors";
 import { toPublicDecision } from "../domain/public-decision";
 import { toPublicEvent } from "../domain/stored-event";
 import { Amount, Dimensions, IdempotencyKey, Metadata, MeterKey, SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
-import { requireService, requireSubjectAccess } from "../http/auth";
+import { requireScope, requireSubjectAccess, requireUserSubject } from "../http/auth";
 import type { EntitlementSnapshot } from "../ledger/contract";
 import { checkEntitlement } from "../services/check-entitlement";
 import { consumeEntitlement } from "../services/consume-entitlement";
 import { listEntitlements } from "../services/list-entitlements";
-import { bearerAuth, createRoute, errorResponses, EventSchema, IdempotencyHeaderSchema, json, jsonBody } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, EventSchema, IdempotencyHeaderSchema, json, jsonBody, requiresScope } from "./schemas";
 
 export const EntitlementRowSchema = z
   .object({
@@ -59,7 +58,7 @@ const listRoute = createRoute({
   path: "/v1/subjects/{subjectId}/entitlements",
   tags: ["entitlements"],
   summary: "Every meter the subject uses or is entitled to",
-  security: bearerAuth,
+  security: requiresScope("usage:read"),
   request: { params: z.object({ subjectId: SubjectId }) },
   responses: { 200: json(z.object({ data: z.array(EntitlementRowSchema) }), "One row per meter"), ...errorResponses(503) },
 });
@@ -78,7 +77,7 @@ const checkRoute = createRoute({
   path: "/v1/subjects/{subjectId}/entitlements/{meter}/check",
   tags: ["entitlements"],
   summary: "Would `amount` more be allowed? Consumes nothing",
-  security: bearerAuth,
+  security: requiresScope("entitlements:write"),
   request: { params: meterParams, ...jsonBody(z.strictObject({ amount: Amount.default(1) }).openapi("CheckInput")) },
   responses: { 200: json(DecisionSchema, "The decision now"), ...errorResponses(413, 415, 422, 503) },
 });
@@ -90,7 +89,7 @@ const consumeRoute = createRoute({
   summary: "Decide and record in one step",
   description:
     "Allowed: 200 and the usage is recorded (used and remaining are after it). Over a hard limit: 402 LIMIT_EXCEEDED, nothing recorded. Over a soft limit: allowed with `overage: true`. A replay of the same idempotency key answers the original decision.",
-  security: bearerAuth,
+  security: requiresScope("entitlements:write"),
   request: { params: meterParams, headers: IdempotencyHeaderSchema, ...jsonBody(ConsumeInput) },
   responses: {
     200: json(ConsumedSchema, "Allowed and recorded"),
@@ -112,20 +111,19 @@ export function registerEntitlementRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(myListRoute, async (c) => {
-    const principal = c.get("principal");
-    if (principal.kind !== "user") throw new DomainError("FORBIDDEN", "/v1/me needs a user token.");
-    return c.json({ data: (await listEntitlements(c.env, principal.subjectId)).map(toEntitlementRow) }, 200);
+    const subjectId = requireUserSubject(c);
+    return c.json({ data: (await listEntitlements(c.env, subjectId)).map(toEntitlementRow) }, 200);
   });
 
   app.openapi(checkRoute, async (c) => {
     const { subjectId, meter } = c.req.valid("param");
-    requireSubjectAccess(c, subjectId);
+    requireSubjectAccess(c, subjectId, "entitlements:write");
     const decision = await checkEntitlement(c.env, subjectId, meter, c.req.valid("json").amount);
     return c.json(toPublicDecision(decision), 200);
   });
 
   app.openapi(consumeRoute, async (c) => {
-    requireService(c);
+    requireScope(c, "entitlements:write");
     const { subjectId, meter } = c.req.valid("param");
     const body = c.req.valid("json");
     const { decision, status, event } = await consumeEntitlement(c.env, {

@@ -3,14 +3,14 @@ import type { FaxRow, ParkedEvent } from "../db/faxes";
 import { FaxId, MAX_FAX_PAGES } from "../domain/fax";
 import { SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
-import { requireService } from "../http/auth";
+import { requireScope } from "../http/auth";
 import { getFax, type FaxRecord } from "../services/get-fax";
 import { listUnattributedFaxes } from "../services/list-unattributed-faxes";
 import { registerFax } from "../services/register-fax";
 import { ReservationSchema, toPublicReservation } from "./credit-views";
 import { unattributedCursor } from "./cursor";
 import { DecisionSchema } from "./entitlements";
-import { bearerAuth, createRoute, errorResponses, json, jsonBody, queryParameters } from "./schemas";
+import { createRoute, errorResponses, json, jsonBody, queryParameters, requiresScope } from "./schemas";
 
 const Provider = z.enum(["telnyx", "notifyre"]);
 
@@ -86,7 +86,7 @@ const register = createRoute({
   summary: "Register an outgoing fax's subject",
   description:
     "Tells tally whom to bill for a fax whose webhook does not name the subject. A delivery already parked for it is billed now, once. With `reservePages`, the pages are held against the subject's `fax` limit while the fax's outcome is unknown (none is taken for a fax already delivered or failed). Registering the same fax again changes nothing, whatever its `reservePages`: the first hold stands. Another subject answers 409.",
-  security: bearerAuth,
+  security: requiresScope("admin"),
   request: jsonBody(FaxInput),
   responses: {
     200: json(
@@ -110,7 +110,7 @@ const read = createRoute({
   summary: "A fax, whom it is billed to and every event received for it",
   description:
     "A fax is billed once, to the first subject a delivery attributes it to; a delivery naming another subject is answered `already_billed` with reason ATTRIBUTION_CONFLICT, billed nothing, and its receipt keeps the subject it named (`attributionConflict`).",
-  security: bearerAuth,
+  security: requiresScope("admin"),
   request: { params: z.object({ provider: Provider, faxId: FaxId }) },
   responses: {
     200: json(
@@ -126,7 +126,7 @@ const unattributed = createRoute({
   path: "/v1/webhooks/unattributed",
   tags: ["faxes"],
   summary: "Delivered faxes waiting for their subject",
-  security: bearerAuth,
+  security: requiresScope("admin"),
   request: {
     query: queryParameters({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }),
   },
@@ -138,20 +138,20 @@ const unattributed = createRoute({
 
 export function registerFaxRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(register, async (c) => {
-    requireService(c);
+    requireScope(c, "admin");
     const { reservePages, ...registration } = c.req.valid("json");
     const { fax, billed, reservation } = await registerFax(c.env, { ...registration, reservePages: reservePages ?? null });
     return c.json({ fax: toPublicFax(fax), billed, reservation: reservation && toPublicReservation(reservation) }, 200);
   });
 
   app.openapi(read, async (c) => {
-    requireService(c);
+    requireScope(c, "admin");
     const { provider, faxId } = c.req.valid("param");
     return c.json(toPublicRecord(await getFax(c.env, provider, faxId)), 200);
   });
 
   app.openapi(unattributed, async (c) => {
-    requireService(c);
+    requireScope(c, "admin");
     const { limit, cursor } = c.req.valid("query");
     const after = cursor === undefined ? undefined : unattributedCursor.decode(cursor);
     const rows = await listUnattributedFaxes(c.env, limit + 1, after && { parkedAt: after.at, faxId: after.id });

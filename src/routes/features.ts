@@ -1,11 +1,10 @@
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
-import { DomainError } from "../domain/errors";
 import type { JsonValue } from "../domain/stored-event";
 import { SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
-import { requireSubjectAccess } from "../http/auth";
+import { requireSubjectAccess, requireUserSubject } from "../http/auth";
 import { listFeatures } from "../services/list-features";
-import { bearerAuth, createRoute, errorResponses, json } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, json, requiresScope } from "./schemas";
 
 /** Any JSON value, null included; what a feature may hold is checked where it is written. */
 const JsonValueSchema = z
@@ -32,7 +31,7 @@ const listRoute = createRoute({
   tags: ["features"],
   summary: "The subject's features and where each comes from",
   description,
-  security: bearerAuth,
+  security: requiresScope("usage:read"),
   request: { params: z.object({ subjectId: SubjectId }) },
   responses: { 200: json(FeatureListSchema, "One row per feature"), ...errorResponses() },
 });
@@ -55,8 +54,7 @@ export function registerFeatureRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(myListRoute, async (c) => {
-    const principal = c.get("principal");
-    if (principal.kind !== "user") throw new DomainError("FORBIDDEN", "/v1/me needs a user token.");
-    return c.json({ data: await listFeatures(c.env, principal.subjectId) }, 200);
+    const subjectId = requireUserSubject(c);
+    return c.json({ data: await listFeatures(c.env, subjectId) }, 200);
   });
 }

@@ -3,10 +3,10 @@ import type { Context } from "hono";
 import type { GaugeOperation } from "../domain/event-rules";
 import { Amount, Dimensions, IdempotencyKey, Metadata, MeterKey, SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
-import { requireService } from "../http/auth";
+import { requireScope } from "../http/auth";
 import { moveGauge } from "../services/move-gauge";
 import { EntitlementRowSchema, toEntitlementRow } from "./entitlements";
-import { bearerAuth, createRoute, errorResponses, IdempotencyHeaderSchema, json, jsonBody } from "./schemas";
+import { createRoute, errorResponses, IdempotencyHeaderSchema, json, jsonBody, requiresScope } from "./schemas";
 
 const params = z.object({ subjectId: SubjectId, meter: MeterKey });
 const common = { idempotencyKey: IdempotencyKey.optional(), dimensions: Dimensions.optional(), metadata: Metadata.optional() };
@@ -25,7 +25,7 @@ function moveRoute<Body extends z.ZodType>(method: "post" | "put", path: string,
     tags: ["gauges"],
     summary,
     description: "Records the move as a usage event (never denied: it is a fact). Gauges never go below 0.",
-    security: bearerAuth,
+    security: requiresScope("entitlements:write"),
     request: { params, headers: IdempotencyHeaderSchema, ...jsonBody(body) },
     responses,
   });
@@ -52,7 +52,7 @@ interface Move {
 }
 
 async function move(c: Context<AppEnv>, operation: GaugeOperation, body: Move) {
-  requireService(c);
+  requireScope(c, "entitlements:write");
   const { subjectId, meter } = c.req.param() as { subjectId: string; meter: string };
   const { entitlement, status } = await moveGauge(c.env, {
     subjectId,

@@ -4,12 +4,12 @@ import { DEFAULT_GRANT_PRIORITY } from "../domain/entitlements";
 import { IdempotencyKey, Metadata, MeterKey, SubjectId } from "../domain/usage-event";
 import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
-import { requireService, requireSubjectAccess } from "../http/auth";
+import { requireScope, requireSubjectAccess } from "../http/auth";
 import { createGrant } from "../services/create-grant";
 import { listGrants } from "../services/list-grants";
 import { voidGrant } from "../services/void-grant";
 import { GrantSchema, toPublicGrant } from "./credit-views";
-import { bearerAuth, createRoute, errorResponses, IdempotencyHeaderSchema, json, jsonBody, queryParameters } from "./schemas";
+import { createRoute, errorResponses, IdempotencyHeaderSchema, json, jsonBody, queryParameters, requiresScope } from "./schemas";
 
 const subjectParams = z.object({ subjectId: SubjectId });
 
@@ -40,7 +40,7 @@ const createRouteDef = createRoute({
   tags: ["grants"],
   summary: "Give prepaid credit on a counter",
   description: `Adds \`amount\` to what the subject may use of \`meter\` (a counter) from \`effectiveAt\` until \`expiresAt\`. Usage draws the period allowance first, then grants: lower \`priority\` first (default ${DEFAULT_GRANT_PRIORITY}), then the earliest \`expiresAt\` (grants that never expire last), then the oldest. Each event's \`grantDraws\` says which grants it drew on. Expired and voided grants add nothing. 201 with the grant; a replay of the same idempotency key is 200 with the same grant, the same key with another body 409.`,
-  security: bearerAuth,
+  security: requiresScope("entitlements:write"),
   request: { params: subjectParams, headers: IdempotencyHeaderSchema, ...jsonBody(CreateGrantInput) },
   responses: {
     201: json(z.object({ grant: GrantSchema }), "Granted"),
@@ -56,7 +56,7 @@ const listRoute = createRoute({
   summary: "The subject's grants",
   description:
     "Active and scheduled grants; `includeInactive=true` adds expired, used-up and voided ones. One page: `nextCursor` is always null.",
-  security: bearerAuth,
+  security: requiresScope("usage:read"),
   request: {
     params: subjectParams,
     query: queryParameters({
@@ -80,7 +80,7 @@ const voidRoute = createRoute({
   tags: ["grants"],
   summary: "Take back what is left of a grant",
   description: "What was drawn stays drawn; nothing more is drawn from it. Voiding again answers the same grant.",
-  security: bearerAuth,
+  security: requiresScope("entitlements:write"),
   request: { params: z.object({ subjectId: SubjectId, grantId: wellFormedString().min(1).max(100) }) },
   responses: {
     200: json(z.object({ grant: GrantSchema, status: z.enum(["voided", "already_voided"]) }), "Voided"),
@@ -90,7 +90,7 @@ const voidRoute = createRoute({
 
 export function registerGrantRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(createRouteDef, async (c) => {
-    requireService(c);
+    requireScope(c, "entitlements:write");
     const { subjectId } = c.req.valid("param");
     const body = c.req.valid("json");
     const { status, grant } = await createGrant(c.env, {
@@ -116,7 +116,7 @@ export function registerGrantRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(voidRoute, async (c) => {
-    requireService(c);
+    requireScope(c, "entitlements:write");
     const { subjectId, grantId } = c.req.valid("param");
     const { status, grant } = await voidGrant(c.env, subjectId, grantId);
     return c.json({ grant: toPublicGrant(grant, Date.now()), status }, 200);

@@ -2,10 +2,10 @@ import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Meter } from "../db/meters";
 import { MeterKey, Unit } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
-import { requireService } from "../http/auth";
+import { requireScope } from "../http/auth";
 import { defineMeter } from "../services/define-meter";
 import { listMeters } from "../services/list-meters";
-import { bearerAuth, createRoute, errorResponses, json, jsonBody } from "./schemas";
+import { bearerAuth, createRoute, errorResponses, json, jsonBody, requiresScope } from "./schemas";
 
 export const MeterSchema = z
   .object({
@@ -33,7 +33,7 @@ const putMeter = createRoute({
   summary: "Define a meter",
   description:
     "Creates the meter (201) or updates its description (200). Unit and kind are fixed once defined, because history is counted in them: a different unit or kind answers 409 METER_IMMUTABLE.",
-  security: bearerAuth,
+  security: requiresScope("admin"),
   request: { params: z.object({ key: MeterKey }), ...jsonBody(MeterInputSchema) },
   responses: {
     201: json(z.object({ meter: MeterSchema }), "Created"),
@@ -53,7 +53,7 @@ const getMeters = createRoute({
 
 export function registerMeterRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(putMeter, async (c) => {
-    requireService(c);
+    requireScope(c, "admin");
     const { meter, created } = await defineMeter(c.env, c.req.valid("param").key, c.req.valid("json"));
     return c.json({ meter: toPublicMeter(meter) }, created ? 201 : 200);
   });

@@ -5,7 +5,7 @@ import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
 import { listNotifications } from "../services/list-notifications";
 import { notificationCursor } from "./cursor";
-import { bearerAuth, createRoute, errorResponses, json, queryParameters } from "./schemas";
+import { createRoute, errorResponses, json, queryParameters, requiresScope } from "./schemas";
 
 const NotificationSchema = z
   .object({
@@ -24,7 +24,7 @@ const list = createRoute({
   tags: ["notifications"],
   summary: "Recent threshold, limit and period notifications, newest first",
   description: "What ledgers wrote (and what subscribed endpoints are sent). A user token must pass its own subjectId.",
-  security: bearerAuth,
+  security: requiresScope("usage:read"),
   request: {
     query: queryParameters({
       subjectId: SubjectId.optional(),

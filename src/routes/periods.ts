@@ -6,7 +6,7 @@ import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess } from "../http/auth";
 import { listPeriods } from "../services/list-periods";
 import { periodCursor } from "./cursor";
-import { bearerAuth, createRoute, errorResponses, json, queryParameters } from "./schemas";
+import { createRoute, errorResponses, json, queryParameters, requiresScope } from "./schemas";
 
 const PeriodSchema = z
   .object({
@@ -31,7 +31,7 @@ const list = createRoute({
   summary: "Closed-period rollups",
   description:
     "Written by the monthly rollover (and restated when a late event lands in a closed period). `from`/`to` bound the period start. A user token must pass its own subjectId.",
-  security: bearerAuth,
+  security: requiresScope("usage:read"),
   request: {
     query: queryParameters({
       subjectId: SubjectId.optional(),

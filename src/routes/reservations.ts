@@ -4,7 +4,7 @@ import { toPublicEvent } from "../domain/stored-event";
 import { Amount, Dimensions, IdempotencyKey, Metadata, MeterKey, SubjectId } from "../domain/usage-event";
 import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
-import { requireService, requireSubjectAccess } from "../http/auth";
+import { requireScope, requireSubjectAccess } from "../http/auth";
 import { commitReservation } from "../services/commit-reservation";
 import { getReservation } from "../services/get-reservation";
 import { listReservations } from "../services/list-reservations";
@@ -12,7 +12,16 @@ import { releaseReservation } from "../services/release-reservation";
 import { reserveEntitlement } from "../services/reserve-entitlement";
 import { ReservationSchema, toPublicReservation } from "./credit-views";
 import { reservationCursor } from "./cursor";
-import { bearerAuth, createRoute, errorResponses, EventSchema, IdempotencyHeaderSchema, json, jsonBody, queryParameters } from "./schemas";
+import {
+  createRoute,
+  errorResponses,
+  EventSchema,
+  IdempotencyHeaderSchema,
+  json,
+  jsonBody,
+  queryParameters,
+  requiresScope,
+} from "./schemas";
 
 const ReservationId = wellFormedString().min(1).max(100);
 const subjectParams = z.object({ subjectId: SubjectId });
@@ -64,7 +73,7 @@ const reserveRoute = createRoute({
   tags: ["reservations"],
   summary: "Hold an amount against the limit until the usage is known",
   description: `Holds \`amount\` for \`ttlSeconds\` (1–${MAX_TTL_SECONDS}, default ${DEFAULT_TTL_SECONDS}): it counts against the limit like usage (\`remaining = limit − used − held + granted\`) but records nothing yet. Over a hard limit: 402 LIMIT_EXCEEDED and nothing held; holds and consumes together never pass a hard limit, whatever the concurrency. Then commit it (records the actual usage) or release it; a hold neither committed nor released by \`expiresAt\` is released by the subject's ledger and notifies \`reservation.expired\`. A replay of the same idempotency key answers the same reservation; the same key with another body is 409.`,
-  security: bearerAuth,
+  security: requiresScope("entitlements:write"),
   request: { params: z.object({ subjectId: SubjectId, meter: MeterKey }), headers: IdempotencyHeaderSchema, ...jsonBody(ReserveInput) },
   responses: {
     200: json(ReservedSchema, "Held; the balance after the hold"),
@@ -90,7 +99,7 @@ const commitRoute = createRoute({
   summary: "Record what a hold turned into",
   description:
     "Records a usage event of `amount` (the held amount when left out; source `reservation`) and ends the hold. Less than held releases the rest. More than held is recorded too, since the usage happened; past a hard limit the answer says `overage: true`. `amount: 0` ends the hold as `committed` with `committedAmount: 0` and records nothing (`event: null`): the usage did not happen. The same commit again answers the same event (`already_committed`); another amount after a commit is 409 IDEMPOTENCY_CONFLICT. A released or expired hold is 409 RESERVATION_NOT_HELD with its `status` in `details`.",
-  security: bearerAuth,
+  security: requiresScope("entitlements:write"),
   request: {
     params: reservationParams,
     body: { content: { "application/json": { schema: CommitReservationInput } }, required: false },
@@ -105,7 +114,7 @@ const releaseRoute = createRoute({
   summary: "Free a hold without recording anything",
   description:
     "Takes no body (or `{}`). Releasing again answers the same reservation (`already_released`); a committed or expired hold is 409 RESERVATION_NOT_HELD with its `status` in `details`.",
-  security: bearerAuth,
+  security: requiresScope("entitlements:write"),
   request: {
     params: reservationParams,
     body: { content: { "application/json": { schema: z.strictObject({}).openapi("ReleaseInput") } }, required: false },
@@ -118,7 +127,7 @@ const listRoute = createRoute({
   path: "/v1/subjects/{subjectId}/reservations",
   tags: ["reservations"],
   summary: "The subject's holds, newest first",
-  security: bearerAuth,
+  security: requiresScope("usage:read"),
   request: {
     params: subjectParams,
     query: queryParameters({
@@ -135,14 +144,14 @@ const getRoute = createRoute({
   path: "/v1/subjects/{subjectId}/reservations/{reservationId}",
   tags: ["reservations"],
   summary: "One hold",
-  security: bearerAuth,
+  security: requiresScope("usage:read"),
   request: { params: reservationParams },
   responses: { 200: json(z.object({ reservation: ReservationSchema }), "The reservation"), ...errorResponses(404, 503) },
 });
 
 export function registerReservationRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(reserveRoute, async (c) => {
-    requireService(c);
+    requireScope(c, "entitlements:write");
     const { subjectId, meter } = c.req.valid("param");
     const body = c.req.valid("json");
     const { status, reservation, snapshot } = await reserveEntitlement(c.env, {
@@ -158,7 +167,7 @@ export function registerReservationRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(commitRoute, async (c) => {
-    requireService(c);
+    requireScope(c, "entitlements:write");
     const { subjectId, reservationId } = c.req.valid("param");
     const body = (c.req.valid("json") as z.infer<typeof CommitReservationInput> | undefined) ?? {};
     const result = await commitReservation(c.env, subjectId, reservationId, body.amount);
@@ -170,7 +179,7 @@ export function registerReservationRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(releaseRoute, async (c) => {
-    requireService(c);
+    requireScope(c, "entitlements:write");
     const { subjectId, reservationId } = c.req.valid("param");
     const { status, reservation } = await releaseReservation(c.env, subjectId, reservationId);
     return c.json({ reservation: toPublicReservation(reservation), status }, 200);

@@ -1,3 +1,4 @@
+import type { Scope } from "../domain/scopes";
 import { createRoute as createOpenApiRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import { ERROR_CODES } from "../domain/errors";
 import { wellFormedString } from "../domain/well-formed";
@@ -98,7 +99,16 @@ export const configurationNotPushed = {
   ),
 };
 
+/** A route for user tokens only (`/v1/me/…`). */
 export const bearerAuth = [{ bearerAuth: [] }];
+
+/**
+ * A route an API key needs `scope` for; the root key passes every one. The matrix test holds
+ * this declaration, each handler's check and the contract's table to one another.
+ */
+export function requiresScope(scope: Scope) {
+  return [{ bearerAuth: [scope] }];
+}
 
 /** `includeVoided=true` counts and lists voided events too (they are left out by default). */
 export const IncludeVoidedParam = z

@@ -3,12 +3,12 @@ import type { Subject } from "../db/plans";
 import { EntitlementOverride, SubjectInput } from "../domain/entitlements";
 import { SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
-import { requireService, requireSubjectAccess } from "../http/auth";
+import { requireScope, requireSubjectAccess } from "../http/auth";
 import { getSubject } from "../services/get-subject";
 import { putSubject } from "../services/put-subject";
 import { recalculateSubject } from "../services/recalculate-subject";
 import { FeatureValuesSchema } from "./features";
-import { bearerAuth, configurationNotPushed, createRoute, errorResponses, json, jsonBody } from "./schemas";
+import { configurationNotPushed, createRoute, errorResponses, json, jsonBody, requiresScope } from "./schemas";
 
 export const SubjectSchema = z
   .object({
@@ -31,7 +31,7 @@ const putSubjectRoute = createRoute({
   summary: "Assign a plan, billing anchor day and overrides",
   description:
     "Fields left out keep their value. `billingAnchorDay` 1–31 starts monthly periods on that day (clamped to the month's end); null means calendar months (UTC). `overrides` replaces the subject's per-meter overrides; one naming a meter that is not defined is 422 UNKNOWN_METER and nothing is written. `featureOverrides` replaces the subject's feature values (same rules as a plan's `features`); each replaces the plan's value for its key, `null` included; leave a key out to use the plan's value again. Takes effect at the subject's next call. 503 LEDGER_UNAVAILABLE: saved, but the subject's ledger did not take it; retrying the same PUT pushes it again.",
-  security: bearerAuth,
+  security: requiresScope("admin"),
   request: { params, ...jsonBody(SubjectInput.openapi("SubjectInput")) },
   responses: {
     201: json(z.object({ subject: SubjectSchema }), "Created"),
@@ -46,7 +46,7 @@ const getSubjectRoute = createRoute({
   path: "/v1/subjects/{subjectId}",
   tags: ["subjects"],
   summary: "Read a subject's settings",
-  security: bearerAuth,
+  security: requiresScope("usage:read"),
   request: { params },
   responses: { 200: json(z.object({ subject: SubjectSchema }), "The subject"), ...errorResponses(404) },
 });
@@ -58,7 +58,7 @@ const recalculateRoute = createRoute({
   summary: "Rebuild current-period counters from history",
   description:
     "Flushes the ledger's pending events, then sets each current-period counter and gauge level to what D1 history says. Safe to repeat.",
-  security: bearerAuth,
+  security: requiresScope("admin"),
   request: { params },
   responses: {
     200: json(
@@ -74,7 +74,7 @@ const recalculateRoute = createRoute({
 
 export function registerSubjectRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(putSubjectRoute, async (c) => {
-    requireService(c);
+    requireScope(c, "admin");
     const { subject, created } = await putSubject(c.env, c.req.valid("param").subjectId, c.req.valid("json"));
     return c.json({ subject: toPublicSubject(subject) }, created ? 201 : 200);
   });
@@ -86,7 +86,7 @@ export function registerSubjectRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(recalculateRoute, async (c) => {
-    requireService(c);
+    requireScope(c, "admin");
     const { subjectId } = c.req.valid("param");
     const summary = await recalculateSubject(c.env, subjectId);
     return c.json(

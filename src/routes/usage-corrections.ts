@@ -3,10 +3,10 @@ import { AmendInput, VoidInput } from "../domain/corrections";
 import { toPublicEvent } from "../domain/stored-event";
 import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
-import { requireService } from "../http/auth";
+import { requireScope } from "../http/auth";
 import { amendUsageEvent } from "../services/amend-usage-event";
 import { voidUsageEvent } from "../services/void-usage-event";
-import { bearerAuth, createRoute, errorResponses, EventSchema, json } from "./schemas";
+import { createRoute, errorResponses, EventSchema, json, requiresScope } from "./schemas";
 
 const params = z.object({ id: wellFormedString().min(1).max(100) });
 
@@ -22,7 +22,7 @@ const voidRoute = createRoute({
   summary: "Take back a recorded event",
   description:
     "The subject's counters, gauge level, closed periods and thresholds are restated at once; history keeps the event with `voidedAt` and `voidReason`, and lists, summaries and exports leave it out unless `includeVoided=true`. Voiding again answers `already_voided`. Events from the last 35 days can be voided. History lags recording by a second or two: a just-recorded event may answer 404 for that long.",
-  security: bearerAuth,
+  security: requiresScope("admin"),
   request: {
     params,
     body: { content: { "application/json": { schema: VoidInput.openapi("VoidInput") } }, required: false },
@@ -37,21 +37,21 @@ const amendRoute = createRoute({
   summary: "Correct a recorded event",
   description:
     "Voids the event and records its replacement (the original with the fields given laid over it) in one transaction. The replacement has the idempotency key `amend:<id>` and source `amend`. The same amendment again answers `duplicate` with the same replacement; other corrections of an amended event are 409 (amend the replacement instead).",
-  security: bearerAuth,
+  security: requiresScope("admin"),
   request: { params, body: { content: { "application/json": { schema: AmendInput.openapi("AmendInput") } }, required: true } },
   responses: { 200: json(AmendedSchema, "Voided and replaced"), ...errorResponses(404, 409, 413, 415, 422, 503) },
 });
 
 export function registerUsageCorrectionRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(voidRoute, async (c) => {
-    requireService(c);
+    requireScope(c, "admin");
     const body = (c.req.valid("json") as VoidInput | undefined) ?? {};
     const result = await voidUsageEvent(c.env, c.req.valid("param").id, body.reason ?? null);
     return c.json({ event: toPublicEvent(result.event), status: result.status }, 200);
   });
 
   app.openapi(amendRoute, async (c) => {
-    requireService(c);
+    requireScope(c, "admin");
     const result = await amendUsageEvent(c.env, c.req.valid("param").id, c.req.valid("json"));
     return c.json({ voided: toPublicEvent(result.voided), event: toPublicEvent(result.event), status: result.status }, 200);
   });

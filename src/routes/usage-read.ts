@@ -1,12 +1,11 @@
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import type { HistoryFilter } from "../domain/history-queries";
-import { DomainError } from "../domain/errors";
 import { toPublicEvent } from "../domain/stored-event";
 import { MeterKey, SubjectId } from "../domain/usage-event";
 import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
-import { requireSubjectAccess } from "../http/auth";
+import { requireSubjectAccess, requireUserSubject } from "../http/auth";
 import { getUsageEvent } from "../services/get-usage-event";
 import { listHistory } from "../services/list-history";
 import { historyCursor } from "./cursor";
@@ -19,6 +18,7 @@ import {
   json,
   parseDimensionFilters,
   queryParameters,
+  requiresScope,
 } from "./schemas";
 
 const HISTORY_QUERY = {
@@ -41,7 +41,7 @@ const listUsage = createRoute({
   tags: ["usage"],
   summary: "Usage history, newest first",
   description: `History from D1 (eventually consistent, usually within 2 s of recording), and for days older than \`HISTORY_HOT_DAYS\` from the R2 archive, in the same order and shape. ${DIMENSION_DOC} A user token must pass its own subjectId.`,
-  security: bearerAuth,
+  security: requiresScope("usage:read"),
   request: { query: queryParameters({ ...HISTORY_QUERY, subjectId: SubjectId.optional() }, { dimensionFilters: true }) },
   responses: { 200: json(HistoryPageSchema, "One page of events"), ...errorResponses() },
 });
@@ -53,7 +53,7 @@ const getEvent = createRoute({
   summary: "One usage event",
   description:
     "Events of archived days (older than `HISTORY_HOT_DAYS`) answer 404: the archive keeps no index of ids; list them by time instead.",
-  security: bearerAuth,
+  security: requiresScope("usage:read"),
   request: { params: z.object({ id: wellFormedString().min(1).max(100) }) },
   responses: { 200: json(z.object({ event: EventSchema }), "The event"), ...errorResponses(404) },
 });
@@ -77,10 +77,8 @@ export function registerUsageReadRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(listMyUsage, async (c) => {
-    const principal = c.get("principal");
-    if (principal.kind !== "user")
-      throw new DomainError("FORBIDDEN", "/v1/me needs a user token; use /v1/usage?subjectId= with the service key.");
-    return c.json(await historyPage(c, { ...c.req.valid("query"), subjectId: principal.subjectId }), 200);
+    const subjectId = requireUserSubject(c);
+    return c.json(await historyPage(c, { ...c.req.valid("query"), subjectId: subjectId }), 200);
   });
 
   app.openapi(getEvent, async (c) => {

@@ -3,12 +3,11 @@ import { DomainError } from "../domain/errors";
 import { toPublicEvent } from "../domain/stored-event";
 import { toEventDraft, type EventDraft, type UsageEventInput } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
-import { requireService } from "../http/auth";
+import { requireScope } from "../http/auth";
 import { enqueueUsage } from "../services/enqueue-usage";
 import { recordUsage } from "../services/record-usage";
 import {
   BatchInputSchema,
-  bearerAuth,
   createRoute,
   errorResponses,
   EventInputSchema,
@@ -16,6 +15,7 @@ import {
   IdempotencyHeaderSchema,
   json,
   jsonBody,
+  requiresScope,
 } from "./schemas";
 
 export const RecordedSchema = z.object({ event: EventSchema, status: z.enum(["created", "duplicate"]) }).openapi("RecordedUsage");
@@ -40,7 +40,7 @@ const recordOne = createRoute({
   summary: "Record one usage event",
   description:
     "Counted at once in the subject's ledger; in history within seconds. Same idempotency key and body again: 200 duplicate with the original event.",
-  security: bearerAuth,
+  security: requiresScope("usage:write"),
   request: { headers: IdempotencyHeaderSchema, ...jsonBody(EventInputSchema) },
   responses: {
     201: json(RecordedSchema, "Recorded"),
@@ -56,7 +56,7 @@ const recordBatch = createRoute({
   summary: "Record 1–1000 usage events",
   description:
     "A malformed item fails the whole request (400, nothing written). Items that break a rule (unknown meter, unit, time window, key conflict) are rejected one by one. Retrying the whole batch is safe for events with idempotency keys.",
-  security: bearerAuth,
+  security: requiresScope("usage:write"),
   request: { headers: IdempotencyHeaderSchema, ...jsonBody(BatchInputSchema) },
   responses: { 200: json(BatchResultSchema, "One result per event, in order"), ...errorResponses(413, 415) },
 });
@@ -68,7 +68,7 @@ const recordAsync = createRoute({
   summary: "Enqueue 1–1000 usage events",
   description:
     "Validated, then sent through the usage-events queue and applied within seconds. Events without an idempotency key get one now, so queue redeliveries count once. Events that break a rule when applied (unknown meter, unit, time window) become dead letters (GET /v1/dead-letters).",
-  security: bearerAuth,
+  security: requiresScope("usage:write"),
   request: { headers: IdempotencyHeaderSchema, ...jsonBody(BatchInputSchema) },
   responses: {
     202: json(z.object({ enqueued: z.number().int() }).openapi("Enqueued"), "Accepted for the queue"),
@@ -78,13 +78,13 @@ const recordAsync = createRoute({
 
 export function registerUsageWriteRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(recordAsync, async (c) => {
-    requireService(c);
+    requireScope(c, "usage:write");
     const enqueued = await enqueueUsage(c.env, withHeaderKeys(c.req.valid("json").events, c.req.valid("header")["idempotency-key"]));
     return c.json({ enqueued }, 202);
   });
 
   app.openapi(recordOne, async (c) => {
-    requireService(c);
+    requireScope(c, "usage:write");
     const draft = withHeaderKey(toEventDraft(c.req.valid("json")), c.req.valid("header")["idempotency-key"]);
     const [result] = await recordUsage(c.env, [draft], "api");
     if (result!.status === "rejected") {
@@ -95,7 +95,7 @@ export function registerUsageWriteRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(recordBatch, async (c) => {
-    requireService(c);
+    requireScope(c, "usage:write");
     const drafts = withHeaderKeys(c.req.valid("json").events, c.req.valid("header")["idempotency-key"]);
     const results = await recordUsage(c.env, drafts, "batch");
     return c.json(

@@ -4,13 +4,13 @@ import { NOTIFICATION_TYPES } from "../domain/notifications";
 import { checkOutboundUrl, outboundUrlPolicy } from "../domain/outbound-url";
 import type { AppEnv } from "../http/app-env";
 import { invalidField } from "../http/errors";
-import { requireService } from "../http/auth";
+import { requireScope } from "../http/auth";
 import { deleteWebhookEndpoint } from "../services/delete-webhook-endpoint";
 import { getWebhookEndpoint } from "../services/get-webhook-endpoint";
 import { listDeliveries } from "../services/list-deliveries";
 import { saveWebhookEndpoint } from "../services/save-webhook-endpoint";
 import { deliveryCursor } from "./cursor";
-import { bearerAuth, createRoute, errorResponses, json, jsonBody, queryParameters } from "./schemas";
+import { createRoute, errorResponses, json, jsonBody, queryParameters, requiresScope } from "./schemas";
 
 const EndpointId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "letters, digits, '_', '.', '-'");
 const params = z.object({ id: EndpointId });
@@ -62,7 +62,7 @@ const put = createRoute({
   tags: ["notifications"],
   summary: "Subscribe a URL to notifications",
   description: `Events: ${NOTIFICATION_TYPES.join(", ")}. Deliveries are signed per Standard Webhooks (webhook-id, webhook-timestamp, webhook-signature) with the endpoint's whsec_ secret, which is answered only when the endpoint is created or the secret rotated.`,
-  security: bearerAuth,
+  security: requiresScope("admin"),
   request: { params, ...jsonBody(EndpointInput) },
   responses: {
     201: json(z.object({ endpoint: EndpointSchema }), "Created, with its secret"),
@@ -76,7 +76,7 @@ const get = createRoute({
   path: "/v1/webhook-endpoints/{id}",
   tags: ["notifications"],
   summary: "Read a subscription",
-  security: bearerAuth,
+  security: requiresScope("admin"),
   request: { params },
   responses: { 200: json(z.object({ endpoint: EndpointSchema }), "The endpoint (no secret)"), ...errorResponses(404) },
 });
@@ -86,7 +86,7 @@ const remove = createRoute({
   path: "/v1/webhook-endpoints/{id}",
   tags: ["notifications"],
   summary: "Unsubscribe",
-  security: bearerAuth,
+  security: requiresScope("admin"),
   request: { params },
   responses: { 200: json(z.object({ deleted: z.literal(true) }), "Deleted"), ...errorResponses(404) },
 });
@@ -96,7 +96,7 @@ const deliveries = createRoute({
   path: "/v1/webhook-endpoints/{id}/deliveries",
   tags: ["notifications"],
   summary: "Delivery log, newest first",
-  security: bearerAuth,
+  security: requiresScope("admin"),
   request: {
     params,
     query: queryParameters({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }),
@@ -109,7 +109,7 @@ const deliveries = createRoute({
 
 export function registerWebhookEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(put, async (c) => {
-    requireService(c);
+    requireScope(c, "admin");
     const input = c.req.valid("json");
     const target = checkOutboundUrl(input.url, outboundUrlPolicy(c.env));
     if (!target.ok) throw invalidField("url", target.reason, "invalid_url");
@@ -118,19 +118,19 @@ export function registerWebhookEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(get, async (c) => {
-    requireService(c);
+    requireScope(c, "admin");
     const endpoint = await getWebhookEndpoint(c.env, c.req.valid("param").id);
     return c.json({ endpoint: toPublic(endpoint, false) }, 200);
   });
 
   app.openapi(remove, async (c) => {
-    requireService(c);
+    requireScope(c, "admin");
     await deleteWebhookEndpoint(c.env, c.req.valid("param").id);
     return c.json({ deleted: true as const }, 200);
   });
 
   app.openapi(deliveries, async (c) => {
-    requireService(c);
+    requireScope(c, "admin");
     const { id } = c.req.valid("param");
     // An unknown endpoint is 404 even when the cursor is bad too.
     await getWebhookEndpoint(c.env, id);
