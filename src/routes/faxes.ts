@@ -3,7 +3,7 @@ import type { FaxRow, ParkedEvent } from "../db/faxes";
 import { FaxId, MAX_FAX_PAGES } from "../domain/fax";
 import { SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
-import { requireScope } from "../http/auth";
+import { auditContext, requireScope } from "../http/auth";
 import { getFax, type FaxRecord } from "../services/get-fax";
 import { listUnattributedFaxes } from "../services/list-unattributed-faxes";
 import { registerFax } from "../services/register-fax";
@@ -140,7 +140,7 @@ export function registerFaxRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(register, async (c) => {
     requireScope(c, "admin");
     const { reservePages, ...registration } = c.req.valid("json");
-    const { fax, billed, reservation } = await registerFax(c.env, { ...registration, reservePages: reservePages ?? null });
+    const { fax, billed, reservation } = await registerFax(c.env, auditContext(c), { ...registration, reservePages: reservePages ?? null });
     return c.json({ fax: toPublicFax(fax), billed, reservation: reservation && toPublicReservation(reservation) }, 200);
   });
 

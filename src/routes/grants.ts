@@ -4,7 +4,7 @@ import { DEFAULT_GRANT_PRIORITY } from "../domain/entitlements";
 import { IdempotencyKey, Metadata, MeterKey, SubjectId } from "../domain/usage-event";
 import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
-import { requireScope, requireSubjectAccess } from "../http/auth";
+import { auditContext, requireScope, requireSubjectAccess } from "../http/auth";
 import { createGrant } from "../services/create-grant";
 import { listGrants } from "../services/list-grants";
 import { voidGrant } from "../services/void-grant";
@@ -93,7 +93,7 @@ export function registerGrantRoutes(app: OpenAPIHono<AppEnv>): void {
     requireScope(c, "entitlements:write");
     const { subjectId } = c.req.valid("param");
     const body = c.req.valid("json");
-    const { status, grant } = await createGrant(c.env, {
+    const { status, grant } = await createGrant(c.env, auditContext(c), {
       subjectId,
       meter: body.meter,
       amount: body.amount,
@@ -118,7 +118,7 @@ export function registerGrantRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(voidRoute, async (c) => {
     requireScope(c, "entitlements:write");
     const { subjectId, grantId } = c.req.valid("param");
-    const { status, grant } = await voidGrant(c.env, subjectId, grantId);
+    const { status, grant } = await voidGrant(c.env, auditContext(c), subjectId, grantId);
     return c.json({ grant: toPublicGrant(grant, Date.now()), status }, 200);
   });
 }

@@ -1,7 +1,9 @@
+import type { AuditContext } from "../domain/audit";
 import { type AmendInput, assertCorrectable, replacementDraft } from "../domain/corrections";
 import { DomainError } from "../domain/errors";
-import type { StoredEvent } from "../domain/stored-event";
+import { type StoredEvent, toPublicEvent } from "../domain/stored-event";
 import { ledgerFor } from "../ledger/ledger-client";
+import { recordAudit } from "./audit-trail";
 import { callLedger } from "./call-ledger";
 import { getUsageEvent } from "./get-usage-event";
 import { meterKind } from "./meter-kinds";
@@ -19,7 +21,13 @@ export interface AmendResult {
  * The same amendment again answers the same result; other corrections of an amended event are a
  * conflict (amend the replacement instead).
  */
-export async function amendUsageEvent(env: Env, id: string, corrections: AmendInput, nowMs = Date.now()): Promise<AmendResult> {
+export async function amendUsageEvent(
+  env: Env,
+  audit: AuditContext,
+  id: string,
+  corrections: AmendInput,
+  nowMs = Date.now(),
+): Promise<AmendResult> {
   const original = await getUsageEvent(env, id);
   assertCorrectable(original, nowMs);
   const [prepared] = await prepareEvents(env, [replacementDraft(original, corrections)], "amend", nowMs);
@@ -34,9 +42,13 @@ export async function amendUsageEvent(env: Env, id: string, corrections: AmendIn
       { replacementEventId: outcome.event.id },
     );
   }
-  return {
-    voided: { ...original, voidedAt: outcome.voided.voidedAt, voidReason: outcome.voided.reason },
-    event: outcome.event,
-    status: outcome.status,
-  };
+  const voided = { ...original, voidedAt: outcome.voided.voidedAt, voidReason: outcome.voided.reason };
+  await recordAudit(env, audit, {
+    id: `aud_usage.amend_${original.id}`,
+    action: "usage.amend",
+    target: { type: "usage_event", id: original.id },
+    before: toPublicEvent(original),
+    after: { voided: toPublicEvent(voided), event: toPublicEvent(outcome.event) },
+  });
+  return { voided, event: outcome.event, status: outcome.status };
 }

@@ -1,9 +1,11 @@
 import { toE4 } from "../domain/amount";
+import type { AuditContext } from "../domain/audit";
 import { DomainError } from "../domain/errors";
 import { fingerprintOf } from "../domain/fingerprint";
 import type { JsonValue } from "../domain/stored-event";
 import type { Grant } from "../ledger/contract";
 import { ledgerFor } from "../ledger/ledger-client";
+import { recordAudit } from "./audit-trail";
 import { callLedger } from "./call-ledger";
 import { meterKind } from "./meter-kinds";
 
@@ -22,6 +24,7 @@ export interface GrantRequest {
 /** Gives prepaid credit on a counter, drawn after the period allowance. A replay of the same key answers the same grant. */
 export async function createGrant(
   env: Env,
+  audit: AuditContext,
   request: GrantRequest,
   nowMs = Date.now(),
 ): Promise<{ status: "created" | "duplicate"; grant: Grant }> {
@@ -46,5 +49,13 @@ export async function createGrant(
   if (outcome.status === "conflict") {
     throw new DomainError("IDEMPOTENCY_CONFLICT", `idempotencyKey was already used for a different grant (${outcome.grant.id}).`);
   }
+  // Logged on a replay too, under the grant's own id: the first answer may have been lost before its entry was written.
+  await recordAudit(env, audit, {
+    id: `aud_grant.create_${outcome.grant.id}`,
+    action: "grant.create",
+    target: { type: "grant", id: outcome.grant.id },
+    before: null,
+    after: outcome.grant,
+  });
   return { status: outcome.status, grant: outcome.grant };
 }

@@ -1,9 +1,11 @@
 import { database, type Database } from "../db/database";
 import { findFaxBill } from "../db/fax-bills";
 import { findFax, registerFax as nameFaxSubject, type FaxRow } from "../db/faxes";
+import type { AuditContext } from "../domain/audit";
 import { DomainError } from "../domain/errors";
 import { holdsPages, type FaxProvider } from "../domain/fax";
 import type { Reservation } from "../ledger/contract";
+import { recordAudit } from "./audit-trail";
 import { billParked } from "./bill-fax";
 import { holdFaxPages, readFaxHold, releaseFaxHold, type FaxHold } from "./fax-holds";
 
@@ -28,7 +30,12 @@ export interface RegisteredFax {
  * the first hold: registering again changes nothing) and bills anything parked for it. A hold
  * that does not fit a hard limit is LIMIT_EXCEEDED, and nothing is registered.
  */
-export async function registerFax(env: Env, registration: FaxRegistration, nowMs = Date.now()): Promise<RegisteredFax> {
+export async function registerFax(
+  env: Env,
+  audit: AuditContext,
+  registration: FaxRegistration,
+  nowMs = Date.now(),
+): Promise<RegisteredFax> {
   const { provider, faxId, subjectId, reservePages } = registration;
   const db = database(env.DB);
   const known = await findFax(db, provider, faxId);
@@ -41,6 +48,14 @@ export async function registerFax(env: Env, registration: FaxRegistration, nowMs
     if (held) await releaseFaxHold(env, { subjectId, reservationId: held.id });
     throw alreadyRegistered(faxId);
   }
+  // One entry per fax and subject: registering again changes nothing.
+  await recordAudit(env, audit, {
+    id: `aud_fax.register_${provider}_${faxId}`,
+    action: "fax.register",
+    target: { type: "fax", id: `${provider}:${faxId}` },
+    before: known,
+    after: fax,
+  });
   const { outcome } = await billParked(env, db, fax, nowMs);
   if (fax.reservationId === null) return { fax, billed: outcome === "billed", reservation: null };
   const fresh = held?.id === fax.reservationId && outcome !== "billed" ? held : null;

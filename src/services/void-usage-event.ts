@@ -1,7 +1,9 @@
+import type { AuditContext } from "../domain/audit";
 import { assertCorrectable } from "../domain/corrections";
-import type { StoredEvent } from "../domain/stored-event";
+import { type StoredEvent, toPublicEvent } from "../domain/stored-event";
 import type { VoidTarget } from "../ledger/contract";
 import { ledgerFor } from "../ledger/ledger-client";
+import { recordAudit } from "./audit-trail";
 import { callLedger } from "./call-ledger";
 import { getUsageEvent } from "./get-usage-event";
 import { meterKind } from "./meter-kinds";
@@ -16,7 +18,13 @@ export interface VoidResult {
  * periods and thresholds in one transaction; history keeps the event, marked voided. Voiding
  * again changes nothing.
  */
-export async function voidUsageEvent(env: Env, id: string, reason: string | null, nowMs = Date.now()): Promise<VoidResult> {
+export async function voidUsageEvent(
+  env: Env,
+  audit: AuditContext,
+  id: string,
+  reason: string | null,
+  nowMs = Date.now(),
+): Promise<VoidResult> {
   const event = await getUsageEvent(env, id);
   const kind = await meterKind(env, event.meter);
   // A gauge's repeated void still reaches its ledger, which rebuilds the level again: the first
@@ -25,7 +33,15 @@ export async function voidUsageEvent(env: Env, id: string, reason: string | null
   if (event.voidedAt == null) assertCorrectable(event, nowMs);
   const target = voidTarget(event, kind);
   const outcome = await callLedger(() => ledgerFor(env, event.subjectId).voidEvent(event.subjectId, target, reason));
-  return { event: { ...event, voidedAt: outcome.voidedAt, voidReason: outcome.reason }, status: outcome.status };
+  const voided = { ...event, voidedAt: outcome.voidedAt, voidReason: outcome.reason };
+  await recordAudit(env, audit, {
+    id: `aud_usage.void_${event.id}`,
+    action: "usage.void",
+    target: { type: "usage_event", id: event.id },
+    before: event.voidedAt == null ? toPublicEvent(event) : null,
+    after: toPublicEvent(voided),
+  });
+  return { event: voided, status: outcome.status };
 }
 
 export function voidTarget(event: StoredEvent, kind: VoidTarget["kind"]): VoidTarget {
