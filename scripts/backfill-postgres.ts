@@ -4,33 +4,36 @@
 // (ON CONFLICT DO NOTHING) and takes a void only once, so a second run copies what is new.
 import { execFileSync } from "node:child_process";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import pg from "pg";
 import { ensureEventPartitions, eventRow } from "../src/db/postgres/history-events";
 import { insertEventsWithRollups, voidEventsWithRollups } from "../src/db/postgres/history-rollups";
 import type { PgQuery } from "../src/db/postgres/query";
 import { inTransaction } from "../src/db/postgres/query";
+import { parseCommandLine } from "./lib/cli";
 
 const USAGE = `Usage: npm run backfill:postgres -- --url <postgres connection string> [--remote | --persist-to <dir>] [--page 2000]
 
 Reads the D1 database bound as DB (the local state of \`npm run dev\` by default, or the one under
 --persist-to; --remote for the deployed one), through wrangler d1 execute, page by page in (occurred_at, id) order and writes each page to PostgreSQL in
 one transaction. Then it prints the days and meters whose count or total differ between the two.
-Run migrations first (npm run db:migrate:postgres). The URL may also come from TALLY_POSTGRES_URL.`;
+Run migrations first (npm run db:migrate:postgres).
 
-const { values } = parseArgs({
+  --url URL           the PostgreSQL connection string (default: TALLY_POSTGRES_URL)
+  --remote            read the deployed D1 database (default: the local one)
+  --persist-to DIR    the local D1 state's directory (default: wrangler's, that of \`npm run dev\`)
+  --page N            events per page and transaction, 1–10000 (default 2000)
+  -h, --help          this text
+
+Example: npm run backfill:postgres -- --url postgres://tally:secret@localhost:5432/tally --remote`;
+
+const { values } = parseCommandLine(USAGE, {
   options: {
     url: { type: "string" },
     remote: { type: "boolean", default: false },
     page: { type: "string", default: "2000" },
     "persist-to": { type: "string" },
-    help: { type: "boolean", short: "h" },
   },
 });
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
 const url = values.url ?? process.env.TALLY_POSTGRES_URL;
 const page = Number(values.page);
 if (!url || !Number.isInteger(page) || page < 1 || page > 10_000) {

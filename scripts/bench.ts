@@ -10,7 +10,6 @@
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import {
   auth,
   createSubjects,
@@ -25,6 +24,7 @@ import {
 } from "./lib/local-worker";
 import { type CpuCost, cpuCost, peakMemoryMb, sampleCpu, waitForIdle } from "./lib/proc-cpu";
 import { type BenchBackend, d1Backend, postgresBackend } from "./lib/bench-backend";
+import { parseCommandLine, usageError } from "./lib/cli";
 import {
   type BytesPerEvent,
   bytesPerEvent,
@@ -36,7 +36,20 @@ import {
   writesPerEvent,
 } from "./lib/write-metrics";
 
-const { values } = parseArgs({
+const USAGE = `Usage: npm run bench [-- --quick] [-- --only holds|cost] [-- --backend d1|postgres]
+
+Starts the worker with wrangler dev on fresh local state, drives it over loopback with bounded
+counts and durations, prints throughput, latency and what each request or event costs (CPU, rows
+and bytes written), and writes the tables to bench/results/<time>.json. About eight minutes.
+
+  --quick            shorter passes and a smaller summary history (about five minutes; default off)
+  --only holds|cost  only the reserve + commit figures, or only the fresh servers' cost passes (default: everything)
+  --backend B        where history is kept: d1 or postgres, a local cluster (default d1)
+  -h, --help         this text
+
+Example: npm run bench -- --only holds`;
+
+const { values } = parseCommandLine(USAGE, {
   options: { quick: { type: "boolean", default: false }, only: { type: "string" }, backend: { type: "string", default: "d1" } },
 });
 const QUICK = values.quick;
@@ -45,8 +58,8 @@ const QUICK = values.quick;
  * `cost`: only the short passes on fresh servers: local observability off and on, and the metrics pass.
  */
 const ONLY = values.only;
-if (ONLY !== undefined && ONLY !== "holds" && ONLY !== "cost") throw new Error(`--only ${ONLY}: "holds" or "cost"`);
-if (values.backend !== "d1" && values.backend !== "postgres") throw new Error(`--backend ${values.backend}: "d1" or "postgres"`);
+if (ONLY !== undefined && ONLY !== "holds" && ONLY !== "cost") usageError(`--only ${ONLY}: "holds" or "cost"`);
+if (values.backend !== "d1" && values.backend !== "postgres") usageError(`--backend ${values.backend}: "d1" or "postgres"`);
 /** Where history is kept; set up in main(). */
 let backend: BenchBackend = d1Backend();
 

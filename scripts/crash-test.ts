@@ -7,7 +7,8 @@
 import { execFile } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { parseArgs, promisify } from "node:util";
+import { promisify } from "node:util";
+import { parseCommandLine } from "./lib/cli";
 import {
   auth,
   d1ExecuteArgs,
@@ -22,8 +23,20 @@ import {
   wrangler,
 } from "./lib/local-worker";
 
+const USAGE = `Usage: npm run test:crash [-- --json <file>]
+
+Ingests fixed streams of keyed batches, single events, consumes against a hard limit and queued
+events into wrangler dev on fresh local state, SIGKILLs the dev server three times mid-ingest,
+restarts it on the same state, re-sends every request and checks that history and counters agree
+with every answer it got. Takes two to three minutes; dev server logs go to bench/results/crash-dev-*.log.
+
+  --json FILE   also write the checks' results as a vitest-shaped JSON report (default: none)
+  -h, --help    this text
+
+Example: npm run test:crash -- --json test-results/crash-test.json`;
+
 /** `--json <file>`: the checks' results in the shape of vitest's JSON report, for scripts/test-summary.mjs. */
-const { values: args } = parseArgs({ options: { json: { type: "string" } } });
+const { values: args } = parseCommandLine(USAGE, { options: { json: { type: "string" } } });
 const run = promisify(execFile);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const started = performance.now();

@@ -4,22 +4,24 @@
 // Hyperdrive binding. Its D1 and Durable Object state is kept apart from `npm run dev`'s.
 import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
+import { exitWithUsageIfAsked } from "./lib/cli";
 import { localPostgres, migratePostgres, postgresWranglerConfig, stopLocalCluster } from "./lib/local-postgres";
 
 const root = path.resolve(import.meta.dirname, "..");
 const wrangler = path.join(root, "node_modules/.bin/wrangler");
 const state = path.join(root, ".wrangler/state-postgres");
 
-if (process.argv.includes("--help") || process.argv.includes("-h")) {
-  console.log(`Usage: npm run dev:postgres [-- <wrangler dev arguments>]
+exitWithUsageIfAsked(`Usage: npm run dev:postgres [-- <wrangler dev arguments>]
 
 Serves tally on http://localhost:8787 like \`npm run dev\`, with history in PostgreSQL:
 TALLY_POSTGRES_URL's server, or a local cluster (under .wrangler/postgres; /var/tmp/tally-postgres as root) started from the
 installed PostgreSQL binaries (Debian: apt-get install postgresql; port TALLY_POSTGRES_PORT,
 default 54329). Local D1 and ledger state live in .wrangler/state-postgres. A local cluster this
-started is stopped when the server exits.`);
-  process.exit(0);
-}
+started is stopped when the server exits. Every other argument goes to wrangler dev.
+
+  -h, --help   this text
+
+Example: npm run dev:postgres -- --port 8788`);
 
 spawnSync(process.execPath, [path.join(root, "scripts/prepare-dev.mjs")], { cwd: root, stdio: "inherit" });
 const url = await localPostgres("tally");

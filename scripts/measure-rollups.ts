@@ -9,20 +9,29 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./lib/cli";
 
-const { values: args } = parseArgs({
+const USAGE = `Usage: npm run measure:rollups -- [--events N] [--subjects 500,10] [--chunk 1000]
+
+Writes the same chunks of events into two node:sqlite copies of the D1 schema (a temporary
+directory, removed afterwards): one keeping the summary rollups by trigger, one by aggregated
+upserts per chunk. Prints the rollup rows written and the CPU per event for each, and whether both
+kept the same rollups (exit 1 if not).
+
+  --events N       events written each way (default 100000)
+  --subjects L     comma-separated subject counts, one run each (default 500,10)
+  --chunk N        events per chunk (default 1000)
+  -h, --help       this text
+
+Example: npm run measure:rollups -- --events 20000 --subjects 100`;
+
+const { values: args } = parseCommandLine(USAGE, {
   options: {
     events: { type: "string", default: "100000" },
     subjects: { type: "string", default: "500,10" },
     chunk: { type: "string", default: "1000" },
-    help: { type: "boolean", default: false },
   },
 });
-if (args.help) {
-  console.log("usage: npm run measure:rollups -- [--events N] [--subjects 500,10] [--chunk 1000]");
-  process.exit(0);
-}
 const EVENTS = Number(args.events);
 const CHUNK = Number(args.chunk);
 const SUBJECT_COUNTS = args.subjects.split(",").map(Number);

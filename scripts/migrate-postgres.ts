@@ -1,18 +1,19 @@
 // `npm run db:migrate:postgres -- --url postgres://…`: applies migrations/postgres to the history database.
-import { parseArgs } from "node:util";
+import { parseCommandLine } from "./lib/cli";
 import { migratePostgres } from "./lib/local-postgres";
 
 const USAGE = `Usage: npm run db:migrate:postgres -- --url <postgres connection string>
 
 Applies migrations/postgres/*.sql that the database has not seen yet, each in a transaction,
 recorded in its tally_migrations table. The URL may also come from TALLY_POSTGRES_URL. Use the
-database's own connection string (not Hyperdrive's): migrations run from your machine or CI.`;
+database's own connection string (not Hyperdrive's): migrations run from your machine or CI.
 
-const { values } = parseArgs({ options: { url: { type: "string" }, help: { type: "boolean", short: "h" } } });
-if (values.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+  --url URL    the PostgreSQL connection string (default: TALLY_POSTGRES_URL)
+  -h, --help   this text
+
+Example: npm run db:migrate:postgres -- --url postgres://tally:secret@localhost:5432/tally`;
+
+const { values } = parseCommandLine(USAGE, { options: { url: { type: "string" } } });
 const url = values.url ?? process.env.TALLY_POSTGRES_URL;
 if (!url) {
   console.error(USAGE);

@@ -2,10 +2,24 @@
 // through wrangler dev's inspector.   npm run profile -- --scenario single|batch|consume|healthz [--seconds 6]
 import { writeFileSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { parseCommandLine, usageError } from "./lib/cli";
 import { createSubjects, freshState, json, load, root, startLocalWorker, subjectsOnPlan } from "./lib/local-worker";
 
-const { values } = parseArgs({ options: { scenario: { type: "string", default: "single" }, seconds: { type: "string", default: "6" } } });
+const USAGE = `Usage: npm run profile -- [--scenario single|batch|consume|healthz] [--seconds 6]
+
+Starts the worker with wrangler dev on fresh local state, runs one of the benchmark's loads under
+the V8 profiler (through wrangler dev's inspector), prints self time by function and by file, and
+writes the profile to bench/results/profile-<scenario>.cpuprofile (open it in Chrome DevTools).
+
+  --scenario S   single, batch, consume or healthz (default single)
+  --seconds N    how long the load runs (default 6)
+  -h, --help     this text
+
+Example: npm run profile -- --scenario batch --seconds 10`;
+
+const { values } = parseCommandLine(USAGE, {
+  options: { scenario: { type: "string", default: "single" }, seconds: { type: "string", default: "6" } },
+});
 const seconds = Number(values.seconds);
 
 interface ProfileNode {
@@ -138,9 +152,11 @@ function summarise(profile: Profile): string {
   return `wall ${wallMs.toFixed(0)} ms, in this isolate ${total.toFixed(0)} ms (${share} %; a sample every ${(sampleMs * 1000).toFixed(0)} µs)\n\nself time by function\n${table(byFunction, 30)}\n\nself time by file\n${table(byFile, 12)}`;
 }
 
+const scenario = Object.hasOwn(scenarios, values.scenario)
+  ? scenarios[values.scenario]!
+  : usageError(`--scenario must be one of ${Object.keys(scenarios).join(", ")}`);
+
 async function main() {
-  const scenario = scenarios[values.scenario];
-  if (!scenario) throw new Error(`--scenario must be one of ${Object.keys(scenarios).join(", ")}`);
   const worker = await startLocalWorker(freshState("tally-profile"), { inspector: true, logName: "wrangler-dev-profile" });
   try {
     await scenario.prepare(worker.base);

@@ -7,7 +7,10 @@ import { parseArgs } from "node:util";
 import { ARCHIVE, D1_MEASURED } from "./lib/capacity-constants";
 import { BACKENDS, type Backend, type BackendProjection, type CapacityInput, type LimitBreak, projectCapacity } from "./lib/capacity-model";
 
-export const USAGE = `usage: npm run simulate:capacity -- [options]
+export const USAGE = `Usage: npm run simulate:capacity -- [options]
+
+Models months of steady traffic through each history backend: per month the database size, write
+rate, query fan-out and cost, and the month each limit breaks. Reads and writes nothing.
 
   --subjects N       subjects sending events (default 1000)
   --rate R           events per second, averaged over the day (default 1)
@@ -17,10 +20,12 @@ export const USAGE = `usage: npm run simulate:capacity -- [options]
   --top-share S      share of events from the biggest subject, 0–1 (default 0.2)
   --single-share S   share of events sent one per request, 0–1 (default 0: all in batches)
   --growth G         rate growth per month in percent, 0–100 (default 0)
-  --json             machine-readable output
-  --help             this text
+  --json             machine-readable output (default: tables)
+  -h, --help         this text
 
-Figures and their sources: scripts/lib/capacity-constants.ts.`;
+Figures and their sources: scripts/lib/capacity-constants.ts.
+
+Example: npm run simulate:capacity -- --subjects 1000 --rate 100 --months 24 --backend d1-archive`;
 
 export class UsageError extends Error {}
 
@@ -43,7 +48,7 @@ export function parseCapacityArgs(argv: string[]): CapacityCommand {
         "single-share": { type: "string", default: "0" },
         growth: { type: "string", default: "0" },
         json: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
       },
     }));
   } catch (error) {
@@ -170,7 +175,7 @@ export function main(argv: string[]): number {
     command = parseCapacityArgs(argv);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    console.error(`simulate:capacity: ${error.message}\nRun with --help for the options.`);
+    console.error(`simulate:capacity: ${error.message} (see --help)`);
     return 2;
   }
   if (command.kind === "help") {

@@ -3,12 +3,32 @@
 //   npm run simulate -- --events 20000 [--subjects 40] [--days 14] [--rate 0] [--seed 7] [--url …] [--key …]
 //   npm run seed      (a month of demo data for the dashboard)
 import { createHmac, createPrivateKey, sign } from "node:crypto";
-import { parseArgs } from "node:util";
 import { TallyClient } from "../src/client";
 import type { UsageEventInput } from "../src/client";
+import { parseCommandLine } from "./lib/cli";
 import { LOCAL_NOTIFYRE_SECRET, LOCAL_SERVICE_KEY, LOCAL_TELNYX_PRIVATE_KEY_PKCS8 } from "./local-keys.mjs";
 
-const { values } = parseArgs({
+const USAGE = `Usage: npm run simulate -- [options]
+       npm run seed
+
+Sends realistic traffic (recorded and queued events, pantry logs, signed fax webhooks with holds,
+gauge moves) to a running tally through the typed client, then checks the service's totals
+against what it sent (exit 1 if they differ). \`npm run seed\` is \`--preset seed\`: a month of demo
+data for the dashboard (20000 events, 30 subjects, 30 days).
+
+  --url URL        the tally to send to (default http://localhost:8787, \`npm run dev\`)
+  --key KEY        service API key (default the local development key, scripts/local-keys.mjs)
+  --events N       events to send (default 5000)
+  --subjects N     subjects to spread them over (default 40)
+  --days N         how far back events are dated, at most 30 (default 14)
+  --rate N         events per second, 0 for as fast as it goes (default 0)
+  --seed N         seed of the traffic's random choices (default: from the clock)
+  --preset seed    the seed's events, subjects and days instead of --events, --subjects, --days
+  -h, --help       this text
+
+Example: npm run simulate -- --events 20000 --rate 500 --seed 7`;
+
+const { values } = parseCommandLine(USAGE, {
   options: {
     url: { type: "string", default: "http://localhost:8787" },
     key: { type: "string", default: LOCAL_SERVICE_KEY },

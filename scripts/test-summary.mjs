@@ -1,7 +1,29 @@
 // Prints vitest's JSON reports (and reports in their shape, such as the crash test's) as one plain closing line: "N passed, N failed, N skipped".
 import { existsSync, readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
 
-const files = process.argv.slice(2);
+const USAGE = `Usage: node scripts/test-summary.mjs [report.json …]
+
+Adds up vitest JSON reports (and reports in their shape, such as \`npm run test:crash -- --json\`'s)
+into one line: "tests: N passed, N failed, N skipped". A report file that is missing counts as one
+failed test. Default report: test-results/vitest.json. Exits 0 whatever the counts.
+
+  -h, --help   this text
+
+Example: node scripts/test-summary.mjs test-results/vitest.json test-results/crash-test.json`;
+
+let files;
+try {
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { help: { type: "boolean", short: "h" } } });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  files = positionals;
+} catch (error) {
+  console.error(`test-summary.mjs: ${error.message} (see --help)`);
+  process.exit(2);
+}
 let passed = 0;
 let failed = 0;
 let skipped = 0;

@@ -233,7 +233,7 @@ describe("simulate:capacity arguments", () => {
       expect(main(["--months", "NaN"])).toBe(2);
       expect(error.mock.calls[0]![0]).toContain("--months must be a number");
       expect(main(["--help"])).toBe(0);
-      expect(log.mock.calls[0]![0]).toContain("usage: npm run simulate:capacity");
+      expect(log.mock.calls[0]![0]).toContain("Usage: npm run simulate:capacity");
       expect(main(["--rate", "100", "--months", "2", "--json"])).toBe(0);
       const output = JSON.parse(log.mock.calls[1]![0] as string);
       expect(output.backends.map((b: BackendProjection) => b.backend)).toEqual([...BACKENDS]);
