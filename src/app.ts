@@ -3,6 +3,7 @@ import { requestId } from "hono/request-id";
 import { DomainError } from "./domain/errors";
 import type { AppEnv } from "./http/app-env";
 import { authenticate } from "./http/auth";
+import { authorise } from "./http/route-access";
 import { errorResponse, handleError, validationError } from "./http/errors";
 import { corsForAllowedOrigins, limitBody, requestLog, requireJsonBody } from "./http/middleware";
 import { registerApiKeyRoutes } from "./routes/api-keys";
@@ -41,6 +42,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   app.use("/v1/*", limitBody());
   app.use("/v1/*", requireJsonBody());
   app.use("/v1/*", authenticate());
+  app.use("/v1/*", authorise(app));
   app.use("/webhooks/*", limitBody());
 
   registerSystemRoutes(app);
@@ -66,11 +68,18 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerDashboardRoutes(app);
   registerWebhookRoutes(app);
 
+  app.openAPIRegistry.registerComponent("securitySchemes", "userToken", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+    description:
+      "A user JWT (HS256 with JWT_SECRET, sub = subject id, exp required; iss and aud checked when JWT_ISSUER / JWT_AUDIENCE are set). It reads only its own subject.",
+  });
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
     description:
-      "The root key (SERVICE_API_KEY), an API key (`tly_…`, with the scopes each route lists), or a user JWT (HS256 with JWT_SECRET, sub = subject id, exp required; iss and aud checked when JWT_ISSUER / JWT_AUDIENCE are set).",
+      "The root key (SERVICE_API_KEY, every route), or an API key (`tly_…`) holding the scope the route lists (none listed: any key).",
   });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",

@@ -3,7 +3,6 @@ import { verify } from "hono/jwt";
 import { JwtPayloadRequiresAud, JwtTokenAudience, JwtTokenExpired, JwtTokenIssuer, JwtTokenNotBefore } from "hono/utils/jwt/types";
 import type { AuditContext } from "../domain/audit";
 import { DomainError } from "../domain/errors";
-import type { Scope } from "../domain/scopes";
 import { API_KEY_PREFIX, verifyApiKey } from "../services/verify-api-key";
 import type { AppEnv, Principal } from "./app-env";
 
@@ -77,30 +76,14 @@ async function constantTimeEqual(a: string, b: string): Promise<boolean> {
   return crypto.subtle.timingSafeEqual(x, y);
 }
 
-/** The root key, or an API key holding `scope`. User tokens never pass. */
-export function requireScope(c: Context<AppEnv>, scope: Scope): void {
-  const principal = c.get("principal");
-  if (principal.kind === "root") return;
-  if (principal.kind === "api_key") {
-    if (principal.scopes.includes(scope)) return;
-    throw new DomainError("FORBIDDEN", `This API key lacks the '${scope}' scope.`, { requiredScope: scope });
-  }
-  throw new DomainError("FORBIDDEN", `This needs an API key with the '${scope}' scope; user tokens only read their own subject.`, {
-    requiredScope: scope,
-  });
-}
-
 /**
- * Calls about one subject: the root key, an API key holding `scope` (default `usage:read`), or a
- * user token for that very subject.
+ * Calls about one subject. `authorise` has already admitted the caller to the route (the root
+ * key, or an API key with its scope, or a user token where the route takes one); a user token
+ * must be for this very subject.
  */
-export function requireSubjectAccess(c: Context<AppEnv>, subjectId: string | undefined, scope: Scope = "usage:read"): void {
+export function requireSubjectAccess(c: Context<AppEnv>, subjectId: string | undefined): void {
   const principal = c.get("principal");
-  if (principal.kind !== "user") {
-    requireScope(c, scope);
-    return;
-  }
-  if (subjectId === undefined || principal.subjectId !== subjectId) {
+  if (principal.kind === "user" && (subjectId === undefined || principal.subjectId !== subjectId)) {
     throw new DomainError("FORBIDDEN", "A user token reads only its own subject.");
   }
 }

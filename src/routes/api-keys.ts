@@ -3,7 +3,7 @@ import type { ApiKey } from "../db/api-keys";
 import { SCOPES } from "../domain/scopes";
 import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
-import { auditContext, requireScope } from "../http/auth";
+import { auditContext } from "../http/auth";
 import { createApiKey } from "../services/create-api-key";
 import { getApiKey, listApiKeyPage } from "../services/get-api-key";
 import { revokeApiKey } from "../services/revoke-api-key";
@@ -120,7 +120,6 @@ const rollKey = createRoute({
 
 export function registerApiKeyRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(createKey, async (c) => {
-    requireScope(c, "admin");
     const body = c.req.valid("json");
     const created = await createApiKey(c.env, auditContext(c), {
       name: body.name,
@@ -131,7 +130,6 @@ export function registerApiKeyRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(listKeys, async (c) => {
-    requireScope(c, "admin");
     const q = c.req.valid("query");
     const { keys, more } = await listApiKeyPage(c.env, {
       afterId: q.cursor === undefined ? null : apiKeyCursor.decode(q.cursor),
@@ -143,17 +141,14 @@ export function registerApiKeyRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(getKey, async (c) => {
-    requireScope(c, "admin");
     return c.json({ apiKey: toPublicApiKey(await getApiKey(c.env, c.req.valid("param").id)) }, 200);
   });
 
   app.openapi(revokeKey, async (c) => {
-    requireScope(c, "admin");
     return c.json({ apiKey: toPublicApiKey(await revokeApiKey(c.env, auditContext(c), c.req.valid("param").id)) }, 200);
   });
 
   app.openapi(rollKey, async (c) => {
-    requireScope(c, "admin");
     const rolled = await rollApiKey(
       c.env,
       auditContext(c),

@@ -2,7 +2,6 @@ import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { AuditEntry } from "../db/audit-log";
 import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
-import { requireScope } from "../http/auth";
 import { listAuditLog } from "../services/list-audit-log";
 import { auditLogCursor } from "./cursor";
 import { createRoute, errorResponses, json, queryParameters, requiresScope } from "./schemas";
@@ -51,7 +50,6 @@ const list = createRoute({
 
 export function registerAuditLogRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(list, async (c) => {
-    requireScope(c, "admin");
     const q = c.req.valid("query");
     const { entries, nextSeq } = await listAuditLog(c.env, {
       action: q.action,

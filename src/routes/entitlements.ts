@@ -4,12 +4,12 @@ import { toPublicDecision } from "../domain/public-decision";
 import { toPublicEvent } from "../domain/stored-event";
 import { Amount, Dimensions, IdempotencyKey, Metadata, MeterKey, SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
-import { requireScope, requireSubjectAccess, requireUserSubject } from "../http/auth";
+import { requireSubjectAccess, requireUserSubject } from "../http/auth";
 import type { EntitlementSnapshot } from "../ledger/contract";
 import { checkEntitlement } from "../services/check-entitlement";
 import { consumeEntitlement } from "../services/consume-entitlement";
 import { listEntitlements } from "../services/list-entitlements";
-import { bearerAuth, createRoute, errorResponses, EventSchema, IdempotencyHeaderSchema, json, jsonBody, requiresScope } from "./schemas";
+import { userTokenOnly, createRoute, errorResponses, EventSchema, IdempotencyHeaderSchema, json, jsonBody, requiresScope } from "./schemas";
 
 export const EntitlementRowSchema = z
   .object({
@@ -58,7 +58,7 @@ const listRoute = createRoute({
   path: "/v1/subjects/{subjectId}/entitlements",
   tags: ["entitlements"],
   summary: "Every meter the subject uses or is entitled to",
-  security: requiresScope("usage:read"),
+  security: requiresScope("usage:read", { users: true }),
   request: { params: z.object({ subjectId: SubjectId }) },
   responses: { 200: json(z.object({ data: z.array(EntitlementRowSchema) }), "One row per meter"), ...errorResponses(503) },
 });
@@ -68,7 +68,7 @@ const myListRoute = createRoute({
   path: "/v1/me/entitlements",
   tags: ["me"],
   summary: "The token's own entitlements",
-  security: bearerAuth,
+  security: userTokenOnly,
   responses: { 200: json(z.object({ data: z.array(EntitlementRowSchema) }), "One row per meter"), ...errorResponses(503) },
 });
 
@@ -77,7 +77,7 @@ const checkRoute = createRoute({
   path: "/v1/subjects/{subjectId}/entitlements/{meter}/check",
   tags: ["entitlements"],
   summary: "Would `amount` more be allowed? Consumes nothing",
-  security: requiresScope("entitlements:write"),
+  security: requiresScope("entitlements:write", { users: true }),
   request: { params: meterParams, ...jsonBody(z.strictObject({ amount: Amount.default(1) }).openapi("CheckInput")) },
   responses: { 200: json(DecisionSchema, "The decision now"), ...errorResponses(413, 415, 422, 503) },
 });
@@ -117,13 +117,12 @@ export function registerEntitlementRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(checkRoute, async (c) => {
     const { subjectId, meter } = c.req.valid("param");
-    requireSubjectAccess(c, subjectId, "entitlements:write");
+    requireSubjectAccess(c, subjectId);
     const decision = await checkEntitlement(c.env, subjectId, meter, c.req.valid("json").amount);
     return c.json(toPublicDecision(decision), 200);
   });
 
   app.openapi(consumeRoute, async (c) => {
-    requireScope(c, "entitlements:write");
     const { subjectId, meter } = c.req.valid("param");
     const body = c.req.valid("json");
     const { decision, status, event } = await consumeEntitlement(c.env, {

@@ -4,7 +4,7 @@ import { SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
 import { requireSubjectAccess, requireUserSubject } from "../http/auth";
 import { listFeatures } from "../services/list-features";
-import { bearerAuth, createRoute, errorResponses, json, requiresScope } from "./schemas";
+import { userTokenOnly, createRoute, errorResponses, json, requiresScope } from "./schemas";
 
 /** Any JSON value, null included; what a feature may hold is checked where it is written. */
 const JsonValueSchema = z
@@ -31,7 +31,7 @@ const listRoute = createRoute({
   tags: ["features"],
   summary: "The subject's features and where each comes from",
   description,
-  security: requiresScope("usage:read"),
+  security: requiresScope("usage:read", { users: true }),
   request: { params: z.object({ subjectId: SubjectId }) },
   responses: { 200: json(FeatureListSchema, "One row per feature"), ...errorResponses() },
 });
@@ -42,7 +42,7 @@ const myListRoute = createRoute({
   tags: ["me"],
   summary: "The token's own features",
   description,
-  security: bearerAuth,
+  security: userTokenOnly,
   responses: { 200: json(FeatureListSchema, "One row per feature"), ...errorResponses() },
 });
 

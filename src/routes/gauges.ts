@@ -3,7 +3,6 @@ import type { Context } from "hono";
 import type { GaugeOperation } from "../domain/event-rules";
 import { Amount, Dimensions, IdempotencyKey, Metadata, MeterKey, SubjectId } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
-import { requireScope } from "../http/auth";
 import { moveGauge } from "../services/move-gauge";
 import { EntitlementRowSchema, toEntitlementRow } from "./entitlements";
 import { createRoute, errorResponses, IdempotencyHeaderSchema, json, jsonBody, requiresScope } from "./schemas";
@@ -52,7 +51,6 @@ interface Move {
 }
 
 async function move(c: Context<AppEnv>, operation: GaugeOperation, body: Move) {
-  requireScope(c, "entitlements:write");
   const { subjectId, meter } = c.req.param() as { subjectId: string; meter: string };
   const { entitlement, status } = await moveGauge(c.env, {
     subjectId,

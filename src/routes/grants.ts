@@ -4,7 +4,7 @@ import { DEFAULT_GRANT_PRIORITY } from "../domain/entitlements";
 import { IdempotencyKey, Metadata, MeterKey, SubjectId } from "../domain/usage-event";
 import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
-import { auditContext, requireScope, requireSubjectAccess } from "../http/auth";
+import { auditContext, requireSubjectAccess } from "../http/auth";
 import { createGrant } from "../services/create-grant";
 import { listGrants } from "../services/list-grants";
 import { voidGrant } from "../services/void-grant";
@@ -56,7 +56,7 @@ const listRoute = createRoute({
   summary: "The subject's grants",
   description:
     "Active and scheduled grants; `includeInactive=true` adds expired, used-up and voided ones. One page: `nextCursor` is always null.",
-  security: requiresScope("usage:read"),
+  security: requiresScope("usage:read", { users: true }),
   request: {
     params: subjectParams,
     query: queryParameters({
@@ -90,7 +90,6 @@ const voidRoute = createRoute({
 
 export function registerGrantRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(createRouteDef, async (c) => {
-    requireScope(c, "entitlements:write");
     const { subjectId } = c.req.valid("param");
     const body = c.req.valid("json");
     const { status, grant } = await createGrant(c.env, auditContext(c), {
@@ -116,7 +115,6 @@ export function registerGrantRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(voidRoute, async (c) => {
-    requireScope(c, "entitlements:write");
     const { subjectId, grantId } = c.req.valid("param");
     const { status, grant } = await voidGrant(c.env, auditContext(c), subjectId, grantId);
     return c.json({ grant: toPublicGrant(grant, Date.now()), status }, 200);

@@ -2,7 +2,6 @@ import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { Meter } from "../db/meters";
 import { MeterKey, Unit } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
-import { requireScope } from "../http/auth";
 import { defineMeter } from "../services/define-meter";
 import { listMeters } from "../services/list-meters";
 import { bearerAuth, createRoute, errorResponses, json, jsonBody, requiresScope } from "./schemas";
@@ -53,7 +52,6 @@ const getMeters = createRoute({
 
 export function registerMeterRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(putMeter, async (c) => {
-    requireScope(c, "admin");
     const { meter, created } = await defineMeter(c.env, c.req.valid("param").key, c.req.valid("json"));
     return c.json({ meter: toPublicMeter(meter) }, created ? 201 : 200);
   });

@@ -24,7 +24,7 @@ const list = createRoute({
   tags: ["notifications"],
   summary: "Recent threshold, limit and period notifications, newest first",
   description: "What ledgers wrote (and what subscribed endpoints are sent). A user token must pass its own subjectId.",
-  security: requiresScope("usage:read"),
+  security: requiresScope("usage:read", { users: true }),
   request: {
     query: queryParameters({
       subjectId: SubjectId.optional(),

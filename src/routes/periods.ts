@@ -31,7 +31,7 @@ const list = createRoute({
   summary: "Closed-period rollups",
   description:
     "Written by the monthly rollover (and restated when a late event lands in a closed period). `from`/`to` bound the period start. A user token must pass its own subjectId.",
-  security: requiresScope("usage:read"),
+  security: requiresScope("usage:read", { users: true }),
   request: {
     query: queryParameters({
       subjectId: SubjectId.optional(),

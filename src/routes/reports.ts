@@ -39,7 +39,7 @@ const summaryRoute = createRoute({
   summary: "Usage totals, grouped",
   description:
     "`groupBy`: comma-separated (or repeated) `meter`, `subjectId`, one of `day` / `week` (ISO, from Monday) / `month`, and `dimension.<name>`. Time buckets are cut in `tz` (IANA, default UTC) and labelled with their first date; with a time bucket and no `from`, the last 30 days. Filters as for history, including `dimension.<name>=<value>`. `total` is the sum of amounts (gauges: increments minus decrements), `count` the events, `subjects` the distinct subjects. Days older than the hot window (`HISTORY_HOT_DAYS`) are archived and summarised exactly all the same, from the rollups plus the archived events of what the rollups cannot answer; a summary that would decode more than 200,000 archived events, or count more than 8,000 of them (e.g. a dimension the rollups do not keep, or `includeVoided`, over a long archived range), answers 422 `HISTORY_ARCHIVED`: narrow the range.",
-  security: requiresScope("usage:read"),
+  security: requiresScope("usage:read", { users: true }),
   request: {
     query: queryParameters(
       { ...REPORT_QUERY, groupBy: repeatable(z.string().max(300), 6).optional(), tz: z.string().max(64).default("UTC") },
@@ -59,7 +59,7 @@ const exportRoute = createRoute({
   summary: "History as CSV, streamed",
   description:
     "Same filters as history, oldest first. Columns: id, subjectId, meter, unit, amount, operation, timestamp, receivedAt, source, idempotencyKey, then one column per name in `dimensions` (comma-separated), then `dimensionsJson` and `metadataJson`. RFC 4180 quoting; a text cell starting with `=`, `+`, `-`, `@`, TAB or CR is prefixed with `'` so spreadsheets show it rather than run it.",
-  security: requiresScope("usage:read"),
+  security: requiresScope("usage:read", { users: true }),
   request: { query: queryParameters({ ...REPORT_QUERY, dimensions: z.string().max(500).optional() }, { dimensionFilters: true }) },
   responses: { 200: { description: "text/csv", content: { "text/csv": { schema: z.string() } } }, ...errorResponses() },
 });

@@ -4,7 +4,7 @@ import { toPublicEvent } from "../domain/stored-event";
 import { Amount, Dimensions, IdempotencyKey, Metadata, MeterKey, SubjectId } from "../domain/usage-event";
 import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
-import { requireScope, requireSubjectAccess } from "../http/auth";
+import { requireSubjectAccess } from "../http/auth";
 import { commitReservation } from "../services/commit-reservation";
 import { getReservation } from "../services/get-reservation";
 import { listReservations } from "../services/list-reservations";
@@ -127,7 +127,7 @@ const listRoute = createRoute({
   path: "/v1/subjects/{subjectId}/reservations",
   tags: ["reservations"],
   summary: "The subject's holds, newest first",
-  security: requiresScope("usage:read"),
+  security: requiresScope("usage:read", { users: true }),
   request: {
     params: subjectParams,
     query: queryParameters({
@@ -144,14 +144,13 @@ const getRoute = createRoute({
   path: "/v1/subjects/{subjectId}/reservations/{reservationId}",
   tags: ["reservations"],
   summary: "One hold",
-  security: requiresScope("usage:read"),
+  security: requiresScope("usage:read", { users: true }),
   request: { params: reservationParams },
   responses: { 200: json(z.object({ reservation: ReservationSchema }), "The reservation"), ...errorResponses(404, 503) },
 });
 
 export function registerReservationRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(reserveRoute, async (c) => {
-    requireScope(c, "entitlements:write");
     const { subjectId, meter } = c.req.valid("param");
     const body = c.req.valid("json");
     const { status, reservation, snapshot } = await reserveEntitlement(c.env, {
@@ -167,7 +166,6 @@ export function registerReservationRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(commitRoute, async (c) => {
-    requireScope(c, "entitlements:write");
     const { subjectId, reservationId } = c.req.valid("param");
     const body = (c.req.valid("json") as z.infer<typeof CommitReservationInput> | undefined) ?? {};
     const result = await commitReservation(c.env, subjectId, reservationId, body.amount);
@@ -179,7 +177,6 @@ export function registerReservationRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(releaseRoute, async (c) => {
-    requireScope(c, "entitlements:write");
     const { subjectId, reservationId } = c.req.valid("param");
     const { status, reservation } = await releaseReservation(c.env, subjectId, reservationId);
     return c.json({ reservation: toPublicReservation(reservation), status }, 200);

@@ -99,15 +99,20 @@ export const configurationNotPushed = {
   ),
 };
 
-/** A route for user tokens only (`/v1/me/…`). */
-export const bearerAuth = [{ bearerAuth: [] }];
+type Security = Record<string, string[]>[];
+
+/** Any caller: the root key, any API key, any user token. */
+export const bearerAuth: Security = [{ bearerAuth: [] }, { userToken: [] }];
+
+/** User tokens only (`/v1/me/…`), and the root key. */
+export const userTokenOnly: Security = [{ userToken: [] }];
 
 /**
- * A route an API key needs `scope` for; the root key passes every one. The matrix test holds
- * this declaration, each handler's check and the contract's table to one another.
+ * Who may call a route, as `authorise` (src/http/route-access.ts) enforces it: the root key, an
+ * API key holding `scope`, and with `users`, a user token (for its own subject: the handler checks).
  */
-export function requiresScope(scope: Scope) {
-  return [{ bearerAuth: [scope] }];
+export function requiresScope(scope: Scope, options: { users?: boolean } = {}): Security {
+  return options.users ? [{ bearerAuth: [scope] }, { userToken: [] }] : [{ bearerAuth: [scope] }];
 }
 
 /** `includeVoided=true` counts and lists voided events too (they are left out by default). */

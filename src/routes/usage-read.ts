@@ -10,7 +10,7 @@ import { getUsageEvent } from "../services/get-usage-event";
 import { listHistory } from "../services/list-history";
 import { historyCursor } from "./cursor";
 import {
-  bearerAuth,
+  userTokenOnly,
   createRoute,
   errorResponses,
   EventSchema,
@@ -41,7 +41,7 @@ const listUsage = createRoute({
   tags: ["usage"],
   summary: "Usage history, newest first",
   description: `History from D1 (eventually consistent, usually within 2 s of recording), and for days older than \`HISTORY_HOT_DAYS\` from the R2 archive, in the same order and shape. ${DIMENSION_DOC} A user token must pass its own subjectId.`,
-  security: requiresScope("usage:read"),
+  security: requiresScope("usage:read", { users: true }),
   request: { query: queryParameters({ ...HISTORY_QUERY, subjectId: SubjectId.optional() }, { dimensionFilters: true }) },
   responses: { 200: json(HistoryPageSchema, "One page of events"), ...errorResponses() },
 });
@@ -53,7 +53,7 @@ const getEvent = createRoute({
   summary: "One usage event",
   description:
     "Events of archived days (older than `HISTORY_HOT_DAYS`) answer 404: the archive keeps no index of ids; list them by time instead.",
-  security: requiresScope("usage:read"),
+  security: requiresScope("usage:read", { users: true }),
   request: { params: z.object({ id: wellFormedString().min(1).max(100) }) },
   responses: { 200: json(z.object({ event: EventSchema }), "The event"), ...errorResponses(404) },
 });
@@ -64,7 +64,7 @@ const listMyUsage = createRoute({
   tags: ["me"],
   summary: "The token's own usage history",
   description: `For user tokens. ${DIMENSION_DOC}`,
-  security: bearerAuth,
+  security: userTokenOnly,
   request: { query: queryParameters(HISTORY_QUERY, { dimensionFilters: true }) },
   responses: { 200: json(HistoryPageSchema, "One page of events"), ...errorResponses() },
 });

@@ -3,7 +3,6 @@ import { DomainError } from "../domain/errors";
 import { toPublicEvent } from "../domain/stored-event";
 import { toEventDraft, type EventDraft, type UsageEventInput } from "../domain/usage-event";
 import type { AppEnv } from "../http/app-env";
-import { requireScope } from "../http/auth";
 import { enqueueUsage } from "../services/enqueue-usage";
 import { recordUsage } from "../services/record-usage";
 import {
@@ -78,13 +77,11 @@ const recordAsync = createRoute({
 
 export function registerUsageWriteRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(recordAsync, async (c) => {
-    requireScope(c, "usage:write");
     const enqueued = await enqueueUsage(c.env, withHeaderKeys(c.req.valid("json").events, c.req.valid("header")["idempotency-key"]));
     return c.json({ enqueued }, 202);
   });
 
   app.openapi(recordOne, async (c) => {
-    requireScope(c, "usage:write");
     const draft = withHeaderKey(toEventDraft(c.req.valid("json")), c.req.valid("header")["idempotency-key"]);
     const [result] = await recordUsage(c.env, [draft], "api");
     if (result!.status === "rejected") {
@@ -95,7 +92,6 @@ export function registerUsageWriteRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(recordBatch, async (c) => {
-    requireScope(c, "usage:write");
     const drafts = withHeaderKeys(c.req.valid("json").events, c.req.valid("header")["idempotency-key"]);
     const results = await recordUsage(c.env, drafts, "batch");
     return c.json(

@@ -51,6 +51,12 @@ const ROUTES = [
   "delete /v1/webhook-endpoints/{id}",
   "get /v1/webhook-endpoints/{id}/deliveries",
   "get /v1/notifications",
+  "post /v1/api-keys",
+  "get /v1/api-keys",
+  "get /v1/api-keys/{id}",
+  "delete /v1/api-keys/{id}",
+  "post /v1/api-keys/{id}/roll",
+  "get /v1/audit-log",
 ];
 
 describe("GET /openapi.json", () => {
