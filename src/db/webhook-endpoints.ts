@@ -1,14 +1,14 @@
 import { and, desc, eq, lt, or, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { NotificationType } from "../domain/notifications";
+import type { EndpointSecrets } from "../domain/standard-webhooks";
 import { webhookDeliveries, webhookEndpoints } from "./schema";
 
-export interface WebhookEndpoint {
+export interface WebhookEndpoint extends EndpointSecrets {
   id: string;
   url: string;
   events: NotificationType[];
   description: string | null;
-  secret: string;
   createdAt: number;
   updatedAt: number;
 }
@@ -27,7 +27,15 @@ export async function saveEndpoint(db: DrizzleD1Database, endpoint: WebhookEndpo
     .values(values)
     .onConflictDoUpdate({
       target: webhookEndpoints.id,
-      set: { url: values.url, events: values.events, description: values.description, secret: values.secret, updatedAt: values.updatedAt },
+      set: {
+        url: values.url,
+        events: values.events,
+        description: values.description,
+        secret: values.secret,
+        previousSecret: values.previousSecret,
+        previousSecretExpiresAt: values.previousSecretExpiresAt,
+        updatedAt: values.updatedAt,
+      },
     });
 }
 

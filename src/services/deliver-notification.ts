@@ -1,6 +1,6 @@
 import { database } from "../db/database";
 import { findEndpoint, recordAttempt } from "../db/webhook-endpoints";
-import type { Notification } from "../domain/notifications";
+import { type Notification, webhookBody } from "../domain/notifications";
 import { outboundUrlPolicy } from "../domain/outbound-url";
 import { log } from "../http/log";
 import { sendWebhook } from "./send-webhook";
@@ -18,7 +18,7 @@ export async function deliverNotification(env: Env, notification: Notification, 
     );
     return true;
   }
-  const result = await sendWebhook(endpoint, notification, outboundUrlPolicy(env));
+  const result = await sendWebhook(endpoint, { id: notification.id, body: webhookBody(notification) }, outboundUrlPolicy(env));
   const status = result.ok ? "succeeded" : result.retryable ? "pending" : "failed";
   await recordAttempt(env.DB, deliveryId, { status, statusCode: result.statusCode, error: result.error, countAttempt: true }, Date.now());
   log(result.ok ? "info" : "warn", "notify.delivery", {

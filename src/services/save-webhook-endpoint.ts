@@ -13,6 +13,7 @@ export interface EndpointInput {
 /**
  * Creates or updates an outbound subscription. A new endpoint gets a signing secret, and so does
  * one asked to rotate; `secretIssued` says the caller must be shown it (it is answered only then).
+ * Rotating here replaces the secret at once, ending any overlap.
  */
 export async function saveWebhookEndpoint(
   env: Env,
@@ -29,6 +30,8 @@ export async function saveWebhookEndpoint(
     events: [...new Set(input.events)],
     description: input.description ?? existing?.description ?? null,
     secret: secretIssued ? newWebhookSecret() : existing!.secret,
+    previousSecret: secretIssued ? null : existing!.previousSecret,
+    previousSecretExpiresAt: secretIssued ? null : existing!.previousSecretExpiresAt,
     createdAt: existing?.createdAt ?? now,
     updatedAt: now,
   };
