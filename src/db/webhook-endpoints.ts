@@ -39,9 +39,10 @@ export async function saveEndpoint(db: DrizzleD1Database, endpoint: WebhookEndpo
     });
 }
 
-export async function deleteEndpoint(db: DrizzleD1Database, id: string): Promise<boolean> {
-  const deleted = await db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, id)).returning({ id: webhookEndpoints.id });
-  return deleted.length > 0;
+/** Answers the endpoint as it was; null when there was none. */
+export async function deleteEndpoint(db: DrizzleD1Database, id: string): Promise<WebhookEndpoint | null> {
+  const [row] = await db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, id)).returning();
+  return row ? toEndpoint(row) : null;
 }
 
 /** Endpoints subscribed to a type. */

@@ -46,3 +46,9 @@ async function signWebhook(secret: string, id: string, timestampSeconds: number,
 function toBase64(bytes: Uint8Array): string {
   return btoa(String.fromCharCode(...bytes));
 }
+
+/** A record with secrets, as it may be logged: without them (when the old one stops signing stays). */
+export function withoutSecrets<T extends EndpointSecrets>(record: T): Omit<T, "secret" | "previousSecret"> {
+  const { secret: _secret, previousSecret: _previous, ...rest } = record;
+  return rest;
+}

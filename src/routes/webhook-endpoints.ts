@@ -4,7 +4,7 @@ import { NOTIFICATION_TYPES } from "../domain/notifications";
 import { checkOutboundUrl, outboundUrlPolicy } from "../domain/outbound-url";
 import type { AppEnv } from "../http/app-env";
 import { invalidField } from "../http/errors";
-import { requireScope } from "../http/auth";
+import { auditContext, requireScope } from "../http/auth";
 import { deleteWebhookEndpoint } from "../services/delete-webhook-endpoint";
 import { getWebhookEndpoint } from "../services/get-webhook-endpoint";
 import { listDeliveries } from "../services/list-deliveries";
@@ -113,7 +113,7 @@ export function registerWebhookEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
     const input = c.req.valid("json");
     const target = checkOutboundUrl(input.url, outboundUrlPolicy(c.env));
     if (!target.ok) throw invalidField("url", target.reason, "invalid_url");
-    const { endpoint, created, secretIssued } = await saveWebhookEndpoint(c.env, c.req.valid("param").id, input);
+    const { endpoint, created, secretIssued } = await saveWebhookEndpoint(c.env, auditContext(c), c.req.valid("param").id, input);
     return c.json({ endpoint: toPublic(endpoint, secretIssued) }, created ? 201 : 200);
   });
 
@@ -125,7 +125,7 @@ export function registerWebhookEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
 
   app.openapi(remove, async (c) => {
     requireScope(c, "admin");
-    await deleteWebhookEndpoint(c.env, c.req.valid("param").id);
+    await deleteWebhookEndpoint(c.env, auditContext(c), c.req.valid("param").id);
     return c.json({ deleted: true as const }, 200);
   });
 

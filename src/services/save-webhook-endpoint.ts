@@ -1,7 +1,9 @@
 import { database } from "../db/database";
 import { findEndpoint, saveEndpoint, type WebhookEndpoint } from "../db/webhook-endpoints";
+import type { AuditContext } from "../domain/audit";
 import type { NotificationType } from "../domain/notifications";
-import { newWebhookSecret } from "../domain/standard-webhooks";
+import { newWebhookSecret, withoutSecrets } from "../domain/standard-webhooks";
+import { recordAudit } from "./audit-trail";
 
 export interface EndpointInput {
   url: string;
@@ -17,6 +19,7 @@ export interface EndpointInput {
  */
 export async function saveWebhookEndpoint(
   env: Env,
+  audit: AuditContext,
   id: string,
   input: EndpointInput,
 ): Promise<{ endpoint: WebhookEndpoint; created: boolean; secretIssued: boolean }> {
@@ -36,5 +39,11 @@ export async function saveWebhookEndpoint(
     updatedAt: now,
   };
   await saveEndpoint(db, endpoint);
+  await recordAudit(env, audit, {
+    action: "webhook_endpoint.put",
+    target: { type: "webhook_endpoint", id },
+    before: existing && withoutSecrets(existing),
+    after: { ...withoutSecrets(endpoint), secretRotated: secretIssued && existing !== null },
+  });
   return { endpoint, created: !existing, secretIssued };
 }
