@@ -1,5 +1,5 @@
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
-import type { DeliveryRow, WebhookEndpoint } from "../db/webhook-endpoints";
+import type { WebhookEndpoint } from "../db/webhook-endpoints";
 import { NOTIFICATION_TYPES } from "../domain/notifications";
 import { checkOutboundUrl, outboundUrlPolicy } from "../domain/outbound-url";
 import type { AppEnv } from "../http/app-env";
@@ -7,12 +7,10 @@ import { invalidField } from "../http/errors";
 import { auditContext, requireScope } from "../http/auth";
 import { deleteWebhookEndpoint } from "../services/delete-webhook-endpoint";
 import { getWebhookEndpoint } from "../services/get-webhook-endpoint";
-import { listDeliveries } from "../services/list-deliveries";
 import { saveWebhookEndpoint } from "../services/save-webhook-endpoint";
-import { deliveryCursor } from "./cursor";
-import { createRoute, errorResponses, json, jsonBody, queryParameters, requiresScope } from "./schemas";
+import { createRoute, errorResponses, json, jsonBody, requiresScope } from "./schemas";
 
-const EndpointId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "letters, digits, '_', '.', '-'");
+export const EndpointId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "letters, digits, '_', '.', '-'");
 const params = z.object({ id: EndpointId });
 
 const EndpointInput = z
@@ -41,20 +39,6 @@ const EndpointSchema = z
     updatedAt: z.string(),
   })
   .openapi("WebhookEndpoint");
-
-const DeliverySchema = z
-  .object({
-    id: z.string(),
-    notificationId: z.string(),
-    eventType: z.string(),
-    status: z.enum(["pending", "succeeded", "failed"]),
-    attempts: z.number().int(),
-    lastStatusCode: z.number().int().nullable(),
-    lastError: z.string().nullable(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .openapi("WebhookDelivery");
 
 const put = createRoute({
   method: "put",
@@ -91,22 +75,6 @@ const remove = createRoute({
   responses: { 200: json(z.object({ deleted: z.literal(true) }), "Deleted"), ...errorResponses(404) },
 });
 
-const deliveries = createRoute({
-  method: "get",
-  path: "/v1/webhook-endpoints/{id}/deliveries",
-  tags: ["notifications"],
-  summary: "Delivery log, newest first",
-  security: requiresScope("admin"),
-  request: {
-    params,
-    query: queryParameters({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }),
-  },
-  responses: {
-    200: json(z.object({ data: z.array(DeliverySchema), nextCursor: z.string().nullable() }), "One page"),
-    ...errorResponses(404),
-  },
-});
-
 export function registerWebhookEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(put, async (c) => {
     requireScope(c, "admin");
@@ -128,24 +96,6 @@ export function registerWebhookEndpointRoutes(app: OpenAPIHono<AppEnv>): void {
     await deleteWebhookEndpoint(c.env, auditContext(c), c.req.valid("param").id);
     return c.json({ deleted: true as const }, 200);
   });
-
-  app.openapi(deliveries, async (c) => {
-    requireScope(c, "admin");
-    const { id } = c.req.valid("param");
-    // An unknown endpoint is 404 even when the cursor is bad too.
-    await getWebhookEndpoint(c.env, id);
-    const { limit, cursor } = c.req.valid("query");
-    const rows = await listDeliveries(c.env, id, limit + 1, cursor === undefined ? undefined : deliveryCursor.decode(cursor));
-    const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
-    return c.json(
-      {
-        data: page.map(toPublicDelivery),
-        nextCursor: rows.length > limit && last ? deliveryCursor.encode({ at: last.createdAt, id: last.id }) : null,
-      },
-      200,
-    );
-  });
 }
 
 function toPublic(e: WebhookEndpoint, withSecret: boolean) {
@@ -157,19 +107,5 @@ function toPublic(e: WebhookEndpoint, withSecret: boolean) {
     ...(withSecret ? { secret: e.secret } : {}),
     createdAt: new Date(e.createdAt).toISOString(),
     updatedAt: new Date(e.updatedAt).toISOString(),
-  };
-}
-
-function toPublicDelivery(d: DeliveryRow) {
-  return {
-    id: d.id,
-    notificationId: d.notificationId,
-    eventType: d.eventType,
-    status: d.status,
-    attempts: d.attempts,
-    lastStatusCode: d.lastStatusCode,
-    lastError: d.lastError,
-    createdAt: new Date(d.createdAt).toISOString(),
-    updatedAt: new Date(d.updatedAt).toISOString(),
   };
 }
