@@ -15,7 +15,7 @@ export interface EndpointInput {
 /**
  * Creates or updates an outbound subscription. A new endpoint gets a signing secret, and so does
  * one asked to rotate; `secretIssued` says the caller must be shown it (it is answered only then).
- * Rotating here replaces the secret at once, ending any overlap.
+ * Rotating here replaces the secret at once, ending any overlap (rotate-secret is the gentle way).
  */
 export async function saveWebhookEndpoint(
   env: Env,

@@ -50,6 +50,10 @@ const ROUTES = [
   "get /v1/webhook-endpoints/{id}",
   "delete /v1/webhook-endpoints/{id}",
   "get /v1/webhook-endpoints/{id}/deliveries",
+  "get /v1/webhook-endpoints",
+  "post /v1/webhook-endpoints/{id}/test",
+  "post /v1/webhook-endpoints/{id}/deliveries/{deliveryId}/redeliver",
+  "post /v1/webhook-endpoints/{id}/rotate-secret",
   "get /v1/notifications",
 ];
 
