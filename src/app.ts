@@ -26,6 +26,7 @@ import { registerSystemRoutes } from "./routes/system";
 import { registerUsageCorrectionRoutes } from "./routes/usage-corrections";
 import { registerUsageReadRoutes } from "./routes/usage-read";
 import { registerUsageWriteRoutes } from "./routes/usage-write";
+import { registerWebhookDeliveryRoutes } from "./routes/webhook-deliveries";
 import { registerWebhookEndpointRoutes } from "./routes/webhook-endpoints";
 import { registerWebhookRoutes } from "./routes/webhooks";
 
@@ -62,6 +63,7 @@ export function createApp(): OpenAPIHono<AppEnv> {
   registerDeadLetterRoutes(app);
   registerPeriodRoutes(app);
   registerWebhookEndpointRoutes(app);
+  registerWebhookDeliveryRoutes(app);
   registerNotificationRoutes(app);
   registerApiKeyRoutes(app);
   registerAuditLogRoutes(app);

@@ -1,5 +1,6 @@
 import { and, desc, eq, lt, or } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
+import type { Notification, NotificationType } from "../domain/notifications";
 import { notifications } from "./schema";
 
 export type NotificationRow = typeof notifications.$inferSelect;
@@ -30,4 +31,17 @@ export async function listNotifications(
     )
     .orderBy(desc(notifications.createdAt), desc(notifications.id))
     .limit(limit);
+}
+
+/** A stored notification as the queue carried it (its `meter` is a column only, for filters). */
+export async function findNotification(db: DrizzleD1Database, id: string): Promise<Notification | null> {
+  const [row] = await db.select().from(notifications).where(eq(notifications.id, id)).limit(1);
+  if (!row) return null;
+  return {
+    id: row.id,
+    type: row.type as NotificationType,
+    subjectId: row.subjectId,
+    createdAt: row.createdAt,
+    payload: JSON.parse(row.payload) as Notification["payload"],
+  };
 }

@@ -1,14 +1,14 @@
-import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, lt, or, sql } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
-import type { NotificationType } from "../domain/notifications";
+import { deliveryIdOf, type NotificationType } from "../domain/notifications";
+import type { EndpointSecrets } from "../domain/standard-webhooks";
 import { webhookDeliveries, webhookEndpoints } from "./schema";
 
-export interface WebhookEndpoint {
+export interface WebhookEndpoint extends EndpointSecrets {
   id: string;
   url: string;
   events: NotificationType[];
   description: string | null;
-  secret: string;
   createdAt: number;
   updatedAt: number;
 }
@@ -27,13 +27,48 @@ export async function saveEndpoint(db: DrizzleD1Database, endpoint: WebhookEndpo
     .values(values)
     .onConflictDoUpdate({
       target: webhookEndpoints.id,
-      set: { url: values.url, events: values.events, description: values.description, secret: values.secret, updatedAt: values.updatedAt },
+      set: {
+        url: values.url,
+        events: values.events,
+        description: values.description,
+        secret: values.secret,
+        previousSecret: values.previousSecret,
+        previousSecretExpiresAt: values.previousSecretExpiresAt,
+        updatedAt: values.updatedAt,
+      },
     });
 }
 
-export async function deleteEndpoint(db: DrizzleD1Database, id: string): Promise<boolean> {
-  const deleted = await db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, id)).returning({ id: webhookEndpoints.id });
-  return deleted.length > 0;
+/** Sets an endpoint's secrets; null when there is no such endpoint. */
+export async function updateEndpointSecrets(
+  db: DrizzleD1Database,
+  id: string,
+  secrets: EndpointSecrets,
+  nowMs: number,
+): Promise<WebhookEndpoint | null> {
+  const [row] = await db
+    .update(webhookEndpoints)
+    .set({ ...secrets, updatedAt: nowMs })
+    .where(eq(webhookEndpoints.id, id))
+    .returning();
+  return row ? toEndpoint(row) : null;
+}
+
+/** Answers the endpoint as it was; null when there was none. */
+export async function deleteEndpoint(db: DrizzleD1Database, id: string): Promise<WebhookEndpoint | null> {
+  const [row] = await db.delete(webhookEndpoints).where(eq(webhookEndpoints.id, id)).returning();
+  return row ? toEndpoint(row) : null;
+}
+
+/** A page of endpoints in id order, after `afterId`. */
+export async function listEndpoints(db: DrizzleD1Database, afterId: string | null, limit: number): Promise<WebhookEndpoint[]> {
+  const rows = await db
+    .select()
+    .from(webhookEndpoints)
+    .where(afterId === null ? undefined : gt(webhookEndpoints.id, afterId))
+    .orderBy(asc(webhookEndpoints.id))
+    .limit(limit);
+  return rows.map(toEndpoint);
 }
 
 /** Endpoints subscribed to a type. */
@@ -68,7 +103,7 @@ function pendingDeliveryStatement(d1: D1Database, endpointId: string, notificati
       `INSERT INTO webhook_deliveries (id, endpoint_id, notification_id, event_type, status, attempts, created_at, updated_at)
        VALUES (?, ?, ?, ?, 'pending', 0, ?, ?) ON CONFLICT DO NOTHING`,
     )
-    .bind(`${notificationId}:${endpointId}`, endpointId, notificationId, type, nowMs, nowMs);
+    .bind(deliveryIdOf(notificationId, endpointId), endpointId, notificationId, type, nowMs, nowMs);
 }
 
 export async function recordAttempt(
@@ -84,6 +119,30 @@ export async function recordAttempt(
     )
     .bind(outcome.status, outcome.countAttempt ? 1 : 0, outcome.statusCode, outcome.error, nowMs, deliveryId)
     .run();
+}
+
+export async function findDelivery(db: DrizzleD1Database, endpointId: string, deliveryId: string): Promise<DeliveryRow | null> {
+  const [row] = await db
+    .select()
+    .from(webhookDeliveries)
+    .where(and(eq(webhookDeliveries.id, deliveryId), eq(webhookDeliveries.endpointId, endpointId)))
+    .limit(1);
+  return row ?? null;
+}
+
+/** A delivery due again, whatever it came to before; attempts and the last answer are kept. */
+export async function markDeliveryPending(db: DrizzleD1Database, deliveryId: string, nowMs: number): Promise<DeliveryRow | null> {
+  const [row] = await db
+    .update(webhookDeliveries)
+    .set({ status: "pending", updatedAt: nowMs })
+    .where(eq(webhookDeliveries.id, deliveryId))
+    .returning();
+  return row ?? null;
+}
+
+/** A delivery made and finished at once (a test event): logged with its outcome. */
+export async function insertDelivery(db: DrizzleD1Database, row: DeliveryRow): Promise<void> {
+  await db.insert(webhookDeliveries).values(row);
 }
 
 /** A delivery the queue gave up on is failed, keeping its last answer; a delivered one stays delivered. */

@@ -27,9 +27,26 @@ export interface Notification {
   payload: Record<string, JsonValue>;
 }
 
+/** A notification's delivery to one endpoint: one row in the delivery log, whatever its retries. */
+export function deliveryIdOf(notificationId: string, endpointId: string): string {
+  return `${notificationId}:${endpointId}`;
+}
+
 /** The JSON body endpoints receive: `{ type, timestamp, data }` as Standard Webhooks suggests. */
 export function webhookBody(n: Notification): string {
-  return JSON.stringify({ type: n.type, timestamp: new Date(n.createdAt).toISOString(), data: { subjectId: n.subjectId, ...n.payload } });
+  return envelope(n.type, n.createdAt, { subjectId: n.subjectId, ...n.payload });
+}
+
+/** The event POST /v1/webhook-endpoints/{id}/test sends. */
+export const TEST_EVENT_TYPE = "webhook.test";
+
+/** A test event's body: of no subject, so nothing counts it as a notification. */
+export function testWebhookBody(endpointId: string, sentAtMs: number): string {
+  return envelope(TEST_EVENT_TYPE, sentAtMs, { endpointId, sentAt: new Date(sentAtMs).toISOString() });
+}
+
+function envelope(type: string, atMs: number, data: Record<string, JsonValue>): string {
+  return JSON.stringify({ type, timestamp: new Date(atMs).toISOString(), data });
 }
 
 /** A delivery's back-off: 10 s, 20 s, 40 s … at most an hour. */

@@ -1,4 +1,4 @@
-import { deliveryRetryDelaySeconds, type Notification } from "../domain/notifications";
+import { deliveryIdOf, deliveryRetryDelaySeconds, type Notification } from "../domain/notifications";
 import { NotifyMessage } from "../domain/queue-messages";
 import { log } from "../http/log";
 import { abandonDelivery } from "../services/abandon-delivery";
@@ -35,7 +35,7 @@ export async function consumeNotificationDeadLetters(batch: MessageBatch<unknown
   for (const message of batch.messages) {
     const parsed = NotifyMessage.safeParse(message.body);
     if (parsed.success && parsed.data.kind === "deliver") {
-      const deliveryId = `${parsed.data.notification.id}:${parsed.data.endpointId}`;
+      const deliveryId = deliveryIdOf(parsed.data.notification.id, parsed.data.endpointId);
       await abandonDelivery(env, deliveryId);
       log("error", "notify.gave_up", { deliveryId, attempts: message.attempts });
     }

@@ -1,9 +1,14 @@
 import type { WebhookEndpoint } from "../db/webhook-endpoints";
-import { webhookBody, type Notification } from "../domain/notifications";
 import { checkOutboundUrl, type OutboundUrlPolicy } from "../domain/outbound-url";
-import { signWebhook } from "../domain/standard-webhooks";
+import { signatureHeader, signingSecrets } from "../domain/standard-webhooks";
 
 const TIMEOUT_MS = 10_000;
+
+/** What one POST carries: `id` is the webhook-id, the same for every retry of it. */
+export interface WebhookMessage {
+  id: string;
+  body: string;
+}
 
 export interface DeliveryResult {
   ok: boolean;
@@ -14,19 +19,19 @@ export interface DeliveryResult {
 }
 
 /**
- * POSTs one signed notification to one endpoint; any 2xx within 10 s is a delivery. The URL is
+ * POSTs one signed message to one endpoint; any 2xx within 10 s is a delivery. The URL is
  * checked again here (endpoints saved before the rules existed), and a redirect is a failed
- * attempt, never followed: following it would send the signed body wherever it points.
+ * attempt, never followed: following it would send the signed body wherever it points. During a
+ * secret rotation's overlap the message carries a signature for each secret.
  */
 export async function sendWebhook(
   endpoint: WebhookEndpoint,
-  notification: Notification,
+  message: WebhookMessage,
   policy: OutboundUrlPolicy,
   nowMs = Date.now(),
 ): Promise<DeliveryResult> {
   const target = checkOutboundUrl(endpoint.url, policy);
   if (!target.ok) return { ok: false, statusCode: null, error: `not sent: ${target.reason}`, retryable: false };
-  const body = webhookBody(notification);
   const timestamp = Math.floor(nowMs / 1000);
   try {
     const response = await fetch(target.url, {
@@ -34,11 +39,11 @@ export async function sendWebhook(
       headers: {
         "content-type": "application/json",
         "user-agent": "tally-webhooks/1",
-        "webhook-id": notification.id,
+        "webhook-id": message.id,
         "webhook-timestamp": String(timestamp),
-        "webhook-signature": await signWebhook(endpoint.secret, notification.id, timestamp, body),
+        "webhook-signature": await signatureHeader(signingSecrets(endpoint, nowMs), message.id, timestamp, message.body),
       },
-      body,
+      body: message.body,
       redirect: "manual",
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
