@@ -20,9 +20,15 @@ export async function findEndpoint(db: DrizzleD1Database, id: string): Promise<W
   return row ? toEndpoint(row) : null;
 }
 
-export async function saveEndpoint(db: DrizzleD1Database, endpoint: WebhookEndpoint): Promise<void> {
+/**
+ * Creates an endpoint or updates one. An update changes the secrets only with `replaceSecrets`,
+ * so a PUT racing a rotation cannot put back the secret the rotation replaced. Answers the row as
+ * stored.
+ */
+export async function saveEndpoint(db: DrizzleD1Database, endpoint: WebhookEndpoint, replaceSecrets: boolean): Promise<WebhookEndpoint> {
   const values = { ...endpoint, events: JSON.stringify(endpoint.events) };
-  await db
+  const secrets = { secret: values.secret, previousSecret: values.previousSecret, previousSecretExpiresAt: values.previousSecretExpiresAt };
+  const [row] = await db
     .insert(webhookEndpoints)
     .values(values)
     .onConflictDoUpdate({
@@ -31,12 +37,12 @@ export async function saveEndpoint(db: DrizzleD1Database, endpoint: WebhookEndpo
         url: values.url,
         events: values.events,
         description: values.description,
-        secret: values.secret,
-        previousSecret: values.previousSecret,
-        previousSecretExpiresAt: values.previousSecretExpiresAt,
+        ...(replaceSecrets ? secrets : {}),
         updatedAt: values.updatedAt,
       },
-    });
+    })
+    .returning();
+  return toEndpoint(row!);
 }
 
 /** Sets an endpoint's secrets; null when there is no such endpoint. */
@@ -45,11 +51,13 @@ export async function updateEndpointSecrets(
   id: string,
   secrets: EndpointSecrets,
   nowMs: number,
+  /** The secret the change was computed from: another rotation meanwhile makes this a no-op (null). */
+  expectedSecret: string,
 ): Promise<WebhookEndpoint | null> {
   const [row] = await db
     .update(webhookEndpoints)
     .set({ ...secrets, updatedAt: nowMs })
-    .where(eq(webhookEndpoints.id, id))
+    .where(and(eq(webhookEndpoints.id, id), eq(webhookEndpoints.secret, expectedSecret)))
     .returning();
   return row ? toEndpoint(row) : null;
 }

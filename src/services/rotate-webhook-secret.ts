@@ -17,26 +17,33 @@ export async function rotateWebhookSecret(
   id: string,
   overlapSeconds: number,
 ): Promise<{ endpoint: WebhookEndpoint; secret: string }> {
-  const before = await getWebhookEndpoint(env, id);
-  const now = Date.now();
-  const secret = newWebhookSecret();
-  const overlap = overlapSeconds > 0;
-  const endpoint = await updateEndpointSecrets(
-    database(env.DB),
-    id,
-    {
-      secret,
-      previousSecret: overlap ? before.secret : null,
-      previousSecretExpiresAt: overlap ? now + overlapSeconds * 1000 : null,
-    },
-    now,
-  );
-  if (!endpoint) throw new DomainError("NOT_FOUND", "No such webhook endpoint.");
-  await recordAudit(env, audit, {
-    action: "webhook_endpoint.rotate_secret",
-    target: { type: "webhook_endpoint", id },
-    before: withoutSecrets(before),
-    after: withoutSecrets(endpoint),
-  });
-  return { endpoint, secret };
+  const db = database(env.DB);
+  // Computed from the secret read; a rotation that landed meanwhile makes the write miss, and this
+  // one starts again from it, so no caller is handed a secret that was replaced as it was issued.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const before = await getWebhookEndpoint(env, id);
+    const now = Date.now();
+    const secret = newWebhookSecret();
+    const overlap = overlapSeconds > 0;
+    const endpoint = await updateEndpointSecrets(
+      db,
+      id,
+      {
+        secret,
+        previousSecret: overlap ? before.secret : null,
+        previousSecretExpiresAt: overlap ? now + overlapSeconds * 1000 : null,
+      },
+      now,
+      before.secret,
+    );
+    if (!endpoint) continue;
+    await recordAudit(env, audit, {
+      action: "webhook_endpoint.rotate_secret",
+      target: { type: "webhook_endpoint", id },
+      before: withoutSecrets(before),
+      after: withoutSecrets(endpoint),
+    });
+    return { endpoint, secret };
+  }
+  throw new DomainError("INTERNAL_ERROR", "The endpoint's secret kept changing under this rotation; retry it.");
 }

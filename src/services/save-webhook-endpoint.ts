@@ -27,18 +27,21 @@ export async function saveWebhookEndpoint(
   const existing = await findEndpoint(db, id);
   const now = Date.now();
   const secretIssued = !existing || input.rotateSecret === true;
-  const endpoint: WebhookEndpoint = {
-    id,
-    url: input.url,
-    events: [...new Set(input.events)],
-    description: input.description ?? existing?.description ?? null,
-    secret: secretIssued ? newWebhookSecret() : existing!.secret,
-    previousSecret: secretIssued ? null : existing!.previousSecret,
-    previousSecretExpiresAt: secretIssued ? null : existing!.previousSecretExpiresAt,
-    createdAt: existing?.createdAt ?? now,
-    updatedAt: now,
-  };
-  await saveEndpoint(db, endpoint);
+  const endpoint = await saveEndpoint(
+    db,
+    {
+      id,
+      url: input.url,
+      events: [...new Set(input.events)],
+      description: input.description ?? existing?.description ?? null,
+      secret: secretIssued ? newWebhookSecret() : existing!.secret,
+      previousSecret: secretIssued ? null : existing!.previousSecret,
+      previousSecretExpiresAt: secretIssued ? null : existing!.previousSecretExpiresAt,
+      createdAt: existing?.createdAt ?? now,
+      updatedAt: now,
+    },
+    secretIssued,
+  );
   await recordAudit(env, audit, {
     action: "webhook_endpoint.put",
     target: { type: "webhook_endpoint", id },

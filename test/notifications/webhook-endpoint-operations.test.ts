@@ -389,4 +389,24 @@ describe("webhook endpoint operations", () => {
     expect(tested).toMatchObject({ before: null, after: { status: "succeeded", statusCode: 200 } });
     expect(deleted).toMatchObject({ before: { id: "ops-audit" }, after: null });
   });
+
+  it("keeps every secret it hands out when rotations and PUTs race", async () => {
+    await subscribe("ops-race", "ok-ops-race", ["period.closed"]);
+    for (let round = 0; round < 5; round++) {
+      const [a, b, put] = await Promise.all([
+        api("POST", "/v1/webhook-endpoints/ops-race/rotate-secret", { body: { overlapSeconds: 600 } }),
+        api("POST", "/v1/webhook-endpoints/ops-race/rotate-secret", { body: { overlapSeconds: 600 } }),
+        api("PUT", "/v1/webhook-endpoints/ops-race", {
+          body: { url: `${env.TEST_RECEIVER_URL}/hook/ok-ops-race`, events: ["period.closed"] },
+        }),
+      ]);
+      expect([a.status, b.status, put.status]).toEqual([200, 200, 200]);
+      // The later rotation keeps the earlier one's secret as its previous: both still sign.
+      const row = await env.DB.prepare("SELECT secret, previous_secret FROM webhook_endpoints WHERE id = 'ops-race'").first<{
+        secret: string;
+        previous_secret: string;
+      }>();
+      expect([row!.secret, row!.previous_secret].sort()).toEqual([a.body.secret, b.body.secret].sort());
+    }
+  });
 });
