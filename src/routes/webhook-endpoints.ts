@@ -15,7 +15,7 @@ import { bearerAuth, createRoute, errorResponses, json, jsonBody, queryParameter
 const EndpointId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "letters, digits, '_', '.', '-'");
 const params = z.object({ id: EndpointId });
 
-const EndpointInput = z
+export const EndpointInput = z
   .strictObject({
     url: z
       .url({ protocol: /^https?$/ })
@@ -30,7 +30,7 @@ const EndpointInput = z
   })
   .openapi("WebhookEndpointInput");
 
-const EndpointSchema = z
+export const EndpointSchema = z
   .object({
     id: z.string(),
     url: z.string(),
@@ -42,7 +42,7 @@ const EndpointSchema = z
   })
   .openapi("WebhookEndpoint");
 
-const DeliverySchema = z
+export const DeliverySchema = z
   .object({
     id: z.string(),
     notificationId: z.string(),
