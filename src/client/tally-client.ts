@@ -28,8 +28,8 @@ import type {
   SummaryQuery,
   UsageEventInput,
   UsageSummary,
-} from "./types";
-import { BufferedRecorder, type BufferedRecorderOptions } from "./buffered-recorder";
+} from "./types.js";
+import { BufferedRecorder, type BufferedRecorderOptions } from "./buffered-recorder.js";
 
 export interface TallyClientOptions {
   /** e.g. https://tally.example.workers.dev (no trailing /v1). */
