@@ -1,4 +1,4 @@
-import type { BatchResult, UsageEventInput } from "./types";
+import type { BatchResult, UsageEventInput } from "./types.js";
 
 export interface BufferedRecorderOptions {
   /** Flush when this many events wait (default 500, at most 1000). */

@@ -1,3 +1,3 @@
-export { TallyClient, TallyError, type TallyClientOptions } from "./tally-client";
-export { BufferedRecorder, type BufferedRecorderOptions } from "./buffered-recorder";
-export type * from "./types";
+export { TallyClient, TallyError, paginate, type TallyClientOptions } from "./tally-client.js";
+export { BufferedRecorder, type BufferedRecorderOptions } from "./buffered-recorder.js";
+export type * from "./types.js";

@@ -7,7 +7,7 @@ import { replayDeadLetter } from "../services/replay-dead-letter";
 import { deadLetterCursor } from "./cursor";
 import { createRoute, errorResponses, json, queryParameters, requiresScope } from "./schemas";
 
-const DeadLetterSchema = z
+export const DeadLetterSchema = z
   .object({
     id: z.string(),
     queue: z.string(),
@@ -21,6 +21,16 @@ const DeadLetterSchema = z
     replayStatus: z.string().nullable(),
   })
   .openapi("DeadLetter");
+
+export const DeadLetterReplayedSchema = z.object({
+  deadLetter: DeadLetterSchema,
+  result: z.object({
+    status: z.enum(["applied", "duplicate", "rejected"]),
+    eventId: z.string().optional(),
+    reason: z.string().optional(),
+    detail: z.string().optional(),
+  }),
+});
 
 const list = createRoute({
   method: "get",
@@ -47,18 +57,7 @@ const replay = createRoute({
   security: requiresScope("admin"),
   request: { params: z.object({ id: wellFormedString().min(1).max(100) }) },
   responses: {
-    200: json(
-      z.object({
-        deadLetter: DeadLetterSchema,
-        result: z.object({
-          status: z.enum(["applied", "duplicate", "rejected"]),
-          eventId: z.string().optional(),
-          reason: z.string().optional(),
-          detail: z.string().optional(),
-        }),
-      }),
-      "Replayed",
-    ),
+    200: json(DeadLetterReplayedSchema, "Replayed"),
     ...errorResponses(404, 503),
   },
 });

@@ -14,7 +14,7 @@ import { createRoute, errorResponses, json, jsonBody, queryParameters, requiresS
 
 const Provider = z.enum(["telnyx", "notifyre"]);
 
-const FaxInput = z
+export const FaxInput = z
   .strictObject({
     provider: Provider,
     faxId: FaxId,
@@ -30,7 +30,7 @@ const FaxReservationSchema = ReservationSchema.nullable().openapi({
   description: "The fax's hold (reservePages) as its subject's ledger has it; null when it has none",
 });
 
-const FaxSchema = z
+export const FaxSchema = z
   .object({
     provider: Provider,
     faxId: z.string(),
@@ -42,7 +42,7 @@ const FaxSchema = z
   })
   .openapi("Fax");
 
-const BilledFaxSchema = FaxSchema.extend({
+export const BilledFaxSchema = FaxSchema.extend({
   billedSubjectId: z.string().nullable().openapi({ description: "The one subject the fax is billed to; null while nothing billed it" }),
   billedPages: z.number().int().nullable(),
   billedAt: z.string().nullable().openapi({
@@ -51,7 +51,7 @@ const BilledFaxSchema = FaxSchema.extend({
   }),
 }).openapi("BilledFax");
 
-const ReceiptSchema = z
+export const ReceiptSchema = z
   .object({
     eventId: z.string(),
     eventType: z.string(),
@@ -67,7 +67,7 @@ const ReceiptSchema = z
   })
   .openapi("FaxReceipt");
 
-const UnattributedSchema = z
+export const UnattributedSchema = z
   .object({
     provider: z.string(),
     faxId: z.string(),
@@ -79,6 +79,9 @@ const UnattributedSchema = z
   })
   .openapi("UnattributedFaxEvent");
 
+export const FaxRegisteredSchema = z.object({ fax: FaxSchema, billed: z.boolean(), reservation: FaxReservationSchema });
+export const FaxRecordSchema = z.object({ fax: BilledFaxSchema, reservation: FaxReservationSchema, receipts: z.array(ReceiptSchema) });
+
 const register = createRoute({
   method: "post",
   path: "/v1/faxes",
@@ -89,10 +92,7 @@ const register = createRoute({
   security: requiresScope("admin"),
   request: jsonBody(FaxInput),
   responses: {
-    200: json(
-      z.object({ fax: FaxSchema, billed: z.boolean(), reservation: FaxReservationSchema }),
-      "Registered (billed: a parked delivery was billed now)",
-    ),
+    200: json(FaxRegisteredSchema, "Registered (billed: a parked delivery was billed now)"),
     402: json(
       z.object({
         error: z.object({ code: z.literal("LIMIT_EXCEEDED"), message: z.string(), requestId: z.string(), details: DecisionSchema }),
@@ -113,10 +113,7 @@ const read = createRoute({
   security: requiresScope("admin"),
   request: { params: z.object({ provider: Provider, faxId: FaxId }) },
   responses: {
-    200: json(
-      z.object({ fax: BilledFaxSchema, reservation: FaxReservationSchema, receipts: z.array(ReceiptSchema) }),
-      "The fax, its bill, its hold and its receipts (oldest first)",
-    ),
+    200: json(FaxRecordSchema, "The fax, its bill, its hold and its receipts (oldest first)"),
     ...errorResponses(404),
   },
 });

@@ -34,6 +34,9 @@ export const CreateGrantInput = z
   })
   .openapi("GrantInput");
 
+export const GrantListSchema = z.object({ data: z.array(GrantSchema), nextCursor: z.null() }).openapi("GrantList");
+export const VoidedGrantSchema = z.object({ grant: GrantSchema, status: z.enum(["voided", "already_voided"]) });
+
 const createRouteDef = createRoute({
   method: "post",
   path: "/v1/subjects/{subjectId}/grants",
@@ -69,7 +72,7 @@ const listRoute = createRoute({
     }),
   },
   responses: {
-    200: json(z.object({ data: z.array(GrantSchema), nextCursor: z.null() }).openapi("GrantList"), "Every matching grant"),
+    200: json(GrantListSchema, "Every matching grant"),
     ...errorResponses(503),
   },
 });
@@ -83,7 +86,7 @@ const voidRoute = createRoute({
   security: requiresScope("entitlements:write"),
   request: { params: z.object({ subjectId: SubjectId, grantId: wellFormedString().min(1).max(100) }) },
   responses: {
-    200: json(z.object({ grant: GrantSchema, status: z.enum(["voided", "already_voided"]) }), "Voided"),
+    200: json(VoidedGrantSchema, "Voided"),
     ...errorResponses(404, 503),
   },
 });

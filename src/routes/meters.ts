@@ -17,7 +17,7 @@ export const MeterSchema = z
   })
   .openapi("Meter");
 
-const MeterInputSchema = z
+export const MeterInputSchema = z
   .strictObject({
     unit: Unit,
     kind: z.enum(["counter", "gauge"]).default("counter"),

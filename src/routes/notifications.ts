@@ -7,7 +7,7 @@ import { listNotifications } from "../services/list-notifications";
 import { notificationCursor } from "./cursor";
 import { createRoute, errorResponses, json, queryParameters, requiresScope } from "./schemas";
 
-const NotificationSchema = z
+export const NotificationSchema = z
   .object({
     id: z.string(),
     type: z.string(),

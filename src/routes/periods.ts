@@ -8,7 +8,7 @@ import { listPeriods } from "../services/list-periods";
 import { periodCursor } from "./cursor";
 import { createRoute, errorResponses, json, queryParameters, requiresScope } from "./schemas";
 
-const PeriodSchema = z
+export const PeriodSchema = z
   .object({
     subjectId: z.string(),
     meter: z.string(),

@@ -22,6 +22,11 @@ export const SubjectSchema = z
   })
   .openapi("Subject");
 
+export const RecalculatedSchema = z.object({
+  subjectId: z.string(),
+  meters: z.array(z.object({ meter: z.string(), periodStart: z.string().nullable(), before: z.number(), after: z.number() })),
+});
+
 const params = z.object({ subjectId: SubjectId });
 
 const putSubjectRoute = createRoute({
@@ -61,13 +66,7 @@ const recalculateRoute = createRoute({
   security: requiresScope("admin"),
   request: { params },
   responses: {
-    200: json(
-      z.object({
-        subjectId: z.string(),
-        meters: z.array(z.object({ meter: z.string(), periodStart: z.string().nullable(), before: z.number(), after: z.number() })),
-      }),
-      "What changed",
-    ),
+    200: json(RecalculatedSchema, "What changed"),
     ...errorResponses(503),
   },
 });

@@ -10,8 +10,8 @@ import { createRoute, errorResponses, EventSchema, json, requiresScope } from ".
 
 const params = z.object({ id: wellFormedString().min(1).max(100) });
 
-const VoidedSchema = z.object({ event: EventSchema, status: z.enum(["voided", "already_voided"]) }).openapi("VoidedUsage");
-const AmendedSchema = z
+export const VoidedSchema = z.object({ event: EventSchema, status: z.enum(["voided", "already_voided"]) }).openapi("VoidedUsage");
+export const AmendedSchema = z
   .object({ voided: EventSchema, event: EventSchema, status: z.enum(["created", "duplicate"]) })
   .openapi("AmendedUsage");
 

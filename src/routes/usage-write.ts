@@ -19,6 +19,8 @@ import {
 
 export const RecordedSchema = z.object({ event: EventSchema, status: z.enum(["created", "duplicate"]) }).openapi("RecordedUsage");
 
+export const EnqueuedSchema = z.object({ enqueued: z.number().int() }).openapi("Enqueued");
+
 export const BatchResultSchema = z
   .object({
     results: z.array(
@@ -70,7 +72,7 @@ const recordAsync = createRoute({
   security: requiresScope("usage:write"),
   request: { headers: IdempotencyHeaderSchema, ...jsonBody(BatchInputSchema) },
   responses: {
-    202: json(z.object({ enqueued: z.number().int() }).openapi("Enqueued"), "Accepted for the queue"),
+    202: json(EnqueuedSchema, "Accepted for the queue"),
     ...errorResponses(413, 415),
   },
 });

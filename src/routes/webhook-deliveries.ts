@@ -13,7 +13,7 @@ import { EndpointId } from "./webhook-endpoints";
 
 const params = z.object({ id: EndpointId });
 
-const DeliverySchema = z
+export const DeliverySchema = z
   .object({
     id: z.string(),
     notificationId: z.string().openapi({ description: "The webhook-id receivers see, the same on every retry and redelivery" }),
@@ -27,7 +27,7 @@ const DeliverySchema = z
   })
   .openapi("WebhookDelivery");
 
-const TestDeliverySchema = DeliverySchema.extend({
+export const TestDeliverySchema = DeliverySchema.extend({
   durationMs: z.number().int().openapi({ description: "How long the endpoint took to answer (or to fail)" }),
 }).openapi("WebhookTestDelivery");
 

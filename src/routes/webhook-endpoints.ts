@@ -18,7 +18,7 @@ export const EndpointId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 
 const params = z.object({ id: EndpointId });
 const MAX_OVERLAP_SECONDS = 7 * 24 * 3600;
 
-const EndpointInput = z
+export const EndpointInput = z
   .strictObject({
     url: z
       .url({ protocol: /^https?$/ })
@@ -48,7 +48,7 @@ const RotateSecretInput = z
   })
   .openapi("WebhookSecretRotationInput");
 
-const EndpointSchema = z
+export const EndpointSchema = z
   .object({
     id: z.string(),
     url: z.string(),

@@ -82,6 +82,12 @@ function violations(files: Map<string, string>): string[] {
       for (const i of imports) if (i.source !== null && !inFolder(i, "domain")) report(`src/domain imports ${i.spec}`);
     }
 
+    if (folder === "client") {
+      for (const i of imports) {
+        if (!inFolder(i, "client")) report(`the client imports ${i.spec}; it ships alone as tally/client, with no dependency`);
+      }
+    }
+
     if (folder === "services") {
       for (const i of imports) {
         if (isPackage(i, "hono") || isPackage(i, "@hono") || (inFolder(i, "http") && i.source !== "http/log")) {
@@ -168,6 +174,7 @@ export async function handler(c) {
       ["webhooks/x.ts", "const q = sql`SELECT 1`;"],
       ["ledger/x.ts", `import { gaugeMoves } from "../db/history-days";\nimport type { HistoryFilter } from "../db/usage-events";`],
       ["routes/x.ts", `import { historyStore } from "../history/history-store";`],
+      ["client/x.ts", `import type { EventSchema } from "../routes/schemas";\nimport { z } from "zod";`],
     ]);
     expect(violations(files)).toEqual([
       "queue/x.consumer.ts: imports a value from src/db/dead-letters; call a service",
@@ -183,6 +190,8 @@ export async function handler(c) {
       "webhooks/x.ts: a sql`…` template outside src/db",
       "ledger/x.ts: reads or writes history past the HistoryStore (src/db/history-days)",
       "routes/x.ts: imports src/history/history-store; call a service",
+      "client/x.ts: the client imports ../routes/schemas; it ships alone as tally/client, with no dependency",
+      "client/x.ts: the client imports zod; it ships alone as tally/client, with no dependency",
     ]);
   });
 
@@ -200,6 +209,7 @@ export async function handler(c) {
         `import { log } from "../http/log";\nimport { ledgerFor } from "../ledger/ledger-client";\nimport { database } from "../db/database";`,
       ],
       ["http/x.ts", '// a comment may say env.DB.prepare(\n/** and so may env.DB.batch( */\napp.use("/v1/*", limit);'],
+      ["client/x.ts", `import type { Page } from "./types.js";\nexport { paginate } from "./tally-client.js";`],
     ]);
     expect(violations(files)).toEqual([]);
   });
