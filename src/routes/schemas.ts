@@ -110,12 +110,17 @@ export function requiresScope(scope: Scope) {
   return [{ bearerAuth: [scope] }];
 }
 
+/** A `true` / `false` query parameter, false when left out. */
+export function booleanQueryFlag(description: string) {
+  return z
+    .enum(["true", "false"])
+    .optional()
+    .transform((v) => v === "true")
+    .openapi({ type: "string", enum: ["true", "false"], description });
+}
+
 /** `includeVoided=true` counts and lists voided events too (they are left out by default). */
-export const IncludeVoidedParam = z
-  .enum(["true", "false"])
-  .optional()
-  .transform((v) => v === "true")
-  .openapi({ type: "string", enum: ["true", "false"], description: "Include voided events (default false)" });
+export const IncludeVoidedParam = booleanQueryFlag("Include voided events (default false)");
 /** Query schemas built by queryParameters; createRoute refuses any other. */
 const strictQueries = new WeakSet<object>();
 
