@@ -171,6 +171,8 @@ describe("archiving a meter", () => {
     expect(committed.body.event).toMatchObject({ meter: counter, amount: 2 });
     const released = await api("POST", `/v1/subjects/${subjectId}/reservations/${held.release}/release`);
     expect(released.status).toBe(200);
+    // An amend records a new event of the meter: refused like any new usage, and the original stands.
+    expectArchived(await api("POST", `/v1/usage/${recordedId}/amend`, { body: { amount: 1 } }));
     const voided = await api("POST", `/v1/usage/${recordedId}/void`, { body: { reason: "archived meter cleanup" } });
     expect(voided.status, JSON.stringify(voided.body)).toBe(200);
     expect(voided.body.status).toBe("voided");
