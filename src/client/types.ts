@@ -634,11 +634,14 @@ export interface DeadLetter {
   replayedAt: string | null;
   replayStatus: string | null;
   dismissedAt: string | null;
+  /** `replayed` once a replay applied it (or found it applied), else `dismissed` once dismissed, else `open`. */
+  status: DeadLetterStatus;
 }
 
+export type DeadLetterStatus = "open" | "replayed" | "dismissed";
+
 export interface DeadLetterQuery extends PageQuery {
-  /** Filter by state, as the server names them. */
-  status?: string;
+  status?: DeadLetterStatus;
 }
 
 export interface DeadLetterReplayed {

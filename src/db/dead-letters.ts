@@ -1,8 +1,9 @@
-import { desc, eq, lt, or, and } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, lt, or, sql, type SQL } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
+import type { DeadLetterStatus } from "../domain/dead-letters";
 import { deadLetters } from "./schema";
 
-export type DeadLetterRow = typeof deadLetters.$inferSelect;
+export type DeadLetterRow = typeof deadLetters.$inferSelect & { status: DeadLetterStatus };
 
 export interface NewDeadLetter {
   queue: string;
@@ -12,6 +13,13 @@ export interface NewDeadLetter {
   attempts: number;
   body: unknown;
 }
+
+/** The status of DEAD_LETTER_STATUSES, in SQL, so that lists filter on what they answer. */
+const status: SQL<DeadLetterStatus> = sql<DeadLetterStatus>`CASE
+  WHEN ${deadLetters.replayedAt} IS NOT NULL AND ${deadLetters.replayStatus} IN ('applied', 'duplicate') THEN 'replayed'
+  WHEN ${deadLetters.dismissedAt} IS NOT NULL THEN 'dismissed'
+  ELSE 'open' END`;
+const withStatus = { ...getTableColumns(deadLetters), status };
 
 /** Stores dead letters in one D1 batch (one transaction): all of them or none. */
 export async function insertDeadLetters(d1: D1Database, letters: NewDeadLetter[], nowMs: number): Promise<void> {
@@ -33,24 +41,45 @@ function insertDeadLetterStatement(d1: D1Database, letter: NewDeadLetter, nowMs:
     );
 }
 
-export async function listDeadLetters(db: DrizzleD1Database, limit: number, before?: { at: number; id: string }) {
+/** Newest first, after the cursor row; only those in `only` when it is given. */
+export async function listDeadLetters(
+  db: DrizzleD1Database,
+  limit: number,
+  before?: { at: number; id: string },
+  only?: DeadLetterStatus,
+): Promise<DeadLetterRow[]> {
   return db
-    .select()
+    .select(withStatus)
     .from(deadLetters)
     .where(
-      before
-        ? or(lt(deadLetters.createdAt, before.at), and(eq(deadLetters.createdAt, before.at), lt(deadLetters.id, before.id)))
-        : undefined,
+      and(
+        before
+          ? or(lt(deadLetters.createdAt, before.at), and(eq(deadLetters.createdAt, before.at), lt(deadLetters.id, before.id)))
+          : undefined,
+        only === undefined ? undefined : eq(status, only),
+      ),
     )
     .orderBy(desc(deadLetters.createdAt), desc(deadLetters.id))
     .limit(limit);
 }
 
 export async function findDeadLetter(db: DrizzleD1Database, id: string): Promise<DeadLetterRow | null> {
-  const [row] = await db.select().from(deadLetters).where(eq(deadLetters.id, id)).limit(1);
+  const [row] = await db.select(withStatus).from(deadLetters).where(eq(deadLetters.id, id)).limit(1);
   return row ?? null;
 }
 
-export async function markReplayed(db: DrizzleD1Database, id: string, status: string, nowMs: number): Promise<void> {
-  await db.update(deadLetters).set({ replayedAt: nowMs, replayStatus: status }).where(eq(deadLetters.id, id));
+/** Notes a replay's outcome; answers the letter as it is now. */
+export async function markReplayed(db: DrizzleD1Database, id: string, replayStatus: string, nowMs: number): Promise<DeadLetterRow | null> {
+  const [row] = await db.update(deadLetters).set({ replayedAt: nowMs, replayStatus }).where(eq(deadLetters.id, id)).returning(withStatus);
+  return row ?? null;
+}
+
+/** Dismisses an open letter, once (one conditional statement); null when this call changed nothing. */
+export async function dismissDeadLetter(db: DrizzleD1Database, id: string, nowMs: number): Promise<DeadLetterRow | null> {
+  const [row] = await db
+    .update(deadLetters)
+    .set({ dismissedAt: nowMs })
+    .where(and(eq(deadLetters.id, id), eq(status, "open")))
+    .returning(withStatus);
+  return row ?? null;
 }

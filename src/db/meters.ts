@@ -1,4 +1,4 @@
-import { asc, eq } from "drizzle-orm";
+import { and, asc, eq, isNotNull, isNull } from "drizzle-orm";
 import type { DrizzleD1Database } from "drizzle-orm/d1";
 import type { MeterDefinition, MeterKind } from "../domain/event-rules";
 import { meters, type MeterRow } from "./schema";
@@ -25,6 +25,24 @@ export async function insertMeter(db: DrizzleD1Database, meter: Meter): Promise<
   return inserted.length === 1;
 }
 
+/**
+ * Archives the meter at `archivedAt`, or unarchives it (null), unless it already is so: one
+ * conditional statement, so concurrent calls change it once. Null when this call changed nothing.
+ */
+export async function setMeterArchivedAt(
+  db: DrizzleD1Database,
+  key: string,
+  archivedAt: number | null,
+  nowMs: number,
+): Promise<Meter | null> {
+  const [row] = await db
+    .update(meters)
+    .set({ archivedAt, updatedAt: nowMs })
+    .where(and(eq(meters.key, key), archivedAt === null ? isNotNull(meters.archivedAt) : isNull(meters.archivedAt)))
+    .returning();
+  return row ? toMeter(row) : null;
+}
+
 export async function updateMeterDescription(db: DrizzleD1Database, key: string, description: string | null, nowMs: number): Promise<void> {
   await db.update(meters).set({ description, updatedAt: nowMs }).where(eq(meters.key, key));
 }
@@ -35,7 +53,8 @@ function toMeter(row: MeterRow): Meter {
 
 /**
  * Meter definitions change rarely and are read on every write, so each isolate keeps them for a
- * short while. A key it does not know makes it reload at once, so a new meter works immediately.
+ * short while. A key it does not know makes it reload at once, so a new meter works immediately;
+ * an archive or unarchive is seen at once by the isolate that made it, by others within the TTL.
  */
 const CACHE_TTL_MS = 30_000;
 const MISS_RELOAD_MS = 1_000;

@@ -12,6 +12,8 @@ export interface MeterDefinition {
   key: string;
   unit: string;
   kind: MeterKind;
+  /** Epoch ms since when the meter takes no new usage; null while it is live. */
+  archivedAt: number | null;
 }
 
 /** Accepted event time window (DESIGN §3): a little clock skew ahead, the late-event window behind. */
@@ -35,11 +37,22 @@ export interface ResolvedEvent {
 
 export type Resolution =
   | { ok: true; event: ResolvedEvent }
-  | { ok: false; code: Extract<ErrorCode, "UNKNOWN_METER" | "UNIT_MISMATCH" | "TIMESTAMP_OUT_OF_RANGE" | "NOT_A_GAUGE">; message: string };
+  | {
+      ok: false;
+      code: Extract<ErrorCode, "UNKNOWN_METER" | "METER_ARCHIVED" | "UNIT_MISMATCH" | "TIMESTAMP_OUT_OF_RANGE" | "NOT_A_GAUGE">;
+      message: string;
+    };
 
 export function resolveEvent(draft: EventDraft, fingerprint: string, meter: MeterDefinition | undefined, nowMs: number): Resolution {
   if (!meter) {
     return { ok: false, code: "UNKNOWN_METER", message: `Meter '${draft.meter}' is not defined. Define it with PUT /v1/meters/{key}.` };
+  }
+  if (meter.archivedAt !== null) {
+    return {
+      ok: false,
+      code: "METER_ARCHIVED",
+      message: `Meter '${meter.key}' is archived: it takes no new usage until it is unarchived.`,
+    };
   }
   if (draft.operation !== undefined && draft.operation !== "add" && meter.kind !== "gauge") {
     return { ok: false, code: "NOT_A_GAUGE", message: `Meter '${meter.key}' is a counter; only gauges decrement or set.` };

@@ -1,7 +1,10 @@
 import { z, type OpenAPIHono } from "@hono/zod-openapi";
 import type { DeadLetterRow } from "../db/dead-letters";
+import { DEAD_LETTER_STATUSES } from "../domain/dead-letters";
 import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
+import { auditContext } from "../http/auth";
+import { dismissDeadLetter } from "../services/dismiss-dead-letter";
 import { listDeadLetters } from "../services/list-dead-letters";
 import { replayDeadLetter } from "../services/replay-dead-letter";
 import { deadLetterCursor } from "./cursor";
@@ -19,6 +22,10 @@ export const DeadLetterSchema = z
     createdAt: z.string(),
     replayedAt: z.string().nullable(),
     replayStatus: z.string().nullable(),
+    dismissedAt: z.string().nullable(),
+    status: z.enum(DEAD_LETTER_STATUSES).openapi({
+      description: "`replayed` once a replay applied it (or found it applied), else `dismissed` once dismissed, else `open`",
+    }),
   })
   .openapi("DeadLetter");
 
@@ -37,14 +44,33 @@ const list = createRoute({
   path: "/v1/dead-letters",
   tags: ["queues"],
   summary: "Queue messages that could not be applied, newest first",
+  description: "Every dead letter, or only those of `status`.",
   security: requiresScope("admin"),
   request: {
-    query: queryParameters({ limit: z.coerce.number().int().min(1).max(1000).default(100), cursor: z.string().max(500).optional() }),
+    query: queryParameters({
+      status: z.enum(DEAD_LETTER_STATUSES).optional(),
+      limit: z.coerce.number().int().min(1).max(1000).default(100),
+      cursor: z.string().max(500).optional(),
+    }),
   },
   responses: {
     200: json(z.object({ data: z.array(DeadLetterSchema), nextCursor: z.string().nullable() }), "One page"),
     ...errorResponses(),
   },
+});
+
+const DeadLetterParams = z.object({ id: wellFormedString().min(1).max(100) });
+
+const dismiss = createRoute({
+  method: "post",
+  path: "/v1/dead-letters/{id}/dismiss",
+  tags: ["queues"],
+  summary: "Set a dead letter aside",
+  description:
+    "For a message no one will replay: kept for the record, no longer `open`. Dismissing again, or dismissing a replayed letter, answers it unchanged. A dismissed letter can still be replayed.",
+  security: requiresScope("admin"),
+  request: { params: DeadLetterParams },
+  responses: { 200: json(z.object({ deadLetter: DeadLetterSchema }), "The dead letter as it is now"), ...errorResponses(404) },
 });
 
 const replay = createRoute({
@@ -55,7 +81,7 @@ const replay = createRoute({
   description:
     "Runs the message through the same path as the queue consumer, with the same idempotency key, so replaying a message that was applied meanwhile changes nothing. `status` says what happened now.",
   security: requiresScope("admin"),
-  request: { params: z.object({ id: wellFormedString().min(1).max(100) }) },
+  request: { params: DeadLetterParams },
   responses: {
     200: json(DeadLetterReplayedSchema, "Replayed"),
     ...errorResponses(404, 503),
@@ -64,8 +90,8 @@ const replay = createRoute({
 
 export function registerDeadLetterRoutes(app: OpenAPIHono<AppEnv>): void {
   app.openapi(list, async (c) => {
-    const { limit, cursor } = c.req.valid("query");
-    const rows = await listDeadLetters(c.env, limit + 1, cursor === undefined ? undefined : deadLetterCursor.decode(cursor));
+    const { status, limit, cursor } = c.req.valid("query");
+    const rows = await listDeadLetters(c.env, limit + 1, cursor === undefined ? undefined : deadLetterCursor.decode(cursor), status);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return c.json(
@@ -78,8 +104,12 @@ export function registerDeadLetterRoutes(app: OpenAPIHono<AppEnv>): void {
   });
 
   app.openapi(replay, async (c) => {
-    const { deadLetter, result } = await replayDeadLetter(c.env, c.req.valid("param").id);
+    const { deadLetter, result } = await replayDeadLetter(c.env, auditContext(c), c.req.valid("param").id);
     return c.json({ deadLetter: toPublic(deadLetter), result }, 200);
+  });
+
+  app.openapi(dismiss, async (c) => {
+    return c.json({ deadLetter: toPublic(await dismissDeadLetter(c.env, auditContext(c), c.req.valid("param").id)) }, 200);
   });
 }
 
@@ -93,7 +123,11 @@ function toPublic(row: DeadLetterRow) {
     attempts: row.attempts,
     body: JSON.parse(row.body) as unknown,
     createdAt: new Date(row.createdAt).toISOString(),
-    replayedAt: row.replayedAt === null ? null : new Date(row.replayedAt).toISOString(),
+    replayedAt: iso(row.replayedAt),
     replayStatus: row.replayStatus,
+    dismissedAt: iso(row.dismissedAt),
+    status: row.status,
   };
 }
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());

@@ -115,12 +115,24 @@ export function requiresScope(scope: Scope, options: { users?: boolean } = {}): 
   return options.users ? [{ bearerAuth: [scope] }, { userToken: [] }] : [{ bearerAuth: [scope] }];
 }
 
+/** A `true` / `false` query parameter, false when left out. */
+export function booleanQueryFlag(description: string) {
+  return z
+    .enum(["true", "false"])
+    .optional()
+    .transform((v) => v === "true")
+    .openapi({ type: "string", enum: ["true", "false"], description });
+}
+
 /** `includeVoided=true` counts and lists voided events too (they are left out by default). */
-export const IncludeVoidedParam = z
-  .enum(["true", "false"])
-  .optional()
-  .transform((v) => v === "true")
-  .openapi({ type: "string", enum: ["true", "false"], description: "Include voided events (default false)" });
+export const IncludeVoidedParam = booleanQueryFlag("Include voided events (default false)");
+
+/** `limit` and `cursor` of a list in id order (1–500, default 100); the cursor is checked where it is decoded. */
+export const PageQuery = {
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(500).optional(),
+};
+
 /** Query schemas built by queryParameters; createRoute refuses any other. */
 const strictQueries = new WeakSet<object>();
 

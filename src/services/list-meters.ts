@@ -1,6 +1,8 @@
 import { database } from "../db/database";
 import { listMeters as meterRows, type Meter } from "../db/meters";
 
-export async function listMeters(env: Env): Promise<Meter[]> {
-  return meterRows(database(env.DB));
+/** Meters in key order; archived ones only when asked for. */
+export async function listMeters(env: Env, includeArchived: boolean): Promise<Meter[]> {
+  const meters = await meterRows(database(env.DB));
+  return includeArchived ? meters : meters.filter((m) => m.archivedAt === null);
 }

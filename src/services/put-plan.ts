@@ -1,8 +1,10 @@
 import { database, type Database } from "../db/database";
 import { findPlan, planSnapshot, subjectIdsOnPlan, upsertPlan, type Plan } from "../db/plans";
+import type { AuditContext } from "../domain/audit";
 import type { PlanInput } from "../domain/entitlements";
 import { DomainError } from "../domain/errors";
 import { ledgerFor } from "../ledger/ledger-client";
+import { recordAudit } from "./audit-trail";
 import { callLedger } from "./call-ledger";
 import { requireKnownMeters } from "./known-meters";
 import { forEachLedger } from "./ledger-fan-out";
@@ -10,7 +12,7 @@ import { forEachLedger } from "./ledger-fan-out";
 const PAGE = 500;
 
 /** Defines or replaces a plan; every subject on it uses the new version from its next call. */
-export async function putPlan(env: Env, planId: string, input: PlanInput): Promise<{ plan: Plan; created: boolean }> {
+export async function putPlan(env: Env, audit: AuditContext, planId: string, input: PlanInput): Promise<{ plan: Plan; created: boolean }> {
   await requireKnownMeters(env, Object.keys(input.entitlements), "the plan's entitlements");
   const db = database(env.DB);
   const existed = await findPlan(db, planId);
@@ -22,6 +24,7 @@ export async function putPlan(env: Env, planId: string, input: PlanInput): Promi
     { id: planId, name: input.name ?? null, entitlements: input.entitlements, features: input.features ?? {}, updatedAt: version },
     now,
   );
+  await recordAudit(env, audit, { action: "plan.put", target: { type: "plan", id: planId }, before: existed, after: plan });
   await pushPlan(env, db, plan);
   return { plan, created: !existed };
 }

@@ -1,8 +1,10 @@
 import { database, type Database } from "../db/database";
 import { findPlan, findSubject, planSnapshot, subjectSettings, upsertSubject, type Subject } from "../db/plans";
+import type { AuditContext } from "../domain/audit";
 import type { SubjectInput } from "../domain/entitlements";
 import { DomainError } from "../domain/errors";
 import { ledgerFor } from "../ledger/ledger-client";
+import { recordAudit } from "./audit-trail";
 import { callLedger } from "./call-ledger";
 import { requireKnownMeters } from "./known-meters";
 
@@ -10,15 +12,18 @@ import { requireKnownMeters } from "./known-meters";
  * Assigns a subject's plan, billing anchor day, overrides and feature overrides; fields left out keep their value.
  * Takes effect at the subject's next call.
  */
-export async function putSubject(env: Env, subjectId: string, input: SubjectInput): Promise<{ subject: Subject; created: boolean }> {
+export async function putSubject(
+  env: Env,
+  audit: AuditContext,
+  subjectId: string,
+  input: SubjectInput,
+): Promise<{ subject: Subject; created: boolean }> {
   if (input.overrides) await requireKnownMeters(env, Object.keys(input.overrides), "the subject's overrides");
   const db = database(env.DB);
   const existing = await findSubject(db, subjectId);
   const planId = input.planId === undefined ? (existing?.planId ?? null) : input.planId;
-  if (planId !== null && !(await findPlan(db, planId))) {
-    throw new DomainError("NOT_FOUND", `No plan '${planId}'. Define it with PUT /v1/plans/{planId} first.`);
-  }
   const now = Date.now();
+  // Written only while the plan exists, in the same statement: a plan deleted meanwhile is not found.
   const subject = await upsertSubject(
     db,
     {
@@ -31,6 +36,8 @@ export async function putSubject(env: Env, subjectId: string, input: SubjectInpu
     },
     now,
   );
+  if (!subject) throw new DomainError("NOT_FOUND", `No plan '${planId}'. Define it with PUT /v1/plans/{planId} first.`);
+  await recordAudit(env, audit, { action: "subject.put", target: { type: "subject", id: subjectId }, before: existing, after: subject });
   await pushSubject(env, db, subject);
   return { subject, created: !existing };
 }

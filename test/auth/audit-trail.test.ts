@@ -49,11 +49,10 @@ beforeAll(async () => {
   state.redeliverEndpoint = `${run}-redeliver`;
   await subscribe(state.redeliverEndpoint, `ok-${run}`, ["entitlement.threshold_reached"]);
   await crossThreshold(`${run}-threshold`);
-  await expect
-    .poll(async () => (await api("GET", `/v1/webhook-endpoints/${state.redeliverEndpoint}/deliveries`)).body.data.length, {
-      timeout: 15_000,
-    })
-    .toBe(1);
+  for (let waited = 0; waited < 15_000; waited += 100) {
+    if ((await api("GET", `/v1/webhook-endpoints/${state.redeliverEndpoint}/deliveries`)).body.data.length > 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   state.delivery = (await api("GET", `/v1/webhook-endpoints/${state.redeliverEndpoint}/deliveries`)).body.data[0].id;
 });
 
@@ -148,7 +147,7 @@ const WRITES: Write[] = [
     target: ["webhook_endpoint", "endpoint"],
     send: (t) =>
       api("PUT", `/v1/webhook-endpoints/${state.endpoint}`, {
-        body: { url: `${env.TEST_RECEIVER_URL}/audit`, events: ["usage.voided", "usage.amended"] },
+        body: { url: `${env.TEST_RECEIVER_URL}/audit`, events: ["usage.voided", "period.closed"] },
         token: t,
       }),
   },
@@ -163,6 +162,15 @@ const WRITES: Write[] = [
     action: "webhook_endpoint.test",
     target: ["webhook_endpoint", "endpoint"],
     send: (t) => api("POST", `/v1/webhook-endpoints/${state.endpoint}/test`, { token: t }),
+  },
+  {
+    route: "post /v1/webhook-endpoints/{id}/deliveries/{deliveryId}/redeliver",
+    action: "webhook_delivery.redeliver",
+    target: ["webhook_delivery", "delivery"],
+    send: (t) =>
+      api("POST", `/v1/webhook-endpoints/${state.redeliverEndpoint}/deliveries/${encodeURIComponent(state.delivery!)}/redeliver`, {
+        token: t,
+      }),
   },
   {
     route: "delete /v1/webhook-endpoints/{id}",

@@ -49,6 +49,8 @@ const LISTS: { name: string; path: string; token?: () => Promise<string> }[] = [
   { name: "webhook deliveries", path: "/v1/webhook-endpoints/ep-cursor/deliveries" },
   { name: "notifications", path: `/v1/notifications?subjectId=${subjectId}` },
   { name: "reservations", path: `/v1/subjects/${subjectId}/reservations` },
+  { name: "plans", path: "/v1/plans" },
+  { name: "subjects", path: "/v1/subjects" },
 ];
 
 beforeAll(async () => {
@@ -98,6 +100,10 @@ beforeAll(async () => {
   }));
   await insertNotificationsStatement(env.DB, JSON.stringify(notifications)).run();
   for (const i of [1, 2, 3]) await api("POST", `/v1/subjects/${subjectId}/entitlements/api_call/reserve`, { body: { amount: i } });
+  for (const i of [1, 2, 3]) {
+    await api("PUT", `/v1/plans/cursor-plan-${i}`, { body: { entitlements: {} } });
+    await api("PUT", `/v1/subjects/${subjectId}-${i}`, { body: { planId: `cursor-plan-${i}` } });
+  }
 });
 
 const withParam = (path: string, param: string) => `${path}${path.includes("?") ? "&" : "?"}${param}`;

@@ -11,6 +11,8 @@ let grantId = "";
 
 beforeAll(async () => {
   await api("PUT", "/v1/plans/matrix-plan", { body: { entitlements: { fax: { limit: 1000 } } } });
+  await api("PUT", "/v1/plans/matrix-doomed-plan", { body: { entitlements: { fax: { limit: 1 } } } });
+  await api("PUT", "/v1/meters/matrix_archived", { body: { unit: "thing" } });
   for (const subjectId of [OTHER, OWNER]) await api("PUT", `/v1/subjects/${subjectId}`, { body: { planId: "matrix-plan" } });
   const res = await api("POST", "/v1/usage", { body: { subjectId: OTHER, meter: "fax", amount: 1, idempotencyKey: "seed" } });
   eventId = res.body.event.id;
@@ -83,6 +85,16 @@ describeRouteMatrix([
     replay: (_first, second) => expect(second.status).toBe(200),
   },
   { name: "/v1/plans/{planId}", method: "GET", path: "/v1/plans/matrix-plan", invalidPath: "/v1/plans/-bad", ok: 200 },
+  { name: "/v1/plans", method: "GET", path: "/v1/plans", invalidPath: "/v1/plans?limit=0", ok: 200 },
+  { name: "/v1/plans/{planId}", method: "DELETE", path: "/v1/plans/matrix-doomed-plan", invalidPath: "/v1/plans/-bad", ok: 200 },
+  ...(["archive", "unarchive"] as const).map((verb) => ({
+    name: `/v1/meters/{key}/${verb}`,
+    method: "POST" as const,
+    path: `/v1/meters/matrix_archived/${verb}`,
+    invalidPath: `/v1/meters/bad%20key/${verb}`,
+    ok: 200,
+    replay: (first: any, second: any) => expect(second.body).toEqual(first.body),
+  })),
   {
     name: "/v1/subjects/{subjectId}",
     method: "PUT",
@@ -92,6 +104,7 @@ describeRouteMatrix([
     ok: 201,
     replay: (_first, second) => expect(second.status).toBe(200),
   },
+  { name: "/v1/subjects", method: "GET", path: "/v1/subjects?planId=matrix-plan", invalidPath: "/v1/subjects?prefix=a%20b", ok: 200 },
   {
     name: "/v1/subjects/{subjectId}",
     method: "GET",
@@ -275,6 +288,7 @@ describeRouteMatrix([
   },
   { name: "/v1/dead-letters", method: "GET", path: "/v1/dead-letters", invalidPath: "/v1/dead-letters?limit=5000", ok: 200 },
   { name: "/v1/dead-letters/{id}/replay", method: "POST", path: "/v1/dead-letters/dl_none/replay", ok: 404 },
+  { name: "/v1/dead-letters/{id}/dismiss", method: "POST", path: "/v1/dead-letters/dl_none/dismiss", ok: 404 },
   {
     name: "/v1/periods",
     method: "GET",
@@ -345,6 +359,12 @@ describe("routes every token may read", () => {
     expect((await api("GET", "/v1/meters")).status).toBe(200);
     expect((await api("GET", "/v1/meters", { token: await userToken("anyone") })).status).toBe(200);
     expect((await api("GET", "/v1/meters", { token: null })).status).toBe(401);
+  });
+
+  it("GET /v1/meters/{key} answers the service key and user tokens, and 401 without credentials", async () => {
+    expect((await api("GET", "/v1/meters/fax")).body.meter).toMatchObject({ key: "fax", unit: "page" });
+    expect((await api("GET", "/v1/meters/fax", { token: await userToken("anyone") })).status).toBe(200);
+    expect((await api("GET", "/v1/meters/fax", { token: null })).status).toBe(401);
   });
 
   it("GET /v1/me/usage answers the token's own subject only", async () => {
