@@ -43,11 +43,21 @@ export type Resolution =
       message: string;
     };
 
-export function resolveEvent(draft: EventDraft, fingerprint: string, meter: MeterDefinition | undefined, nowMs: number): Resolution {
+/**
+ * `archived: "accept"` is for usage a provider reports of something that already happened (a
+ * delivered fax): archiving a meter stops new usage being asked for, not the bill of work done.
+ */
+export function resolveEvent(
+  draft: EventDraft,
+  fingerprint: string,
+  meter: MeterDefinition | undefined,
+  nowMs: number,
+  archived: "refuse" | "accept" = "refuse",
+): Resolution {
   if (!meter) {
     return { ok: false, code: "UNKNOWN_METER", message: `Meter '${draft.meter}' is not defined. Define it with PUT /v1/meters/{key}.` };
   }
-  if (meter.archivedAt !== null) {
+  if (meter.archivedAt !== null && archived === "refuse") {
     return {
       ok: false,
       code: "METER_ARCHIVED",

@@ -7,7 +7,7 @@ import type { Grant } from "../ledger/contract";
 import { ledgerFor } from "../ledger/ledger-client";
 import { recordAudit } from "./audit-trail";
 import { callLedger } from "./call-ledger";
-import { meterKind } from "./meter-kinds";
+import { meterDefinition } from "./meter-kinds";
 
 export interface GrantRequest {
   subjectId: string;
@@ -29,8 +29,14 @@ export async function createGrant(
   nowMs = Date.now(),
 ): Promise<{ status: "created" | "duplicate"; grant: Grant }> {
   const { subjectId, meter, amount, priority, effectiveAt, expiresAt, idempotencyKey, metadata } = request;
-  if ((await meterKind(env, meter)) !== "counter") {
+  const definition = await meterDefinition(env, meter);
+  if (definition.kind !== "counter") {
     throw new DomainError("NOT_A_COUNTER", `Meter '${meter}' is a gauge; grants add to counters only.`);
+  }
+  if (definition.archivedAt !== null) {
+    throw new DomainError("METER_ARCHIVED", `Meter '${meter}' is archived: it takes no new credit until it is unarchived.`, {
+      meters: [meter],
+    });
   }
   // A left-out effectiveAt is the server's "now", not part of what the caller said.
   const fingerprint = fingerprintOf({ meter, amount, priority, effectiveAt, expiresAt, metadata });

@@ -1,7 +1,7 @@
 import { database } from "../db/database";
 import { meterCatalog } from "../db/meters";
 import { DomainError } from "../domain/errors";
-import type { MeterKind } from "../domain/event-rules";
+import type { MeterDefinition, MeterKind } from "../domain/event-rules";
 
 /** Every meter's kind, which ledgers need to count and report. */
 export async function meterKinds(env: Env): Promise<Record<string, MeterKind>> {
@@ -10,7 +10,11 @@ export async function meterKinds(env: Env): Promise<Record<string, MeterKind>> {
 }
 
 export async function meterKind(env: Env, meter: string): Promise<MeterKind> {
+  return (await meterDefinition(env, meter)).kind;
+}
+
+export async function meterDefinition(env: Env, meter: string): Promise<MeterDefinition> {
   const known = (await meterCatalog(database(env.DB), [meter], Date.now())).get(meter);
   if (!known) throw new DomainError("UNKNOWN_METER", `Meter '${meter}' is not defined.`);
-  return known.kind;
+  return known;
 }

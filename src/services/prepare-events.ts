@@ -11,12 +11,16 @@ export type RejectedResult = { index: number; status: "rejected"; error: { code:
 
 export type PreparedEvent = { ok: true; input: LedgerEventInput } | { ok: false; rejection: RejectedResult };
 
-/** Checks drafts against meters and the clock; the ones that pass are ready for their ledgers. */
+/**
+ * Checks drafts against meters and the clock; the ones that pass are ready for their ledgers.
+ * Provider webhooks (`webhook:…`) bill an archived meter all the same: the fax went out.
+ */
 export async function prepareEvents(env: Env, drafts: EventDraft[], source: string, nowMs: number): Promise<PreparedEvent[]> {
   const meters = await meterCatalog(database(env.DB), new Set(drafts.map((d) => d.meter)), nowMs);
   const fingerprints = drafts.map(fingerprintEvent);
   return drafts.map((draft, index) => {
-    const resolution = resolveEvent(draft, fingerprints[index]!, meters.get(draft.meter), nowMs);
+    const archived = source.startsWith("webhook:") ? "accept" : "refuse";
+    const resolution = resolveEvent(draft, fingerprints[index]!, meters.get(draft.meter), nowMs, archived);
     return resolution.ok
       ? { ok: true, input: { ...resolution.event, source } }
       : { ok: false, rejection: { index, status: "rejected", error: { code: resolution.code, message: resolution.message } } };

@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { api, counterTotal, flushLedger, historyRows, uniqueSubject, userToken } from "../helpers/api";
 import { adminKey, auditRows, ROOT } from "../helpers/audit-rows";
 import { deadLetters, deliver } from "../helpers/queue";
+import { sendTelnyx, telnyxFax } from "../helpers/webhooks";
 
 /** Issue 17: an archived meter takes no new usage and no new entitlements; what it has stays readable and settles. */
 
@@ -250,5 +251,24 @@ describe("unarchiving a meter", () => {
     const reader = await api("POST", "/v1/api-keys", { body: { name: "reader", scopes: ["usage:read"] } });
     expect((await api("POST", `/v1/meters/${counter}/unarchive`, { token: reader.body.secret })).status).toBe(403);
     expect((await api("GET", `/v1/meters/${counter}`)).body.meter.archivedAt).not.toBeNull();
+  });
+
+  it("bills a delivered fax on an archived fax meter (the pages went out), and refuses new grants on it", async () => {
+    const faxSubject = uniqueSubject("arch-fax");
+    expect((await api("POST", "/v1/meters/fax/archive")).status).toBe(200);
+    try {
+      const res = await sendTelnyx(telnyxFax("fax.delivered", { pages: 3, subjectId: faxSubject }));
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.body.outcome).toBe("billed");
+      expect(await counterTotal(faxSubject, "fax")).toBe(3);
+      // Asked for through the API, it is new usage: refused.
+      expectArchived(await api("POST", "/v1/usage", { body: { subjectId: faxSubject, meter: "fax", amount: 1 } }));
+      const grant = await api("POST", `/v1/subjects/${faxSubject}/grants`, { body: { meter: "fax", amount: 5 } });
+      expect(grant.status).toBe(422);
+      expect(grant.body.error).toMatchObject({ code: "METER_ARCHIVED", details: { meters: ["fax"] } });
+      expect((await api("GET", `/v1/subjects/${faxSubject}/grants`)).body.data).toEqual([]);
+    } finally {
+      expect((await api("POST", "/v1/meters/fax/unarchive")).status).toBe(200);
+    }
   });
 });
