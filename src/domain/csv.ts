@@ -1,8 +1,8 @@
 /** A CSV cell: text, or a number written as it is. */
 export type CsvCell = string | number;
 
-/** Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV injection"). */
-const FORMULA_START = /^[=+\-@\t\r]/;
+/** Spreadsheets run a cell that starts with one of these as a formula (OWASP "CSV injection"); the dashboard's CSV uses it too. */
+export const FORMULA_START = /^[=+\-@\t\r]/;
 
 /**
  * One RFC 4180 record with its CRLF. A text cell that a spreadsheet would take for a formula is
