@@ -24,6 +24,7 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
     f = new Intl.DateTimeFormat("en-US", {
       timeZone,
       hourCycle: "h23",
+      era: "short",
       year: "numeric",
       month: "2-digit",
       day: "2-digit",
@@ -53,7 +54,8 @@ function localParts(atMs: number, timeZone: string) {
       .map((p) => [p.type, p.value]),
   );
   return {
-    y: Number(parts.year),
+    // Years before 1 CE are written as BC years (1 BC is year 0).
+    y: parts.era === "BC" ? 1 - Number(parts.year) : Number(parts.year),
     m: Number(parts.month),
     d: Number(parts.day),
     h: Number(parts.hour),
@@ -62,25 +64,41 @@ function localParts(atMs: number, timeZone: string) {
   };
 }
 
+/** Epoch ms of a UTC calendar time; unlike Date.UTC, which takes years 0-99 for 1900-1999, any year. */
+function utcMs(y: number, m: number, d: number, h = 0, min = 0, s = 0): number {
+  const date = new Date(0);
+  date.setUTCFullYear(y, m - 1, d);
+  date.setUTCHours(h, min, s, 0);
+  return date.getTime();
+}
+
 /** How far the zone's wall clock is ahead of UTC at that instant, in ms. */
 function offsetAt(atMs: number, timeZone: string): number {
   const p = localParts(atMs, timeZone);
-  return Date.UTC(p.y, p.m - 1, p.d, p.h, p.min, p.s) - Math.floor(atMs / 1000) * 1000;
+  return utcMs(p.y, p.m, p.d, p.h, p.min, p.s) - Math.floor(atMs / 1000) * 1000;
 }
 
 /** The instant local midnight of y-m-d begins in the zone (the first instant of that date). */
 export function localMidnight(y: number, m: number, d: number, timeZone: string): number {
-  const wall = Date.UTC(y, m - 1, d);
+  const wall = utcMs(y, m, d);
   let guess = wall - offsetAt(wall, timeZone);
   guess = wall - offsetAt(guess, timeZone);
   // Where midnight does not exist (a DST jump at 00:00), the day starts at the first instant after the gap.
   const p = localParts(guess, timeZone);
-  if (Date.UTC(p.y, p.m - 1, p.d) < wall) guess += 60 * 60 * 1000 - (p.min * 60_000 + p.s * 1000);
+  if (utcMs(p.y, p.m, p.d) < wall) guess += 60 * 60 * 1000 - (p.min * 60_000 + p.s * 1000);
   return guess;
 }
 
+/** YYYY-MM-DD (ISO 8601's six-digit signed years outside 0000-9999). */
 function label(y: number, m: number, d: number): string {
-  return `${String(y).padStart(4, "0")}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+  const year = y >= 0 && y <= 9999 ? String(y).padStart(4, "0") : `${y < 0 ? "-" : "+"}${String(Math.abs(y)).padStart(6, "0")}`;
+  return `${year}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+}
+
+/** The UTC calendar date of an instant (here, of a wall-clock time written as if it were UTC). */
+function utcDate(ms: number): { y: number; m: number; d: number } {
+  const date = new Date(ms);
+  return { y: date.getUTCFullYear(), m: date.getUTCMonth() + 1, d: date.getUTCDate() };
 }
 
 type DateUnit = Exclude<BucketUnit, "hour">;
@@ -91,15 +109,13 @@ function bucketStartDate(atMs: number, unit: DateUnit, timeZone: string): { y: n
   if (unit === "month") return { y: p.y, m: p.m, d: 1 };
   if (unit === "quarter") return { y: p.y, m: p.m - ((p.m - 1) % 3), d: 1 };
   if (unit === "day") return { y: p.y, m: p.m, d: p.d };
-  const weekday = (new Date(Date.UTC(p.y, p.m - 1, p.d)).getUTCDay() + 6) % 7; // Monday = 0
-  const monday = new Date(Date.UTC(p.y, p.m - 1, p.d - weekday));
-  return { y: monday.getUTCFullYear(), m: monday.getUTCMonth() + 1, d: monday.getUTCDate() };
+  const weekday = (new Date(utcMs(p.y, p.m, p.d)).getUTCDay() + 6) % 7; // Monday = 0
+  return utcDate(utcMs(p.y, p.m, p.d - weekday));
 }
 
 function addUnit(date: { y: number; m: number; d: number }, unit: DateUnit) {
   const months = unit === "month" ? 1 : unit === "quarter" ? 3 : 0;
-  const next = new Date(Date.UTC(date.y, date.m - 1 + months, date.d + (unit === "day" ? 1 : unit === "week" ? 7 : 0)));
-  return { y: next.getUTCFullYear(), m: next.getUTCMonth() + 1, d: next.getUTCDate() };
+  return utcDate(utcMs(date.y, date.m + months, date.d + (unit === "day" ? 1 : unit === "week" ? 7 : 0)));
 }
 
 /** The buckets covering [fromMs, toMs) in the zone, in order; at most `max` of them, else null. */
@@ -181,9 +197,15 @@ function hourBuckets(fromMs: number, toMs: number, timeZone: string, max: number
     .map((c) => ({
       start: c.start,
       end: c.end,
-      label: `${new Date(c.wall).toISOString().slice(0, 13)}:00${seen.get(c.wall)! > 1 ? offsetLabel(c.offsetMs) : ""}`,
+      label: `${hourLabel(c.wall)}${seen.get(c.wall)! > 1 ? offsetLabel(c.offsetMs) : ""}`,
     }));
   return buckets.length > max ? null : buckets;
+}
+
+/** YYYY-MM-DDTHH:00 of a wall-clock hour written as if it were UTC. */
+function hourLabel(wall: number): string {
+  const { y, m, d } = utcDate(wall);
+  return `${label(y, m, d)}T${String(new Date(wall).getUTCHours()).padStart(2, "0")}:00`;
 }
 
 /** A UTC offset as ISO 8601 writes it: `+05:30`, `-04:00` (with seconds where a zone's old local mean time had them). */

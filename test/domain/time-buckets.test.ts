@@ -80,6 +80,16 @@ describe("hour buckets", () => {
   });
 });
 
+describe("bucket labels", () => {
+  it("write years 0-99 as they are, and years outside 0000-9999 as ISO 8601's signed six digits", () => {
+    const year0 = at("0000-01-01T00:00:00Z");
+    expect(bucketsBetween(year0, year0 + 2 * 24 * HOUR, "day", "UTC")!.map((b) => b.label)).toEqual(["0000-01-01", "0000-01-02"]);
+    expect(bucketsBetween(year0, year0 + HOUR, "week", "UTC")!.map((b) => b.label)).toEqual(["-000001-12-27"]);
+    expect(labels("0099-06-01T00:00:00Z", "0099-06-01T01:00:00Z", "UTC")).toEqual(["0099-06-01T00:00"]);
+    expect(labels("9999-12-31T23:00:00Z", "9999-12-31T23:30:00Z", "Pacific/Kiritimati")).toEqual(["+010000-01-01T13:00"]);
+  });
+});
+
 describe("quarter buckets", () => {
   it("are calendar quarters in the zone, labelled with their first date", () => {
     const buckets = bucketsBetween(at("2026-02-10T00:00:00Z"), at("2027-01-05T00:00:00Z"), "quarter", "Asia/Kolkata")!;
