@@ -181,6 +181,40 @@ const SHAPES: Shape[] = [
     access: "search",
   },
   {
+    name: "summary of a subject by hour, counting a dimension's distinct values",
+    run: (d1) =>
+      summarise(
+        d1,
+        summary({
+          subjectId: "s1",
+          from,
+          to,
+          groupBy: ["hour"],
+          distinct: "other",
+          buckets: bucketsBetween(from, to, "hour", "America/New_York"),
+        }),
+      ),
+    index: SUBJECT,
+    access: "search",
+  },
+  {
+    name: "summary by hour with voided events, range",
+    run: (d1) =>
+      summarise(d1, summary({ includeVoided: true, from, to, groupBy: ["hour"], buckets: bucketsBetween(from, to, "hour", "UTC") })),
+    index: TIME,
+    access: "search",
+  },
+  {
+    name: "summary by quarter counting distinct schools, range",
+    run: (d1) =>
+      summarise(
+        d1,
+        summary({ from, to, groupBy: ["quarter"], distinct: "schoolId", buckets: bucketsBetween(from, to, "quarter", "Asia/Kolkata") }),
+      ),
+    index: TIME,
+    access: "search",
+  },
+  {
     name: "summary of a dimension the rollups lack, range",
     run: (d1) => summarise(d1, summary({ dimensions: { other: "O1" }, from, to })),
     index: TIME,
