@@ -171,8 +171,9 @@ export class TallyClient {
   }
 
   summary(query: SummaryQuery): Promise<UsageSummary> {
-    const { groupBy, tz, ...filter } = query;
-    return this.json("GET", withQuery("/v1/usage/summary", { ...historyParams(filter), groupBy: groupBy.join(","), tz }));
+    const { groupBy, tz, distinct, compare, sort, limit, ...filter } = query;
+    const params = { ...historyParams(filter), groupBy: groupBy.join(","), tz, distinct, compare, sort, limit };
+    return this.json("GET", withQuery("/v1/usage/summary", params));
   }
 
   /** History as CSV (header row first), oldest first. */

@@ -126,12 +126,24 @@ export interface ExportQuery extends HistoryFilter {
 }
 
 export interface SummaryQuery extends HistoryFilter {
-  groupBy: ("meter" | "subjectId" | "day" | "week" | "month" | `dimension.${string}`)[];
+  /** At most one time bucket (`hour` … `quarter`). */
+  groupBy: ("meter" | "subjectId" | "hour" | "day" | "week" | "month" | "quarter" | `dimension.${string}`)[];
   /** IANA time zone the time buckets are cut in (default UTC). */
   tz?: string;
+  /** Each row gains `distinct`: how many distinct values of this dimension its events have. */
+  distinct?: `dimension.${string}`;
+  /** Each row gains `previousTotal`: its group's total over the same-length range just before. */
+  compare?: "previous";
+  /** By `total`, ascending or (`-total`) descending; rows otherwise come in group-key order. */
+  sort?: "total" | "-total";
+  /** Keep the first rows (1–1000). */
+  limit?: number;
 }
 
-/** One row per group: each groupBy key under its own name, plus `total`, `count` and `subjects`. */
+/**
+ * One row per group: each groupBy key under its own name, plus `total`, `count` and `subjects`;
+ * `distinct` and `previousTotal` when asked for.
+ */
 export type SummaryRow = Record<string, string | number | null>;
 
 export interface UsageSummary {

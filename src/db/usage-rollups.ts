@@ -1,5 +1,6 @@
 import type { StoredEvent } from "../domain/stored-event";
 import { dayPieces, type GroupKey, type SummaryPlan, type SummaryQuery } from "../domain/summary-plan";
+import { isBucketUnit } from "../domain/time-buckets";
 import type { SummaryRow } from "./usage-summary";
 
 type RollupPlan = Extract<SummaryPlan, { source: "rollups" }>;
@@ -41,12 +42,16 @@ export const NOT_ARCHIVED = "e.id NOT IN (SELECT id FROM archived)";
 interface Source {
   keys: string[];
   conditions: string[];
+  /** The `distinct` dimension's value, JSON-quoted on both sides (NULL without it), or null when none is asked. */
+  value: string | null;
 }
 
 /**
  * Answers a summary from the rollup tables plus the events at the ragged edges. Quarter grain:
  * totals from the slot rollups, distinct subjects from the subject-day rollups restricted to the
  * wanted quarters of each day. Day grain (grouped by subject): both from the subject-day rollups.
+ * Distinct values of a dimension are those of the rollup rows in range (a row exists only while
+ * one of its events stands) and of the edge events, counted together.
  */
 export async function summariseFromRollups(
   d1: D1Database,
@@ -87,25 +92,28 @@ export async function summariseFromRollups(
   };
   const subjectDays = plan.dimensions ? "usage_rollup_dimension_subject_days" : "usage_rollup_subject_days";
 
+  const values = (source: Source) => (source.value === null ? [] : [source.value]);
+  const distinctValues = rollup.value === null ? [] : ["count(DISTINCT v) AS distinct_values"];
+
   if (plan.grain === "day") {
     const sql = `WITH ${ranges}, parts AS (
-        SELECT ${select(rollup, ["r.subject_id AS subject_id", "r.total_e4 AS t", "r.events AS n"])}
+        SELECT ${select(rollup, ["r.subject_id AS subject_id", "r.total_e4 AS t", "r.events AS n", ...values(rollup).map((v) => `${v} AS v`)])}
           FROM rollups p CROSS JOIN ${subjectDays} r ON r.day >= p.lo AND r.day < p.hi ${where(rollup)}
-        UNION ALL ${edgeEvents(["e.subject_id", NET_AMOUNT, "1"])})
-      SELECT ${[...keyNames, "sum(t) AS total_e4", "sum(n) AS n", "count(DISTINCT subject_id) AS subjects"].join(", ")} FROM parts ${groupClause}`;
+        UNION ALL ${edgeEvents(["e.subject_id", NET_AMOUNT, "1", ...values(events)])})
+      SELECT ${[...keyNames, "sum(t) AS total_e4", "sum(n) AS n", "count(DISTINCT subject_id) AS subjects", ...distinctValues].join(", ")} FROM parts ${groupClause}`;
     const { results } = await d1
       .prepare(sql)
       .bind(...withRanges(rollupsJson))
       .all<Record<string, unknown>>();
-    return results.map((row) => toSummaryRow(query.groupBy, row, row));
+    return results.map((row) => toSummaryRow(query, row, row));
   }
 
   const slots = plan.dimensions ? "usage_rollup_dimension_slots" : "usage_rollup_slots";
   const totals = `WITH ${ranges}, parts AS (
-      SELECT ${select(rollup, ["r.total_e4 AS t", "r.events AS n"])}
+      SELECT ${select(rollup, ["r.total_e4 AS t", "r.events AS n", ...values(rollup).map((v) => `${v} AS v`)])}
         FROM rollups p CROSS JOIN ${slots} r ON r.slot >= p.lo AND r.slot < p.hi ${where(rollup)}
-      UNION ALL ${edgeEvents([NET_AMOUNT, "1"])})
-    SELECT ${[...keyNames, "sum(t) AS total_e4", "sum(n) AS n"].join(", ")} FROM parts ${groupClause}`;
+      UNION ALL ${edgeEvents([NET_AMOUNT, "1", ...values(events)])})
+    SELECT ${[...keyNames, "sum(t) AS total_e4", "sum(n) AS n", ...distinctValues].join(", ")} FROM parts ${groupClause}`;
   // A subject-day row counts for a range when it had events in one of the range's quarters of that day.
   const pieces = JSON.stringify(dayPieces(plan.rollups).map((p) => [p.label, p.fromDay, p.toDay, p.am, p.pm]));
   const subjects = `WITH pieces(label, lo, hi, am, pm) AS MATERIALIZED (
@@ -120,7 +128,7 @@ export async function summariseFromRollups(
     d1.prepare(subjects).bind(...withRanges(pieces)),
   ]);
   const subjectsByKey = new Map(subjectRows!.results.map((row) => [groupId(keyNames, row), row]));
-  return totalRows!.results.map((row) => toSummaryRow(query.groupBy, row, subjectsByKey.get(groupId(keyNames, row)) ?? { subjects: 0 }));
+  return totalRows!.results.map((row) => toSummaryRow(query, row, subjectsByKey.get(groupId(keyNames, row)) ?? { subjects: 0 }));
 }
 
 function sourceFor(query: SummaryQuery, alias: "r" | "e", label: string, bind: (value: string) => string): Source {
@@ -132,9 +140,10 @@ function sourceFor(query: SummaryQuery, alias: "r" | "e", label: string, bind: (
   const keys = query.groupBy.map((key) => {
     if (key === "meter") return `${alias}.meter`;
     if (key === "subjectId") return `${alias}.subject_id`;
-    if (key === "day" || key === "week" || key === "month") return label;
+    if (isBucketUnit(key)) return label;
     return column(key.slice("dimension.".length));
   });
+  const value = query.distinct === undefined ? null : `NULLIF(${column(query.distinct)}, 'null')`;
   // Rollups never hold voided events (their trigger takes them out); history still does.
   const conditions: string[] = alias === "e" ? ["e.voided_at IS NULL"] : [];
   if (query.subjectId !== undefined) conditions.push(`${alias}.subject_id = ${bind(query.subjectId)}`);
@@ -143,19 +152,20 @@ function sourceFor(query: SummaryQuery, alias: "r" | "e", label: string, bind: (
     const columns = DIMENSION_COLUMNS.get(name)!;
     conditions.push(alias === "r" ? `r.${columns.rollup} = json_quote(${bind(value)})` : `e.${columns.event} = ${bind(value)}`);
   }
-  return { keys, conditions };
+  return { keys, conditions, value };
 }
 
 function groupId(keyNames: string[], row: Record<string, unknown>): string {
   return JSON.stringify(keyNames.map((k) => row[k] ?? null));
 }
 
-function toSummaryRow(groupBy: GroupKey[], totals: Record<string, unknown>, subjects: Record<string, unknown>): SummaryRow {
+function toSummaryRow(query: SummaryQuery, totals: Record<string, unknown>, subjects: Record<string, unknown>): SummaryRow {
   return {
-    keys: Object.fromEntries(groupBy.map((key, i) => [key, keyValue(key, totals[`k${i}`])])),
+    keys: Object.fromEntries(query.groupBy.map((key, i) => [key, keyValue(key, totals[`k${i}`])])),
     totalE4: Number(totals.total_e4 ?? 0),
     count: Number(totals.n ?? 0),
     subjects: Number(subjects.subjects ?? 0),
+    ...(query.distinct === undefined ? {} : { distinct: Number(totals.distinct_values ?? 0) }),
   };
 }
 

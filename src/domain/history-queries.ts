@@ -22,6 +22,8 @@ export interface SummaryRow {
   totalE4: number;
   count: number;
   subjects: number;
+  /** Distinct values of the query's `distinct` dimension, when it names one. */
+  distinct?: number;
 }
 
 /** A subject's history per meter and UTC day, as recalculation rebuilds a ledger from it. */

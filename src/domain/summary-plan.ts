@@ -1,6 +1,6 @@
-import type { Bucket } from "./time-buckets";
+import type { Bucket, BucketUnit } from "./time-buckets";
 
-export type GroupKey = "meter" | "subjectId" | "day" | "week" | "month" | `dimension.${string}`;
+export type GroupKey = "meter" | "subjectId" | BucketUnit | `dimension.${string}`;
 
 export const QUARTER_MS = 15 * 60 * 1000;
 export const DAY_MS = 24 * 60 * 60 * 1000;
@@ -16,10 +16,12 @@ export interface SummaryQuery {
   /** Exclusive, epoch ms. */
   to?: number;
   dimensions: Record<string, string>;
-  /** The time buckets, when grouped by day, week or month. */
+  /** The time buckets, when grouped by one. */
   buckets: Bucket[] | null;
   /** Count voided events too (only the events know them; the rollups leave them out). */
   includeVoided?: boolean;
+  /** A dimension whose distinct values each row counts (events without it add none). */
+  distinct?: string;
 }
 
 /** A labelled half-open range: in rollup units (quarters or days) for rollups, in ms for edges. */
@@ -45,7 +47,8 @@ export type SummaryPlan =
 /**
  * How a summary is answered. Whole quarter-hours (or days) come from the rollups; the ragged ends
  * of each bucket come from the events, so results are exact for any range and zone. The events
- * answer alone when the rollups cannot: a dimension the rollups do not keep, or voided events
+ * answer alone when the rollups cannot: a dimension the rollups do not keep (grouped, filtered or
+ * counted distinct), or voided events
  * asked for; and for one subject (its own index is small) unless `subjectRollups` asks for its
  * subject-day rollups (when its raw events are archived), which makes the grain whole UTC days.
  */
@@ -54,31 +57,37 @@ export function planSummary(query: SummaryQuery, options: { subjectRollups?: boo
   const dimensions = [
     ...query.groupBy.filter((k) => k.startsWith("dimension.")).map((k) => k.slice("dimension.".length)),
     ...Object.keys(query.dimensions),
+    ...(query.distinct === undefined ? [] : [query.distinct]),
   ];
   if (!dimensions.every((d) => (ROLLUP_DIMENSIONS as readonly string[]).includes(d))) return { source: "events" };
 
   const grain = query.groupBy.includes("subjectId") || query.subjectId !== undefined ? "day" : "quarter";
   const unit = grain === "day" ? DAY_MS : QUARTER_MS;
-  const from = Math.max(query.from ?? 0, 0);
-  const to = query.to ?? Number.MAX_SAFE_INTEGER;
-  const buckets = query.buckets ?? [{ label: null, start: from, end: to }];
   const rollups: LabelledRange[] = [];
   const edges: LabelledRange[] = [];
-  for (const bucket of buckets) {
-    const start = Math.max(bucket.start, from);
-    const end = Math.min(bucket.end, to);
-    if (start >= end) continue;
+  for (const { label, from: start, to: end } of summaryRanges(query)) {
     const whole = { from: Math.ceil(start / unit), to: Math.floor(end / unit) };
     if (whole.from >= whole.to) {
-      edges.push({ label: bucket.label, from: start, to: end });
+      edges.push({ label, from: start, to: end });
       continue;
     }
-    rollups.push({ label: bucket.label, ...whole });
-    if (start < whole.from * unit) edges.push({ label: bucket.label, from: start, to: whole.from * unit });
-    if (whole.to * unit < end) edges.push({ label: bucket.label, from: whole.to * unit, to: end });
+    rollups.push({ label, ...whole });
+    if (start < whole.from * unit) edges.push({ label, from: start, to: whole.from * unit });
+    if (whole.to * unit < end) edges.push({ label, from: whole.to * unit, to: end });
   }
   if (rollups.length === 0) return { source: "events" };
   return { source: "rollups", grain, dimensions: dimensions.length > 0, rollups, edges };
+}
+
+/**
+ * What a summary counts, in ms: each time bucket clipped to [from, to) (empty ones left out), or
+ * the whole range unlabelled; never before 1970, where no event is.
+ */
+export function summaryRanges(query: Pick<SummaryQuery, "from" | "to" | "buckets">): LabelledRange[] {
+  const from = Math.max(query.from ?? 0, 0);
+  const to = query.to ?? Number.MAX_SAFE_INTEGER;
+  const buckets = query.buckets ?? [{ label: null, start: from, end: to }];
+  return buckets.map((b) => ({ label: b.label, from: Math.max(b.start, from), to: Math.min(b.end, to) })).filter((r) => r.from < r.to);
 }
 
 /** Quarters in a UTC day, and in each half of the subject-day rollups' quarter masks. */

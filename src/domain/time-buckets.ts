@@ -1,6 +1,15 @@
-export type BucketUnit = "day" | "week" | "month";
+export type BucketUnit = "hour" | "day" | "week" | "month" | "quarter";
 
-/** A time bucket: [start, end) in epoch ms, labelled with its first local date (YYYY-MM-DD). */
+export const BUCKET_UNITS: readonly BucketUnit[] = ["hour", "day", "week", "month", "quarter"];
+
+export function isBucketUnit(key: string): key is BucketUnit {
+  return (BUCKET_UNITS as readonly string[]).includes(key);
+}
+
+/**
+ * A time bucket: [start, end) in epoch ms, labelled with its first local date (YYYY-MM-DD), or for
+ * hours its local hour (YYYY-MM-DDTHH:00, see hourBuckets).
+ */
 export interface Bucket {
   start: number;
   end: number;
@@ -15,6 +24,7 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
     f = new Intl.DateTimeFormat("en-US", {
       timeZone,
       hourCycle: "h23",
+      era: "short",
       year: "numeric",
       month: "2-digit",
       day: "2-digit",
@@ -44,7 +54,8 @@ function localParts(atMs: number, timeZone: string) {
       .map((p) => [p.type, p.value]),
   );
   return {
-    y: Number(parts.year),
+    // Years before 1 CE are written as BC years (1 BC is year 0).
+    y: parts.era === "BC" ? 1 - Number(parts.year) : Number(parts.year),
     m: Number(parts.month),
     d: Number(parts.day),
     h: Number(parts.hour),
@@ -53,44 +64,63 @@ function localParts(atMs: number, timeZone: string) {
   };
 }
 
+/** Epoch ms of a UTC calendar time; unlike Date.UTC, which takes years 0-99 for 1900-1999, any year. */
+function utcMs(y: number, m: number, d: number, h = 0, min = 0, s = 0): number {
+  const date = new Date(0);
+  date.setUTCFullYear(y, m - 1, d);
+  date.setUTCHours(h, min, s, 0);
+  return date.getTime();
+}
+
 /** How far the zone's wall clock is ahead of UTC at that instant, in ms. */
 function offsetAt(atMs: number, timeZone: string): number {
   const p = localParts(atMs, timeZone);
-  return Date.UTC(p.y, p.m - 1, p.d, p.h, p.min, p.s) - Math.floor(atMs / 1000) * 1000;
+  return utcMs(p.y, p.m, p.d, p.h, p.min, p.s) - Math.floor(atMs / 1000) * 1000;
 }
 
 /** The instant local midnight of y-m-d begins in the zone (the first instant of that date). */
 export function localMidnight(y: number, m: number, d: number, timeZone: string): number {
-  const wall = Date.UTC(y, m - 1, d);
+  const wall = utcMs(y, m, d);
   let guess = wall - offsetAt(wall, timeZone);
   guess = wall - offsetAt(guess, timeZone);
   // Where midnight does not exist (a DST jump at 00:00), the day starts at the first instant after the gap.
   const p = localParts(guess, timeZone);
-  if (Date.UTC(p.y, p.m - 1, p.d) < wall) guess += 60 * 60 * 1000 - (p.min * 60_000 + p.s * 1000);
+  if (utcMs(p.y, p.m, p.d) < wall) guess += 60 * 60 * 1000 - (p.min * 60_000 + p.s * 1000);
   return guess;
 }
 
+/** YYYY-MM-DD (ISO 8601's six-digit signed years outside 0000-9999). */
 function label(y: number, m: number, d: number): string {
-  return `${String(y).padStart(4, "0")}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+  const year = y >= 0 && y <= 9999 ? String(y).padStart(4, "0") : `${y < 0 ? "-" : "+"}${String(Math.abs(y)).padStart(6, "0")}`;
+  return `${year}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
 }
 
-/** The local date a bucket containing `atMs` starts on: the day, the Monday of its ISO week, or the 1st. */
-function bucketStartDate(atMs: number, unit: BucketUnit, timeZone: string): { y: number; m: number; d: number } {
+/** The UTC calendar date of an instant (here, of a wall-clock time written as if it were UTC). */
+function utcDate(ms: number): { y: number; m: number; d: number } {
+  const date = new Date(ms);
+  return { y: date.getUTCFullYear(), m: date.getUTCMonth() + 1, d: date.getUTCDate() };
+}
+
+type DateUnit = Exclude<BucketUnit, "hour">;
+
+/** The local date a bucket containing `atMs` starts on: the day, the Monday of its ISO week, the 1st of its month or quarter. */
+function bucketStartDate(atMs: number, unit: DateUnit, timeZone: string): { y: number; m: number; d: number } {
   const p = localParts(atMs, timeZone);
   if (unit === "month") return { y: p.y, m: p.m, d: 1 };
+  if (unit === "quarter") return { y: p.y, m: p.m - ((p.m - 1) % 3), d: 1 };
   if (unit === "day") return { y: p.y, m: p.m, d: p.d };
-  const weekday = (new Date(Date.UTC(p.y, p.m - 1, p.d)).getUTCDay() + 6) % 7; // Monday = 0
-  const monday = new Date(Date.UTC(p.y, p.m - 1, p.d - weekday));
-  return { y: monday.getUTCFullYear(), m: monday.getUTCMonth() + 1, d: monday.getUTCDate() };
+  const weekday = (new Date(utcMs(p.y, p.m, p.d)).getUTCDay() + 6) % 7; // Monday = 0
+  return utcDate(utcMs(p.y, p.m, p.d - weekday));
 }
 
-function addUnit(date: { y: number; m: number; d: number }, unit: BucketUnit) {
-  const next = new Date(Date.UTC(date.y, date.m - 1 + (unit === "month" ? 1 : 0), date.d + (unit === "day" ? 1 : unit === "week" ? 7 : 0)));
-  return { y: next.getUTCFullYear(), m: next.getUTCMonth() + 1, d: next.getUTCDate() };
+function addUnit(date: { y: number; m: number; d: number }, unit: DateUnit) {
+  const months = unit === "month" ? 1 : unit === "quarter" ? 3 : 0;
+  return utcDate(utcMs(date.y, date.m + months, date.d + (unit === "day" ? 1 : unit === "week" ? 7 : 0)));
 }
 
 /** The buckets covering [fromMs, toMs) in the zone, in order; at most `max` of them, else null. */
 export function bucketsBetween(fromMs: number, toMs: number, unit: BucketUnit, timeZone: string, max = 1000): Bucket[] | null {
+  if (unit === "hour") return hourBuckets(fromMs, toMs, timeZone, max);
   const buckets: Bucket[] = [];
   let date = bucketStartDate(fromMs, unit, timeZone);
   let start = localMidnight(date.y, date.m, date.d, timeZone);
@@ -105,36 +135,83 @@ export function bucketsBetween(fromMs: number, toMs: number, unit: BucketUnit, t
   return buckets;
 }
 
-/** Where a zone's UTC offset holds: `offsetMs` applies to instants before `untilMs` (the last segment has no end). */
-export interface OffsetSegment {
-  untilMs: number | null;
+const HOUR_MS = 60 * 60 * 1000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** A run of instants [start, end) over which a zone's UTC offset holds. */
+interface OffsetSegment {
+  start: number;
+  end: number;
   offsetMs: number;
 }
 
-const HOUR_MS = 60 * 60 * 1000;
-
 /**
  * The zone's UTC offsets over [fromMs, toMs), as segments split at each change (DST). Offsets are
- * sampled daily, and each change is pinned to the minute by bisection; zones never change twice
- * within a day.
+ * sampled daily, and each change is pinned to the millisecond by bisection (offsets are read to
+ * the second, so it lands on the change's first second); zones never change twice within a day.
  */
-export function offsetSegments(fromMs: number, toMs: number, timeZone: string): OffsetSegment[] {
+function offsetSegments(fromMs: number, toMs: number, timeZone: string): OffsetSegment[] {
   const segments: OffsetSegment[] = [];
+  let start = fromMs;
   let current = offsetAt(fromMs, timeZone);
-  for (let t = fromMs; t < toMs; t += 24 * HOUR_MS) {
-    const next = Math.min(t + 24 * HOUR_MS, toMs);
-    const offset = offsetAt(next, timeZone);
-    if (offset === current) continue;
+  for (let t = fromMs; t < toMs; t += DAY_MS) {
+    const next = Math.min(t + DAY_MS, toMs - 1);
+    if (next <= t || offsetAt(next, timeZone) === current) continue;
     let lo = t;
     let hi = next;
-    while (hi - lo > 60_000) {
+    while (hi - lo > 1) {
       const mid = Math.floor((lo + hi) / 2);
       if (offsetAt(mid, timeZone) === current) lo = mid;
       else hi = mid;
     }
-    segments.push({ untilMs: hi - (hi % 60_000), offsetMs: current });
-    current = offset;
+    segments.push({ start, end: hi, offsetMs: current });
+    start = hi;
+    current = offsetAt(hi, timeZone);
   }
-  segments.push({ untilMs: null, offsetMs: current });
+  segments.push({ start, end: toMs, offsetMs: current });
   return segments;
+}
+
+/**
+ * Hour buckets: the instants whose wall clock in the zone reads the same hour under the same UTC
+ * offset. Labelled `YYYY-MM-DDTHH:00`; where the clocks go back and a wall-clock hour happens twice
+ * (a 25-hour day), each of its buckets carries its offset too (`2026-11-01T01:00-04:00`, then
+ * `2026-11-01T01:00-05:00`), so labels stay unique; an hour the clocks skip (a 23-hour day) has no
+ * bucket. Whether an hour repeats is read from the offsets two days either side of the range, so a
+ * label does not depend on where the range is cut. A bucket is at most an hour long.
+ */
+function hourBuckets(fromMs: number, toMs: number, timeZone: string, max: number): Bucket[] | null {
+  if (toMs - fromMs > max * HOUR_MS) return null;
+  if (toMs <= fromMs) return [];
+  const pad = 2 * DAY_MS;
+  const candidates: { start: number; end: number; wall: number; offsetMs: number }[] = [];
+  for (const { start, end, offsetMs } of offsetSegments(fromMs - pad, toMs + pad, timeZone)) {
+    for (let wall = Math.floor((start + offsetMs) / HOUR_MS) * HOUR_MS; wall - offsetMs < end; wall += HOUR_MS) {
+      candidates.push({ start: Math.max(wall - offsetMs, start), end: Math.min(wall + HOUR_MS - offsetMs, end), wall, offsetMs });
+    }
+  }
+  const seen = new Map<number, number>();
+  for (const c of candidates) seen.set(c.wall, (seen.get(c.wall) ?? 0) + 1);
+  const buckets = candidates
+    .filter((c) => c.end > fromMs && c.start < toMs)
+    .map((c) => ({
+      start: c.start,
+      end: c.end,
+      label: `${hourLabel(c.wall)}${seen.get(c.wall)! > 1 ? offsetLabel(c.offsetMs) : ""}`,
+    }));
+  return buckets.length > max ? null : buckets;
+}
+
+/** YYYY-MM-DDTHH:00 of a wall-clock hour written as if it were UTC. */
+function hourLabel(wall: number): string {
+  const { y, m, d } = utcDate(wall);
+  return `${label(y, m, d)}T${String(new Date(wall).getUTCHours()).padStart(2, "0")}:00`;
+}
+
+/** A UTC offset as ISO 8601 writes it: `+05:30`, `-04:00` (with seconds where a zone's old local mean time had them). */
+function offsetLabel(offsetMs: number): string {
+  const abs = Math.abs(offsetMs) / 1000;
+  const two = (n: number) => String(Math.floor(n)).padStart(2, "0");
+  const seconds = abs % 60 === 0 ? "" : `:${two(abs % 60)}`;
+  return `${offsetMs < 0 ? "-" : "+"}${two(abs / 3600)}:${two((abs % 3600) / 60)}${seconds}`;
 }

@@ -5,7 +5,6 @@ import { summarise, summariseWithArchived } from "../db/usage-summary";
 import type { HistoryCursor, HistoryDay, HistoryFilter, HistoryMove, SummaryRow } from "../domain/history-queries";
 import type { StoredEvent } from "../domain/stored-event";
 import type { SummaryPlan, SummaryQuery } from "../domain/summary-plan";
-import type { OffsetSegment } from "../domain/time-buckets";
 import { type HistoryBatchResult, type HistoryEntry, writeHistoryBatch } from "./history-batch";
 import type { HistoryStore } from "./history-store";
 
@@ -29,18 +28,13 @@ export class D1HistoryStore implements HistoryStore {
     return findLedgerEvents(database(this.d1), ids);
   }
 
-  summarise(query: SummaryQuery, offsets: OffsetSegment[] | null): Promise<SummaryRow[]> {
-    return summarise(this.d1, query, offsets);
+  summarise(query: SummaryQuery): Promise<SummaryRow[]> {
+    return summarise(this.d1, query);
   }
 
   /** A summary by the given plan, counting these archived events as if they were still in D1 (src/history/tiered-history-store.ts). */
-  summariseWithArchived(
-    query: SummaryQuery,
-    offsets: OffsetSegment[] | null,
-    plan: SummaryPlan,
-    archived: StoredEvent[],
-  ): Promise<SummaryRow[]> {
-    return summariseWithArchived(this.d1, query, offsets, plan, archived);
+  summariseWithArchived(query: SummaryQuery, plan: SummaryPlan, archived: StoredEvent[]): Promise<SummaryRow[]> {
+    return summariseWithArchived(this.d1, query, plan, archived);
   }
 
   counterDays(subjectId: string, gaugeMeters: string[], fromDay: number | null): Promise<HistoryDay[]> {

@@ -2,7 +2,6 @@ import { DomainError } from "../domain/errors";
 import type { HistoryCursor, HistoryDay, HistoryFilter, HistoryMove, SummaryRow } from "../domain/history-queries";
 import type { StoredEvent } from "../domain/stored-event";
 import type { SummaryQuery } from "../domain/summary-plan";
-import type { OffsetSegment } from "../domain/time-buckets";
 import { D1HistoryStore } from "./d1-history-store";
 import type { HistoryBatchResult, HistoryEntry } from "./history-batch";
 import { PostgresHistoryStore } from "./postgres-history-store";
@@ -21,7 +20,7 @@ export interface HistoryStore {
   find(id: string): Promise<StoredEvent | null>;
   /** The events with these ids as their ledger sent them (void marks left out), for replays. */
   findLedgerEvents(ids: string[]): Promise<StoredEvent[]>;
-  summarise(query: SummaryQuery, offsets: OffsetSegment[] | null): Promise<SummaryRow[]>;
+  summarise(query: SummaryQuery): Promise<SummaryRow[]>;
   /** A subject's counter totals per meter and UTC day from `fromDay` on (all days when null), for recalculation. */
   counterDays(subjectId: string, gaugeMeters: string[], fromDay: number | null): Promise<HistoryDay[]>;
   /** A subject's gauge moves that stand, in the order its ledger applied them. */

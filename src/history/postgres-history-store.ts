@@ -6,7 +6,6 @@ import { inTransaction } from "../db/postgres/query";
 import type { HistoryCursor, HistoryDay, HistoryFilter, HistoryMove, SummaryRow } from "../domain/history-queries";
 import type { StoredEvent } from "../domain/stored-event";
 import { planSummary, type SummaryQuery } from "../domain/summary-plan";
-import type { OffsetSegment } from "../domain/time-buckets";
 import { type HistoryBatchResult, type HistoryEntry, writeControlBatch } from "./history-batch";
 import type { HistoryStore } from "./history-store";
 import { withPostgres } from "./postgres-connection";
@@ -54,10 +53,10 @@ export class PostgresHistoryStore implements HistoryStore {
   }
 
   /** From the rollups where they can answer (see planSummary), else from the events. */
-  async summarise(summary: SummaryQuery, offsets: OffsetSegment[] | null): Promise<SummaryRow[]> {
+  async summarise(summary: SummaryQuery): Promise<SummaryRow[]> {
     const plan = planSummary(summary);
     const rows = await withPostgres(this.hyperdrive, (query) =>
-      plan.source === "rollups" ? summariseFromRollups(query, summary, plan) : summariseEvents(query, summary, offsets),
+      plan.source === "rollups" ? summariseFromRollups(query, summary, plan) : summariseEvents(query, summary),
     );
     return rows.filter((r) => r.count > 0);
   }

@@ -4,7 +4,6 @@ import { type ArchivePart, isAfter, matchesFilter, mergePages, partAfter, partOv
 import type { HistoryCursor, HistoryDay, HistoryFilter, HistoryMove, SummaryRow } from "../domain/history-queries";
 import type { StoredEvent } from "../domain/stored-event";
 import { DAY_MS, planSummary, type SummaryPlan, type SummaryQuery } from "../domain/summary-plan";
-import type { OffsetSegment } from "../domain/time-buckets";
 import { type ArchiveBucket, readPart } from "./archive-objects";
 import type { D1HistoryStore } from "./d1-history-store";
 import type { HistoryBatchResult, HistoryEntry } from "./history-batch";
@@ -83,7 +82,7 @@ export class TieredHistoryStore implements HistoryStore {
     return this.hot.findLedgerEvents(ids);
   }
 
-  async summarise(query: SummaryQuery, offsets: OffsetSegment[] | null): Promise<SummaryRow[]> {
+  async summarise(query: SummaryQuery): Promise<SummaryRow[]> {
     let plan = planSummary(query);
     let days = await this.archivedDaysRead(query, plan);
     // A subject's summary reads its events; once some are archived, its subject-day rollups answer
@@ -97,7 +96,7 @@ export class TieredHistoryStore implements HistoryStore {
     }
     const ranges = rawRanges(query, plan);
     const parts = days.flatMap(({ parts }) => parts.filter((p) => ranges.some((r) => partOverlaps(p, r.from, r.to))));
-    if (parts.length === 0) return this.hot.summariseWithArchived(query, offsets, plan, []);
+    if (parts.length === 0) return this.hot.summariseWithArchived(query, plan, []);
     const decoded = parts.reduce((n, p) => n + p.events, 0);
     if (decoded > this.limits.decoded) throw archivedError(days[0]!.day, `${decoded} archived events (at most ${this.limits.decoded})`);
     const archived: StoredEvent[] = [];
@@ -109,7 +108,7 @@ export class TieredHistoryStore implements HistoryStore {
         throw archivedError(days[0]!.day, `more than ${this.limits.events} archived events that the rollups cannot answer`);
       }
     }
-    return this.hot.summariseWithArchived(query, offsets, plan, archived);
+    return this.hot.summariseWithArchived(query, plan, archived);
   }
 
   /** The archived days whose events a summary by this plan reads: those its raw ranges reach. */

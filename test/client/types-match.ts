@@ -11,6 +11,8 @@ import type { PlanInput, SubjectInput } from "../../src/domain/entitlements";
 import type { ERROR_CODES } from "../../src/domain/errors";
 import type { LEDGER_NOTIFICATION_TYPES, NOTIFICATION_TYPES } from "../../src/domain/notifications";
 import type { JsonValue } from "../../src/domain/stored-event";
+import type { SummaryOptions } from "../../src/domain/summary-report";
+import type { BucketUnit } from "../../src/domain/time-buckets";
 import type { GrantSchema, ReservationSchema } from "../../src/routes/credit-views";
 import type { DeadLetterReplayedSchema, DeadLetterSchema } from "../../src/routes/dead-letters";
 import type { ConsumedSchema, ConsumeInput, DecisionSchema, EntitlementRowSchema } from "../../src/routes/entitlements";
@@ -124,5 +126,8 @@ export type NamesMatch = [
   Assert<Same<Client.NotificationType, (typeof NOTIFICATION_TYPES)[number]>>,
   Assert<Same<NonNullable<Client.NotificationQuery["type"]>, (typeof LEDGER_NOTIFICATION_TYPES)[number]>>,
   Assert<Same<Client.ErrorCode, (typeof ERROR_CODES)[number]>>,
+  Assert<Same<Exclude<Client.SummaryQuery["groupBy"][number], "meter" | "subjectId" | `dimension.${string}`>, BucketUnit>>,
+  Assert<Same<NonNullable<Client.SummaryQuery["compare"]>, NonNullable<SummaryOptions["compare"]>>>,
+  Assert<Same<NonNullable<Client.SummaryQuery["sort"]>, NonNullable<SummaryOptions["sort"]>>>,
   Assert<Same<Omit<Client.ErrorBody["error"], "code">, Omit<Out<typeof ErrorEnvelopeSchema>["error"], "code">>>,
 ];

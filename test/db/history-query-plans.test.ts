@@ -85,7 +85,6 @@ const FILTERS: { name: string; filter: HistoryFilter; index: string; bounded: bo
 ];
 
 const summary = (over: Partial<SummaryQuery>): SummaryQuery => ({ groupBy: [], dimensions: {}, buckets: null, ...over });
-const utc = [{ untilMs: null, offsetMs: 0 }];
 
 const SHAPES: Shape[] = [
   ...FILTERS.flatMap(({ name, filter, index, bounded }): Shape[] => [
@@ -142,33 +141,32 @@ const SHAPES: Shape[] = [
   // Summaries: one subject reads the events; otherwise rollups, plus events at the ragged edges.
   {
     name: "summary of a subject",
-    run: (d1) => summarise(d1, summary({ subjectId: "s1", groupBy: ["meter"] }), null),
+    run: (d1) => summarise(d1, summary({ subjectId: "s1", groupBy: ["meter"] })),
     index: SUBJECT,
     access: "search",
   },
   {
     name: "summary of a subject by day",
-    run: (d1) =>
-      summarise(d1, summary({ subjectId: "s1", from, to, groupBy: ["day"], buckets: bucketsBetween(from, to, "day", "UTC") }), utc),
+    run: (d1) => summarise(d1, summary({ subjectId: "s1", from, to, groupBy: ["day"], buckets: bucketsBetween(from, to, "day", "UTC") })),
     index: SUBJECT,
     access: "search",
   },
-  { name: "summary, everything", run: (d1) => summarise(d1, summary({}), null), index: TIME, access: "search" },
+  { name: "summary, everything", run: (d1) => summarise(d1, summary({})), index: TIME, access: "search" },
   {
     name: "summary of a meter, range",
-    run: (d1) => summarise(d1, summary({ meter: "fax", from, to }), null),
+    run: (d1) => summarise(d1, summary({ meter: "fax", from, to })),
     index: METER,
     access: "search",
   },
   {
     name: "summary of a meter by subject, range",
-    run: (d1) => summarise(d1, summary({ meter: "fax", from, to, groupBy: ["subjectId"] }), null),
+    run: (d1) => summarise(d1, summary({ meter: "fax", from, to, groupBy: ["subjectId"] })),
     index: METER,
     access: "search",
   },
   {
     name: "summary of a school by pantry, range",
-    run: (d1) => summarise(d1, summary({ dimensions: { schoolId: "S1" }, from, to, groupBy: ["dimension.pantryId"] }), null),
+    run: (d1) => summarise(d1, summary({ dimensions: { schoolId: "S1" }, from, to, groupBy: ["dimension.pantryId"] })),
     index: TIME,
     access: "search",
   },
@@ -178,32 +176,65 @@ const SHAPES: Shape[] = [
       summarise(
         d1,
         summary({ from, to, groupBy: ["day", "dimension.schoolId"], buckets: bucketsBetween(from, to, "day", "Asia/Kolkata") }),
-        [{ untilMs: null, offsetMs: 19_800_000 }],
+      ),
+    index: TIME,
+    access: "search",
+  },
+  {
+    name: "summary of a subject by hour, counting a dimension's distinct values",
+    run: (d1) =>
+      summarise(
+        d1,
+        summary({
+          subjectId: "s1",
+          from,
+          to,
+          groupBy: ["hour"],
+          distinct: "other",
+          buckets: bucketsBetween(from, to, "hour", "America/New_York"),
+        }),
+      ),
+    index: SUBJECT,
+    access: "search",
+  },
+  {
+    name: "summary by hour with voided events, range",
+    run: (d1) =>
+      summarise(d1, summary({ includeVoided: true, from, to, groupBy: ["hour"], buckets: bucketsBetween(from, to, "hour", "UTC") })),
+    index: TIME,
+    access: "search",
+  },
+  {
+    name: "summary by quarter counting distinct schools, range",
+    run: (d1) =>
+      summarise(
+        d1,
+        summary({ from, to, groupBy: ["quarter"], distinct: "schoolId", buckets: bucketsBetween(from, to, "quarter", "Asia/Kolkata") }),
       ),
     index: TIME,
     access: "search",
   },
   {
     name: "summary of a dimension the rollups lack, range",
-    run: (d1) => summarise(d1, summary({ dimensions: { other: "O1" }, from, to }), null),
+    run: (d1) => summarise(d1, summary({ dimensions: { other: "O1" }, from, to })),
     index: TIME,
     access: "search",
   },
   {
     name: "summary within one quarter-hour (edges only)",
-    run: (d1) => summarise(d1, summary({ meter: "fax", from, to: from + 60_000 }), null),
+    run: (d1) => summarise(d1, summary({ meter: "fax", from, to: from + 60_000 })),
     index: METER,
     access: "search",
   },
   {
     name: "summary with voided events, range",
-    run: (d1) => summarise(d1, summary({ includeVoided: true, from, to, groupBy: ["meter"] }), null),
+    run: (d1) => summarise(d1, summary({ includeVoided: true, from, to, groupBy: ["meter"] })),
     index: TIME,
     access: "search",
   },
   {
     name: "summary with voided events of a meter, all time",
-    run: (d1) => summarise(d1, summary({ includeVoided: true, meter: "fax" }), null),
+    run: (d1) => summarise(d1, summary({ includeVoided: true, meter: "fax" })),
     index: METER,
     access: "search",
   },

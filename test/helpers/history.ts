@@ -19,6 +19,11 @@ export async function voidInHistory(id: string, voidedAt: number, reason: string
   await historyStore(env).writeBatch([{ kind: "void", body: JSON.stringify({ id, voidedAt, reason }) }]);
 }
 
+/** Marks many events voided in history in one batch. */
+export async function voidManyInHistory(ids: string[], voidedAt: number, reason: string): Promise<void> {
+  await historyStore(env).writeBatch(ids.map((id) => ({ kind: "void", body: JSON.stringify({ id, voidedAt, reason }) })));
+}
+
 /** Events in history, of one subject or all. */
 export async function historyRows(subjectId?: string): Promise<number> {
   if (env.HISTORY_BACKEND === "postgres") {

@@ -28,7 +28,17 @@ const CALLS: Record<Call, (tally: TallyClient) => Promise<unknown>> = {
   usageEvent: (t) => t.usageEvent("evt_1"),
   voidUsage: (t) => t.voidUsage("evt_1", "duplicate"),
   amendUsage: (t) => t.amendUsage("evt_1", { amount: 2 }),
-  summary: (t) => t.summary({ ...filter, dimensions, groupBy: ["meter", "day"], tz: "Europe/Paris" }),
+  summary: (t) =>
+    t.summary({
+      ...filter,
+      dimensions,
+      groupBy: ["meter", "hour"],
+      tz: "Europe/Paris",
+      distinct: "dimension.userId",
+      compare: "previous",
+      sort: "-total",
+      limit: 10,
+    }),
   exportCsv: (t) => t.exportCsv({ ...filter, dimensions, dimensionColumns: ["schoolId", "itemType"] }),
   entitlements: (t) => t.entitlements(S),
   myEntitlements: (t) => t.myEntitlements(),

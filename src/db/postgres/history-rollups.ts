@@ -1,5 +1,6 @@
 import type { SummaryRow } from "../../domain/history-queries";
 import { dayPieces, type GroupKey, type SummaryPlan, type SummaryQuery } from "../../domain/summary-plan";
+import { isBucketUnit } from "../../domain/time-buckets";
 import { escapeText, type PgEventRow, unescapeText } from "./history-events";
 import { type PgQuery, parameters } from "./query";
 
@@ -173,12 +174,15 @@ function tableKey(table: string): string[] {
 interface Source {
   keys: string[];
   conditions: string[];
+  /** The `distinct` dimension's value in the rollups' form (NULL without it), or null when none is asked. */
+  value: string | null;
 }
 
 /**
  * A summary from the rollups plus the events at the ragged edges (see planSummary). Quarter
  * grain: totals from the slots, distinct subjects from the subject-days restricted to the wanted
- * quarters of each day. Day grain (grouped by subject): both from the subject-days.
+ * quarters of each day. Day grain (grouped by subject): both from the subject-days. Distinct
+ * values of a dimension: those of the rollup rows in range and of the edge events, together.
  */
 export async function summariseFromRollups(query: PgQuery, summary: SummaryQuery, plan: RollupPlan): Promise<SummaryRow[]> {
   const names = summary.groupBy.map((_, i) => `k${i}`);
@@ -195,29 +199,38 @@ export async function summariseFromRollups(query: PgQuery, summary: SummaryQuery
     const edgeEvents = (extra: string[]) =>
       `SELECT ${select(events, extra)} FROM ${ranges(plan.edges)} CROSS JOIN LATERAL (
          SELECT * FROM usage_events e ${where(events, ["e.occurred_at >= p.lo", "e.occurred_at < p.hi"])} OFFSET 0) AS e`;
-    return query<Record<string, string | null>>(build({ bind, rollup, ranges, edgeEvents }), values);
+    return query<Record<string, string | null>>(build({ bind, rollup, events, ranges, edgeEvents }), values);
   };
+
+  const values = (source: Source) => (source.value === null ? [] : [`${source.value} AS v`]);
+  const distinctValues = summary.distinct === undefined ? [] : ["count(DISTINCT v) AS distinct_values"];
 
   if (plan.grain === "day") {
     const rows = await run(
       ({
         rollup,
+        events,
         ranges,
         edgeEvents,
-      }) => `SELECT ${[...names, "sum(t) AS total_e4", "sum(n) AS n", "count(DISTINCT subject_id) AS subjects"].join(", ")} FROM (
-         SELECT ${select(rollup, ["r.subject_id AS subject_id", "r.total_e4 AS t", "r.events AS n"])}
+      }) => `SELECT ${[...names, "sum(t) AS total_e4", "sum(n) AS n", "count(DISTINCT subject_id) AS subjects", ...distinctValues].join(", ")} FROM (
+         SELECT ${select(rollup, ["r.subject_id AS subject_id", "r.total_e4 AS t", "r.events AS n", ...values(rollup)])}
            FROM ${ranges(plan.rollups)} JOIN ${subjectDays} r ON r.day >= p.lo AND r.day < p.hi ${where(rollup)}
-         UNION ALL ${edgeEvents(["e.subject_id", net("e."), "1"])}) AS parts ${grouping}`,
+         UNION ALL ${edgeEvents(["e.subject_id", net("e."), "1", ...values(events)])}) AS parts ${grouping}`,
     );
-    return rows.map((row) => toSummaryRow(summary.groupBy, row, row));
+    return rows.map((row) => toSummaryRow(summary, row, row));
   }
 
   const slots = plan.dimensions ? "usage_rollup_dimension_slots" : "usage_rollup_slots";
   const totals = await run(
-    ({ rollup, ranges, edgeEvents }) => `SELECT ${[...names, "sum(t) AS total_e4", "sum(n) AS n"].join(", ")} FROM (
-       SELECT ${select(rollup, ["r.total_e4 AS t", "r.events AS n"])}
+    ({
+      rollup,
+      events,
+      ranges,
+      edgeEvents,
+    }) => `SELECT ${[...names, "sum(t) AS total_e4", "sum(n) AS n", ...distinctValues].join(", ")} FROM (
+       SELECT ${select(rollup, ["r.total_e4 AS t", "r.events AS n", ...values(rollup)])}
          FROM ${ranges(plan.rollups)} JOIN ${slots} r ON r.slot >= p.lo AND r.slot < p.hi ${where(rollup)}
-       UNION ALL ${edgeEvents([net("e."), "1"])}) AS parts ${grouping}`,
+       UNION ALL ${edgeEvents([net("e."), "1", ...values(events)])}) AS parts ${grouping}`,
   );
   const pieces = dayPieces(plan.rollups);
   const subjects = await run(({ bind, rollup, edgeEvents }) => {
@@ -245,12 +258,13 @@ export async function summariseFromRollups(query: PgQuery, summary: SummaryQuery
        UNION ALL ${edgeEvents(["e.subject_id"])}) AS parts ${grouping}`;
   });
   const subjectsByKey = new Map(subjects.map((row) => [groupId(names, row), row]));
-  return totals.map((row) => toSummaryRow(summary.groupBy, row, subjectsByKey.get(groupId(names, row)) ?? { subjects: "0" }));
+  return totals.map((row) => toSummaryRow(summary, row, subjectsByKey.get(groupId(names, row)) ?? { subjects: "0" }));
 }
 
 interface StatementParts {
   bind: (value: unknown) => string;
   rollup: Source;
+  events: Source;
   ranges: (rows: { label: string | null; from: number; to: number }[]) => string;
   edgeEvents: (extra: string[]) => string;
 }
@@ -265,13 +279,14 @@ function where(source: Source, more: string[] = []): string {
 }
 
 function sourceFor(summary: SummaryQuery, alias: "r" | "e", bind: (value: unknown) => string): Source {
+  const column = (name: string) => (alias === "r" ? `r.${DIMENSIONS.get(name)!}` : dimension("e.", name));
   const keys = summary.groupBy.map((key) => {
     if (key === "meter") return `${alias}.meter`;
     if (key === "subjectId") return `${alias}.subject_id`;
-    if (key === "day" || key === "week" || key === "month") return "p.label";
-    const name = key.slice("dimension.".length);
-    return alias === "r" ? `r.${DIMENSIONS.get(name)!}` : dimension("e.", name);
+    if (isBucketUnit(key)) return "p.label";
+    return column(key.slice("dimension.".length));
   });
+  const value = summary.distinct === undefined ? null : `NULLIF(${column(summary.distinct)}, '')`;
   const conditions: string[] = alias === "e" ? ["e.voided_at IS NULL"] : [];
   if (summary.meter !== undefined) conditions.push(`${alias}.meter = ${bind(summary.meter)}`);
   for (const [name, value] of Object.entries(summary.dimensions)) {
@@ -281,19 +296,20 @@ function sourceFor(summary: SummaryQuery, alias: "r" | "e", bind: (value: unknow
         : `e.dimensions ->> ${bind(name)}::text = ${bind(escapeText(value))}`,
     );
   }
-  return { keys, conditions };
+  return { keys, conditions, value };
 }
 
 function groupId(names: string[], row: Record<string, unknown>): string {
   return JSON.stringify(names.map((k) => row[k] ?? null));
 }
 
-function toSummaryRow(groupBy: GroupKey[], totals: Record<string, unknown>, subjects: Record<string, unknown>): SummaryRow {
+function toSummaryRow(summary: SummaryQuery, totals: Record<string, unknown>, subjects: Record<string, unknown>): SummaryRow {
   return {
-    keys: Object.fromEntries(groupBy.map((key, i) => [key, keyValue(key, (totals[`k${i}`] ?? null) as string | null)])),
+    keys: Object.fromEntries(summary.groupBy.map((key, i) => [key, keyValue(key, (totals[`k${i}`] ?? null) as string | null)])),
     totalE4: Number(totals.total_e4 ?? 0),
     count: Number(totals.n ?? 0),
     subjects: Number(subjects.subjects ?? 0),
+    ...(summary.distinct === undefined ? {} : { distinct: Number(totals.distinct_values ?? 0) }),
   };
 }
 
