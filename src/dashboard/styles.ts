@@ -48,7 +48,7 @@ button:disabled { opacity: .55; cursor: default; }
 .notice { margin: 0; padding: .6rem .8rem; border-radius: 8px; background: #fff7e0; border: 1px solid #f0d58a; }
 .panel-note { color: var(--muted); font-style: italic; margin: 0; }
 .totals { list-style: none; margin: 0; padding: 0; display: grid; gap: .75rem; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); }
-.total { width: 100%; height: 100%; text-align: left; display: flex; flex-direction: column; gap: .1rem; background: #fff; color: var(--ink); border: 1px solid var(--line); border-radius: 8px; padding: .6rem .75rem; }
+.total, .total[aria-pressed] { width: 100%; height: 100%; text-align: left; display: flex; flex-direction: column; gap: .1rem; background: #fff; color: var(--ink); border: 1px solid var(--line); border-radius: 8px; padding: .6rem .75rem; }
 .total[aria-pressed="true"] { border-color: var(--accent); box-shadow: inset 0 0 0 1px var(--accent); }
 .total .name { font-weight: 600; }
 .total .desc, .total .sub, .total .change { color: var(--muted); font-size: .85rem; }
@@ -66,6 +66,7 @@ button:disabled { opacity: .55; cursor: default; }
 .chart { width: 100%; min-height: 180px; }
 .chart svg { display: block; }
 .chart rect { fill: var(--accent); }
+.chart rect.previous { fill: #c9d3ea; }
 .chart line.grid { stroke: var(--line); }
 .chart text.axis { fill: var(--muted); font-size: 11px; }
 figure { margin: 0; }

@@ -17,7 +17,8 @@ function drawBarChart(box, points, options) {
   const top = 10;
   const plotW = width - left - 8;
   const plotH = height - top - bottom;
-  const scale = niceCeiling(points.reduce((m, p) => Math.max(m, p.value), 0));
+  const withPrevious = points.some((p) => p.previous !== undefined);
+  const scale = niceCeiling(points.reduce((m, p) => Math.max(m, p.value, p.previous || 0), 0));
   const chart = svg("svg", { width, height, viewBox: "0 0 " + width + " " + height, "aria-hidden": "true" });
   for (const fraction of [0, 0.5, 1]) {
     const y = top + plotH - plotH * fraction;
@@ -28,10 +29,17 @@ function drawBarChart(box, points, options) {
   // One label per ~56 px (48 px for times of day), at most every bar.
   const every = Math.max(1, Math.ceil(points.length / Math.max(1, Math.floor(plotW / (options.bucket === "hour" ? 48 : 56)))));
   points.forEach((p, i) => {
-    const h = p.value > 0 ? Math.max(1, (plotH * p.value) / scale) : 0;
+    const barHeight = (value) => (value > 0 ? Math.max(1, (plotH * value) / scale) : 0);
     const x = left + i * slot;
-    const bar = svg("rect", { x: x + slot * 0.12, y: top + plotH - h, width: Math.max(1, slot * 0.76), height: h, "data-label": p.label });
-    bar.appendChild(svg("title", {}, p.label + ": " + withUnit(p.value, options.unit)));
+    const h = barHeight(p.value);
+    const title = p.label + ": " + withUnit(p.value, options.unit) + (withPrevious ? " (previous period " + withUnit(p.previous || 0, options.unit) + ")" : "");
+    if (withPrevious) {
+      // The previous period's bar behind, a little wider: the same bucket one range-length earlier.
+      const ph = barHeight(p.previous || 0);
+      chart.appendChild(svg("rect", { class: "previous", x: x + slot * 0.06, y: top + plotH - ph, width: Math.max(1, slot * 0.88), height: ph }));
+    }
+    const bar = svg("rect", { x: x + slot * 0.2, y: top + plotH - h, width: Math.max(1, slot * 0.6), height: h, "data-label": p.label });
+    bar.appendChild(svg("title", {}, title));
     chart.appendChild(bar);
     if (i % every === 0) {
       chart.appendChild(svg("text", { x: x + slot / 2, y: height - 6, "text-anchor": "middle", class: "axis" }, shortBucketLabel(p.label, options.bucket)));

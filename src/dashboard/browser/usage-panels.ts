@@ -85,15 +85,19 @@ async function loadTrend(current) {
   }
   const bounds = currentBounds();
   const wanted = state.bucket === "auto" ? autoBucket(bounds) : state.bucket;
-  const body = await summary(Object.assign(reportParams(), { bucket: wanted, meter }));
+  const body = await summary(Object.assign(reportParams(), { bucket: wanted, meter, compare: compareParam() }));
   if (!current()) return;
   const bucket = body.bucket;
   const unit = unitOf(meter);
-  const values = new Map(body.data.map((r) => [r[bucket], r.total]));
+  const rows = new Map(body.data.map((r) => [r[bucket], r]));
+  const showPrevious = compared(body.data);
   let labels = bucketLabels(bounds.from, bounds.to, bucket);
   // Labels this page cannot foresee (a server's own bucket naming): its rows as they come.
   if (body.data.some((r) => !labels.includes(r[bucket]))) labels = body.data.map((r) => r[bucket]);
-  const points = labels.map((label) => ({ label, value: values.get(label) || 0 }));
+  const points = labels.map((label) => {
+    const row = rows.get(label);
+    return { label, value: row ? row.total : 0, previous: showPrevious ? (row && row.previousTotal) || 0 : undefined };
+  });
   drawBarChart(box, points, { bucket, unit });
   const total = round4(points.reduce((s, p) => s + p.value, 0));
   const peak = points.reduce((best, p) => (p.value > best.value ? p : best), { value: 0, label: "" });
@@ -104,7 +108,8 @@ async function loadTrend(current) {
   const coarser = bucket !== wanted ? " (this server has no " + wanted + " buckets yet)" : "";
   const caption =
     meter + " per " + bucket + coarser + ", " + rangeLabel(bounds) + ": " + withUnit(total, unit) + " in total" +
-    (peak.value > 0 ? ", peak " + withUnit(peak.value, unit) + " (" + shortBucketLabel(peak.label, bucket) + ")." : ".");
+    (peak.value > 0 ? ", peak " + withUnit(peak.value, unit) + " (" + shortBucketLabel(peak.label, bucket) + ")" : "") +
+    (showPrevious ? "; previous period " + withUnit(round4(points.reduce((s, p) => s + p.previous, 0)), unit) + " (pale bars)." : ".");
   box.setAttribute("aria-label", caption);
   $("#chart-caption").textContent = caption;
 }
@@ -126,8 +131,10 @@ async function discoverDimensions(current) {
 async function loadBreakdown(current) {
   const names = await discoverDimensions(current);
   if (!current()) return;
-  if (!state.dimension && names.length) {
+  // A dimension the page picked (not one typed) follows the meter: one its events have.
+  if ((!state.dimension || (state.dimensionPicked && !names.includes(state.dimension))) && names.length) {
     state.dimension = names.includes("schoolId") ? "schoolId" : names[0];
+    state.dimensionPicked = true;
     $("#dimension").value = state.dimension;
   }
   const dimension = state.dimension;
