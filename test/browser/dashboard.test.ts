@@ -410,15 +410,47 @@ describe("dashboard in Chromium", () => {
     expect(await page.getAttribute("#chart", "data-points")).toBe("7");
 
     await page.selectOption("#range-preset", "last7");
+    await page.fill("#dimension", "schoolId");
+    await page.press("#dimension", "Enter");
     await page.check("#compare");
     await ready(page);
-    const head = (await tableText(page, "#breakdown")).head;
+    const breakdown = await tableText(page, "#breakdown");
     if (compareSupported) {
-      expect(head).toEqual(expect.arrayContaining(["Previous", "Change"]));
-      expect(await page.textContent('#totals [data-meter="pantry_items"] .change')).toContain("vs previous period");
+      // Each figure beside the same range one range-length earlier, and the change, as the API has them.
+      expect(breakdown.head).toEqual(["schoolId", "Total", "Events", "Previous", "Change", "Share"]);
+      const week = presetRange("last7");
+      const rows = new Map(
+        (await summary({ groupBy: "dimension.schoolId", meter: "pantry_items", compare: "previous", ...week })).map((r) => [
+          r["dimension.schoolId"],
+          r,
+        ]),
+      );
+      expect(breakdown.rows).toHaveLength(rows.size);
+      for (const row of breakdown.rows) {
+        const api = rows.get(row[0]!);
+        expect(row[3], row[0]).toBe(shown(api.previousTotal, "item"));
+        const delta = api.total - api.previousTotal;
+        expect(row[4], row[0]).toMatch(
+          delta === 0 ? /^no change$/ : new RegExp(`^${delta > 0 ? "\\+" : "−"}${shown(Math.abs(delta), "item")} `),
+        );
+      }
+      const csv = parseCsv((await download(page, "#breakdown-csv")).text);
+      expect(csv[0]).toEqual(["schoolId", "Total (items)", "Events (events)", "Previous (items)", "Change (items)", "Share (%)"]);
+      for (const row of csv.slice(1)) {
+        const api = rows.get(row[0]!);
+        expect([Number(row[3]), Number(row[4])]).toEqual([api.previousTotal, api.total - api.previousTotal]);
+      }
+      const meters = await summary({ groupBy: "meter", meter: "pantry_items", compare: "previous", ...week });
+      const change = meters[0]!.total - meters[0]!.previousTotal;
+      expect(await page.textContent('#totals [data-meter="pantry_items"] .change')).toBe(
+        `${change > 0 ? "+" : "−"}${shown(Math.abs(change), "item")} (${change > 0 ? "+" : "−"}${(Math.round((Math.abs(change) / meters[0]!.previousTotal) * 1000) / 10).toLocaleString("en-US")} %) vs previous period`,
+      );
+      expect(await page.textContent("#chart-caption")).toContain(`previous period ${shown(meters[0]!.previousTotal, "item")}`);
+      expect(await page.locator("#chart rect.previous").count()).toBe(7);
+      expect((await tableText(page, "#top-subjects")).head).toEqual(["#", "Subject", "Total", "Events", "Previous", "Change"]);
       expect(await page.isVisible("#compare-note")).toBe(false);
     } else {
-      expect(head).not.toContain("Previous");
+      expect(breakdown.head).not.toContain("Previous");
       expect(await page.isVisible("#compare-note")).toBe(true);
     }
     await finish(opened, "date-range-compare-desktop");

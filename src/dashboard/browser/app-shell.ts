@@ -16,6 +16,7 @@ const state = {
   compare: false,
   meter: "",
   dimension: "",
+  dimensionPicked: false,
   meters: [],
   auto: true,
 };
@@ -324,15 +325,19 @@ $("#sign-out").addEventListener("click", () => signOut(""));
 $("#filters").addEventListener("submit", (ev) => ev.preventDefault());
 for (const id of ["#range-preset", "#range-from", "#range-to", "#bucket", "#compare"]) $(id).addEventListener("change", onFiltersChanged);
 $("#meter").addEventListener("change", (ev) => chooseMeter(ev.target.value));
+function chooseDimension() {
+  const typed = $("#dimension").value.trim();
+  // Enter fires both change and submit: one load.
+  if (typed === state.dimension && !state.dimensionPicked) return;
+  state.dimension = typed;
+  state.dimensionPicked = false;
+  reloadPanel("#panel-breakdown", loadBreakdown);
+}
 $("#dimension-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
-  state.dimension = $("#dimension").value.trim();
-  reloadPanel("#panel-breakdown", loadBreakdown);
+  chooseDimension();
 });
-$("#dimension").addEventListener("change", () => {
-  state.dimension = $("#dimension").value.trim();
-  reloadPanel("#panel-breakdown", loadBreakdown);
-});
+$("#dimension").addEventListener("change", chooseDimension);
 $("#breakdown-csv").addEventListener("click", downloadBreakdownCsv);
 $("#full-export").addEventListener("click", () => track(downloadFullExport()));
 $("#search-form").addEventListener("submit", (ev) => {
