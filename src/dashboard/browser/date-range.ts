@@ -115,10 +115,10 @@ function bucketLabels(from, to, bucket) {
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 /** A bucket label short enough for an axis: "14:00", "3 Dec", "Dec 2026", "Q4 2026". */
 function shortBucketLabel(label, bucket) {
-  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):00)?$/.exec(label);
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):00([+-]\d{2}:\d{2})?)?$/.exec(label);
   if (!m) return label;
   const month = MONTHS[Number(m[2]) - 1];
-  if (bucket === "hour") return m[4] === "00" ? Number(m[3]) + " " + month : m[4] + ":00";
+  if (bucket === "hour") return m[4] === "00" && !m[5] ? Number(m[3]) + " " + month : m[4] + ":00" + (m[5] ? " " + m[5] : "");
   if (bucket === "month") return month + " " + m[1].slice(2);
   if (bucket === "quarter") return "Q" + (Math.floor((Number(m[2]) - 1) / 3) + 1) + " " + m[1].slice(2);
   return Number(m[3]) + " " + month;

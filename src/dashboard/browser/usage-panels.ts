@@ -91,9 +91,7 @@ async function loadTrend(current) {
   const unit = unitOf(meter);
   const rows = new Map(body.data.map((r) => [r[bucket], r]));
   const showPrevious = compared(body.data);
-  let labels = bucketLabels(bounds.from, bounds.to, bucket);
-  // Labels this page cannot foresee (a server's own bucket naming): its rows as they come.
-  if (body.data.some((r) => !labels.includes(r[bucket]))) labels = body.data.map((r) => r[bucket]);
+  const labels = chartLabels(bucketLabels(bounds.from, bounds.to, bucket), body.data.map((r) => r[bucket]), bucket);
   const points = labels.map((label) => {
     const row = rows.get(label);
     return { label, value: row ? row.total : 0, previous: showPrevious ? (row && row.previousTotal) || 0 : undefined };
@@ -113,6 +111,27 @@ async function loadTrend(current) {
   box.setAttribute("aria-label", caption);
   $("#chart-caption").textContent = caption;
 }
+
+/**
+ * The bars: every bucket of the range, with the server's labels where this page cannot foresee
+ * them. A repeated hour (clocks going back) is two buckets, each labelled with its UTC offset
+ * (earlier one first: the larger offset); they stand in for the plain label. Any other label this
+ * page does not know: the server's rows as they come.
+ */
+function chartLabels(expected, answered, bucket) {
+  const unknown = answered.filter((label) => !expected.includes(label));
+  if (!unknown.length) return expected;
+  const offset = (label) => {
+    const m = /([+-])(\d{2}):(\d{2})$/.exec(label);
+    return (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
+  };
+  if (bucket !== "hour" || !unknown.every((label) => HOUR_WITH_OFFSET.test(label))) return answered;
+  return expected.flatMap((label) => {
+    const twins = unknown.filter((u) => u.slice(0, 16) === label);
+    return twins.length ? twins.sort((a, b) => offset(b) - offset(a)) : [label];
+  });
+}
+const HOUR_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:00[+-]\d{2}:\d{2}$/;
 
 /** Dimension names in the range's recent events, offered in the breakdown's list; a guess when none is chosen. */
 async function discoverDimensions(current) {
