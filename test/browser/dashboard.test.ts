@@ -360,6 +360,21 @@ describe("dashboard in Chromium", () => {
     expect(csv.text).toContain(`"'=HYPERLINK(""http://x.example"",""a,b"")"`);
     expect(csv.text).toContain(`${XSS},`);
 
+    // A dimension named like a prototype member is a dimension like any other.
+    await page.fill("#dimension", "__proto__");
+    await page.press("#dimension", "Enter");
+    await page.waitForSelector('#breakdown[data-dimension="__proto__"]');
+    await ready(page);
+    const proto = (await summary({ groupBy: "dimension.__proto__", meter: "pantry_items", ...range })).map(
+      (r) => r["dimension.__proto__"] ?? "(none)",
+    );
+    expect((await tableText(page, "#breakdown")).rows.map((r) => r[0]).sort()).toEqual([...proto].sort());
+    expect(proto).toContain("polluted");
+    await page.fill("#dimension", "itemType");
+    await page.press("#dimension", "Enter");
+    await page.waitForSelector('#breakdown[data-dimension="itemType"]');
+    await ready(page);
+
     // The server's export of the same events, fetched with the header (no token in any URL).
     const full = await download(page, "#full-export");
     expect(full.name).toMatch(/^tally-events-pantry_items-.*\.csv$/);
