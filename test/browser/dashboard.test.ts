@@ -389,87 +389,90 @@ describe("dashboard in Chromium", () => {
     await finish(opened, `breakdown-${size.name}`);
   });
 
-  it("date range: presets and custom dates, the previous period beside each figure (or no column where the server has none)", async () => {
-    const size = SIZES[0];
-    const opened = await signIn(size, secrets.SERVICE_API_KEY!);
-    const { page } = opened;
-    await page.selectOption("#meter", "pantry_items");
-    await ready(page);
+  it.each(SIZES)(
+    "date range ($name): presets and custom dates, the previous period beside each figure (or no column where the server has none)",
+    async (size) => {
+      const opened = await signIn(size, secrets.SERVICE_API_KEY!);
+      const { page } = opened;
+      await page.selectOption("#meter", "pantry_items");
+      await ready(page);
 
-    await page.selectOption("#range-preset", "lastMonth");
-    await ready(page);
-    const lastMonth = presetRange("lastMonth");
-    const monthTotal = (await summary({ groupBy: "meter", meter: "pantry_items", ...lastMonth }))[0]?.total ?? 0;
-    expect(await page.getAttribute("#chart", "data-total")).toBe(String(monthTotal));
-    expect(await page.textContent("#range-label")).toContain("Last month");
+      await page.selectOption("#range-preset", "lastMonth");
+      await ready(page);
+      const lastMonth = presetRange("lastMonth");
+      const monthTotal = (await summary({ groupBy: "meter", meter: "pantry_items", ...lastMonth }))[0]?.total ?? 0;
+      expect(await page.getAttribute("#chart", "data-total")).toBe(String(monthTotal));
+      expect(await page.textContent("#range-label")).toContain("Last month");
 
-    await page.selectOption("#range-preset", "today");
-    await ready(page);
-    const today = (await summary({ groupBy: "meter", meter: "pantry_items", ...presetRange("today") }))[0]!.total;
-    expect(await page.getAttribute("#chart", "data-total")).toBe(String(today));
-    const bucket = await page.getAttribute("#chart", "data-bucket");
-    if (bucket === "day") expect(await page.textContent("#chart-caption")).toContain("no hour buckets yet");
-    else expect(await page.getAttribute("#chart", "data-points")).toBe("24");
+      await page.selectOption("#range-preset", "today");
+      await ready(page);
+      const today = (await summary({ groupBy: "meter", meter: "pantry_items", ...presetRange("today") }))[0]!.total;
+      expect(await page.getAttribute("#chart", "data-total")).toBe(String(today));
+      const bucket = await page.getAttribute("#chart", "data-bucket");
+      if (bucket === "day") expect(await page.textContent("#chart-caption")).toContain("no hour buckets yet");
+      else expect(await page.getAttribute("#chart", "data-points")).toBe("24");
 
-    await page.selectOption("#range-preset", "custom");
-    await ready(page);
-    const from = new Date(todayStart() - 13 * DAY).toISOString().slice(0, 10);
-    const to = new Date(todayStart() - 7 * DAY).toISOString().slice(0, 10);
-    await page.fill("#range-from", from);
-    await page.fill("#range-to", to);
-    await page.dispatchEvent("#range-to", "change");
-    await ready(page);
-    const custom = { from: `${from}T00:00:00.000Z`, to: iso(Date.parse(`${to}T00:00:00Z`) + DAY) };
-    const customTotal = (await summary({ groupBy: "meter", meter: "pantry_items", ...custom }))[0]?.total ?? 0;
-    await page.waitForFunction((t) => document.querySelector("#chart")?.getAttribute("data-total") === String(t), customTotal);
-    expect(await page.getAttribute("#chart", "data-points")).toBe("7");
+      await page.selectOption("#range-preset", "custom");
+      await ready(page);
+      const from = new Date(todayStart() - 13 * DAY).toISOString().slice(0, 10);
+      const to = new Date(todayStart() - 7 * DAY).toISOString().slice(0, 10);
+      await page.fill("#range-from", from);
+      await page.fill("#range-to", to);
+      await page.dispatchEvent("#range-to", "change");
+      await ready(page);
+      const custom = { from: `${from}T00:00:00.000Z`, to: iso(Date.parse(`${to}T00:00:00Z`) + DAY) };
+      const customTotal = (await summary({ groupBy: "meter", meter: "pantry_items", ...custom }))[0]?.total ?? 0;
+      await page.waitForFunction((t) => document.querySelector("#chart")?.getAttribute("data-total") === String(t), customTotal);
+      expect(await page.getAttribute("#chart", "data-points")).toBe("7");
 
-    await page.selectOption("#range-preset", "last7");
-    await page.fill("#dimension", "schoolId");
-    await page.press("#dimension", "Enter");
-    await page.check("#compare");
-    await ready(page);
-    const breakdown = await tableText(page, "#breakdown");
-    if (compareSupported) {
-      // Each figure beside the same range one range-length earlier, and the change, as the API has them.
-      expect(breakdown.head).toEqual(["schoolId", "Total", "Events", "Previous", "Change", "Share"]);
-      const week = presetRange("last7");
-      const rows = new Map(
-        (await summary({ groupBy: "dimension.schoolId", meter: "pantry_items", compare: "previous", ...week })).map((r) => [
-          r["dimension.schoolId"],
-          r,
-        ]),
-      );
-      expect(breakdown.rows).toHaveLength(rows.size);
-      for (const row of breakdown.rows) {
-        const api = rows.get(row[0]!);
-        expect(row[3], row[0]).toBe(shown(api.previousTotal, "item"));
-        const delta = api.total - api.previousTotal;
-        expect(row[4], row[0]).toMatch(
-          delta === 0 ? /^no change$/ : new RegExp(`^${delta > 0 ? "\\+" : "−"}${shown(Math.abs(delta), "item")} `),
+      await page.selectOption("#range-preset", "last7");
+      await page.fill("#dimension", "schoolId");
+      await page.press("#dimension", "Enter");
+      await page.check("#compare");
+      await ready(page);
+      const breakdown = await tableText(page, "#breakdown");
+      if (compareSupported) {
+        // Each figure beside the same range one range-length earlier, and the change, as the API has them.
+        expect(breakdown.head).toEqual(["schoolId", "Total", "Events", "Previous", "Change", "Share"]);
+        const week = presetRange("last7");
+        const rows = new Map(
+          (await summary({ groupBy: "dimension.schoolId", meter: "pantry_items", compare: "previous", ...week })).map((r) => [
+            r["dimension.schoolId"],
+            r,
+          ]),
         );
+        expect(breakdown.rows).toHaveLength(rows.size);
+        for (const row of breakdown.rows) {
+          const api = rows.get(row[0]!);
+          expect(row[3], row[0]).toBe(shown(api.previousTotal, "item"));
+          const delta = api.total - api.previousTotal;
+          expect(row[4], row[0]).toMatch(
+            delta === 0 ? /^no change$/ : new RegExp(`^${delta > 0 ? "\\+" : "−"}${shown(Math.abs(delta), "item")} `),
+          );
+        }
+        const csv = parseCsv((await download(page, "#breakdown-csv")).text);
+        expect(csv[0]).toEqual(["schoolId", "Total (items)", "Events (events)", "Previous (items)", "Change (items)", "Share (%)"]);
+        for (const row of csv.slice(1)) {
+          const api = rows.get(row[0]!);
+          expect([Number(row[3]), Number(row[4])]).toEqual([api.previousTotal, api.total - api.previousTotal]);
+        }
+        const meters = await summary({ groupBy: "meter", meter: "pantry_items", compare: "previous", ...week });
+        const change = meters[0]!.total - meters[0]!.previousTotal;
+        expect(await page.textContent('#totals [data-meter="pantry_items"] .change')).toBe(
+          `${change > 0 ? "+" : "−"}${shown(Math.abs(change), "item")} (${change > 0 ? "+" : "−"}${(Math.round((Math.abs(change) / meters[0]!.previousTotal) * 1000) / 10).toLocaleString("en-US")} %) vs previous period`,
+        );
+        expect(await page.textContent("#chart-caption")).toContain(`previous period ${shown(meters[0]!.previousTotal, "item")}`);
+        expect(await page.locator("#chart rect.previous").count()).toBe(7);
+        expect((await tableText(page, "#top-subjects")).head).toEqual(["#", "Subject", "Total", "Events", "Previous", "Change"]);
+        expect(await page.isVisible("#compare-note")).toBe(false);
+      } else {
+        expect(breakdown.head).not.toContain("Previous");
+        expect(await page.isVisible("#compare-note")).toBe(true);
       }
-      const csv = parseCsv((await download(page, "#breakdown-csv")).text);
-      expect(csv[0]).toEqual(["schoolId", "Total (items)", "Events (events)", "Previous (items)", "Change (items)", "Share (%)"]);
-      for (const row of csv.slice(1)) {
-        const api = rows.get(row[0]!);
-        expect([Number(row[3]), Number(row[4])]).toEqual([api.previousTotal, api.total - api.previousTotal]);
-      }
-      const meters = await summary({ groupBy: "meter", meter: "pantry_items", compare: "previous", ...week });
-      const change = meters[0]!.total - meters[0]!.previousTotal;
-      expect(await page.textContent('#totals [data-meter="pantry_items"] .change')).toBe(
-        `${change > 0 ? "+" : "−"}${shown(Math.abs(change), "item")} (${change > 0 ? "+" : "−"}${(Math.round((Math.abs(change) / meters[0]!.previousTotal) * 1000) / 10).toLocaleString("en-US")} %) vs previous period`,
-      );
-      expect(await page.textContent("#chart-caption")).toContain(`previous period ${shown(meters[0]!.previousTotal, "item")}`);
-      expect(await page.locator("#chart rect.previous").count()).toBe(7);
-      expect((await tableText(page, "#top-subjects")).head).toEqual(["#", "Subject", "Total", "Events", "Previous", "Change"]);
-      expect(await page.isVisible("#compare-note")).toBe(false);
-    } else {
-      expect(breakdown.head).not.toContain("Previous");
-      expect(await page.isVisible("#compare-note")).toBe(true);
-    }
-    await finish(opened, "date-range-compare-desktop");
-  });
+      await expectNoHorizontalScroll(page, size);
+      await finish(opened, `date-range-compare-${size.name}`);
+    },
+  );
 
   it.each(SIZES)(
     "a subject's page ($name): limits with +N over, plan, overrides, holds, grants, features, closed periods",
@@ -533,26 +536,30 @@ describe("dashboard in Chromium", () => {
     },
   );
 
-  it("subject search by id prefix opens a subject whose id, plan and features are markup, shown as text", async () => {
-    const opened = await signIn(SIZES[0], secrets.SERVICE_API_KEY!);
-    const { page } = opened;
-    await page.fill("#search-prefix", "pantry-");
-    await page.click("#search-form button[type=submit]");
-    await ready(page);
-    expect((await tableText(page, "#subject-results")).rows.map((r) => r[0])).toEqual([PANTRY, OTHER_PANTRY].sort());
-    await page.fill("#search-prefix", "<b>");
-    await page.click("#search-form button[type=submit]");
-    await ready(page);
-    expect((await tableText(page, "#subject-results")).rows).toEqual([[XSS_SUBJECT, "hostile", "calendar month", expect.any(String)]]);
-    await page.click("#subject-results a.subject-link");
-    await page.waitForSelector("#view-subject:not([hidden])");
-    await ready(page);
-    expect(await page.textContent("#subject-title")).toBe(`Subject ${XSS_SUBJECT}`);
-    expect(await page.textContent("#plan-name")).toBe(XSS);
-    expect((await tableText(page, "#features")).rows).toEqual([["motto", XSS, "override"]]);
-    expect(await page.$$eval("main img, main b, main i", (n) => n.length)).toBe(0);
-    await finish(opened, "subject-hostile-desktop");
-  });
+  it.each(SIZES)(
+    "subject search ($name) by id prefix opens a subject whose id, plan and features are markup, shown as text",
+    async (size) => {
+      const opened = await signIn(size, secrets.SERVICE_API_KEY!);
+      const { page } = opened;
+      await page.fill("#search-prefix", "pantry-");
+      await page.click("#search-form button[type=submit]");
+      await ready(page);
+      expect((await tableText(page, "#subject-results")).rows.map((r) => r[0])).toEqual([PANTRY, OTHER_PANTRY].sort());
+      await page.fill("#search-prefix", "<b>");
+      await page.click("#search-form button[type=submit]");
+      await ready(page);
+      expect((await tableText(page, "#subject-results")).rows).toEqual([[XSS_SUBJECT, "hostile", "calendar month", expect.any(String)]]);
+      await page.click("#subject-results a.subject-link");
+      await page.waitForSelector("#view-subject:not([hidden])");
+      await ready(page);
+      expect(await page.textContent("#subject-title")).toBe(`Subject ${XSS_SUBJECT}`);
+      expect(await page.textContent("#plan-name")).toBe(XSS);
+      expect((await tableText(page, "#features")).rows).toEqual([["motto", XSS, "override"]]);
+      expect(await page.$$eval("main img, main b, main i", (n) => n.length)).toBe(0);
+      await expectNoHorizontalScroll(page, size);
+      await finish(opened, `subject-hostile-${size.name}`);
+    },
+  );
 
   it("operations: register a parked fax, replay and dismiss dead letters, notifications and deliveries", async () => {
     const opened = await signIn(SIZES[0], secrets.SERVICE_API_KEY!, "#/operations");
