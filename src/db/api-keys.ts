@@ -70,7 +70,8 @@ export async function revokeApiKey(db: DrizzleD1Database, id: string, nowMs: num
 
 /**
  * Gives a live key a new secret: the old ones stop at `oldSecretsUntil` (never later than they
- * already would), the new one has no end of its own. Nothing changes for a revoked key.
+ * already would), the new one has no end of its own. One transaction, so rolls racing each other
+ * apply one after the other; a revoked key changes nothing (null).
  */
 export async function addApiKeySecret(
   db: DrizzleD1Database,
@@ -79,19 +80,32 @@ export async function addApiKeySecret(
   nowMs: number,
   oldSecretsUntil: number,
 ): Promise<ApiKey | null> {
-  const live = and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt));
-  const [updated] = await db.update(apiKeys).set({ prefix: secret.prefix }).where(live).returning();
-  if (!updated) return null;
-  await db.batch([
+  const rolled = sql`EXISTS (SELECT 1 FROM api_keys WHERE id = ${id} AND prefix = ${secret.prefix})`;
+  const [updated] = await db.batch([
+    db
+      .update(apiKeys)
+      .set({ prefix: secret.prefix })
+      .where(and(eq(apiKeys.id, id), isNull(apiKeys.revokedAt)))
+      .returning(),
     db
       .update(apiKeySecrets)
       .set({ expiresAt: sql`min(coalesce(${apiKeySecrets.expiresAt}, ${oldSecretsUntil}), ${oldSecretsUntil})` })
-      .where(eq(apiKeySecrets.keyId, id)),
-    db.insert(apiKeySecrets).values({ hash: secret.hash, keyId: id, createdAt: nowMs, expiresAt: null }),
+      .where(and(eq(apiKeySecrets.keyId, id), rolled)),
+    db.insert(apiKeySecrets).select(
+      db
+        .select({
+          hash: sql<string>`${secret.hash}`.as("hash"),
+          keyId: apiKeys.id,
+          createdAt: sql<number>`${nowMs}`.as("created_at"),
+          expiresAt: sql<number | null>`NULL`.as("expires_at"),
+        })
+        .from(apiKeys)
+        .where(and(eq(apiKeys.id, id), eq(apiKeys.prefix, secret.prefix))),
+    ),
     // Secrets past their overlap are of no more use; drop them as keys roll.
-    db.delete(apiKeySecrets).where(and(eq(apiKeySecrets.keyId, id), lt(apiKeySecrets.expiresAt, nowMs))),
+    db.delete(apiKeySecrets).where(and(eq(apiKeySecrets.keyId, id), lt(apiKeySecrets.expiresAt, nowMs), rolled)),
   ]);
-  return toApiKey(updated);
+  return updated[0] ? toApiKey(updated[0]) : null;
 }
 
 /** Records a use, at most once a minute per key, so a busy key costs no write per request. */

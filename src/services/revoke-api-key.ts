@@ -16,6 +16,13 @@ export async function revokeApiKey(env: Env, audit: AuditContext, id: string): P
   const after = await markRevoked(database(env.DB), id, Date.now());
   if (!after) throw new DomainError("NOT_FOUND", "No such API key.");
   forgetApiKey(id);
-  await recordAudit(env, audit, { action: "api_key.revoke", target: { type: "api_key", id }, before, after });
+  // One entry per key however many revokes race: the first to land is the one logged.
+  await recordAudit(env, audit, {
+    id: `aud_api_key.revoke_${id}`,
+    action: "api_key.revoke",
+    target: { type: "api_key", id },
+    before,
+    after,
+  });
   return after;
 }

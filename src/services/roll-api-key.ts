@@ -18,23 +18,21 @@ export async function rollApiKey(
   overlapSeconds: number,
 ): Promise<{ apiKey: ApiKey; secret: string }> {
   const before = await getApiKey(env, id);
-  if (before.revokedAt !== null) throw new DomainError("API_KEY_REVOKED", "This API key is revoked; create a new one.");
+  if (before.revokedAt !== null) throw revoked();
   const secret = generateApiKeySecret();
   const now = Date.now();
-  const apiKey = await addApiKeySecret(
-    database(env.DB),
-    id,
-    { hash: await hashApiKeySecret(secret), prefix: visiblePrefix(secret) },
-    now,
-    now + overlapSeconds * 1000,
-  );
-  if (!apiKey) throw new DomainError("API_KEY_REVOKED", "This API key is revoked; create a new one.");
+  const until = now + overlapSeconds * 1000;
+  const hash = await hashApiKeySecret(secret);
+  const apiKey = await addApiKeySecret(database(env.DB), id, { hash, prefix: visiblePrefix(secret) }, now, until);
+  if (!apiKey) throw revoked();
   forgetApiKey(id);
   await recordAudit(env, audit, {
     action: "api_key.roll",
     target: { type: "api_key", id },
     before,
-    after: { ...apiKey, previousSecretExpiresAt: now + overlapSeconds * 1000 },
+    after: { ...apiKey, previousSecretExpiresAt: until },
   });
   return { apiKey, secret };
 }
+
+const revoked = () => new DomainError("API_KEY_REVOKED", "This API key is revoked; create a new one.");

@@ -108,6 +108,25 @@ describe("API keys", () => {
     }
   });
 
+  it("applies rolls racing each other one after the other: one live secret, shown by the prefix, and every secret handed out still works", async () => {
+    const key = await createKey(["usage:write"]);
+    const handedOut = [key.secret];
+    for (let round = 0; round < 5; round++) {
+      const rolls = await Promise.all([0, 1].map(() => api("POST", `/v1/api-keys/${key.id}/roll`, { body: { overlapSeconds: 3600 } })));
+      expect(rolls.map((r) => r.status)).toEqual([200, 200]);
+      handedOut.push(...rolls.map((r) => r.body.secret as string));
+      const { results } = await env.DB.prepare("SELECT hash FROM api_key_secrets WHERE key_id = ? AND expires_at IS NULL")
+        .bind(key.id)
+        .all<{ hash: string }>();
+      expect(results).toHaveLength(1);
+      const prefix = (await api("GET", `/v1/api-keys/${key.id}`)).body.apiKey.prefix;
+      const current = handedOut.find((secret) => secret.startsWith(prefix))!;
+      const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(current)));
+      expect(results[0]!.hash).toBe([...digest].map((b) => b.toString(16).padStart(2, "0")).join(""));
+    }
+    for (const secret of handedOut) expect((await recordWith(secret)).status).toBe(201);
+  });
+
   it("stops working at its expiresAt", async () => {
     const key = await createKey(["usage:write"], { expiresAt: new Date(Date.now() + 1_000).toISOString() });
     expect((await recordWith(key.secret)).status).toBe(201);
