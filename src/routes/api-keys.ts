@@ -9,7 +9,7 @@ import { getApiKey, listApiKeyPage } from "../services/get-api-key";
 import { revokeApiKey } from "../services/revoke-api-key";
 import { rollApiKey } from "../services/roll-api-key";
 import { apiKeyCursor } from "./cursor";
-import { createRoute, errorResponses, json, jsonBody, queryParameters, requiresScope } from "./schemas";
+import { booleanQueryFlag, createRoute, errorResponses, json, jsonBody, PageQuery, queryParameters, requiresScope } from "./schemas";
 
 const KeyId = wellFormedString().min(1).max(100);
 const MAX_OVERLAP_SECONDS = 7 * 24 * 3600;
@@ -77,11 +77,7 @@ const listKeys = createRoute({
   summary: "List API keys (never their secrets), in id order",
   security: requiresScope("admin"),
   request: {
-    query: queryParameters({
-      includeRevoked: z.enum(["true", "false"]).optional(),
-      limit: z.coerce.number().int().min(1).max(500).default(100),
-      cursor: z.string().max(500).optional(),
-    }),
+    query: queryParameters({ includeRevoked: booleanQueryFlag("List revoked keys too (default false)"), ...PageQuery }),
   },
   responses: { 200: json(z.object({ data: z.array(ApiKeySchema), nextCursor: z.string().nullable() }), "One page"), ...errorResponses() },
 });
@@ -134,7 +130,7 @@ export function registerApiKeyRoutes(app: OpenAPIHono<AppEnv>): void {
     const { keys, more } = await listApiKeyPage(c.env, {
       afterId: q.cursor === undefined ? null : apiKeyCursor.decode(q.cursor),
       limit: q.limit,
-      includeRevoked: q.includeRevoked === "true",
+      includeRevoked: q.includeRevoked,
     });
     const last = keys[keys.length - 1];
     return c.json({ data: keys.map(toPublicApiKey), nextCursor: more && last ? apiKeyCursor.encode(last.id) : null }, 200);

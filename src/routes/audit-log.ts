@@ -4,7 +4,7 @@ import { wellFormedString } from "../domain/well-formed";
 import type { AppEnv } from "../http/app-env";
 import { listAuditLog } from "../services/list-audit-log";
 import { auditLogCursor } from "./cursor";
-import { createRoute, errorResponses, json, queryParameters, requiresScope } from "./schemas";
+import { createRoute, errorResponses, json, PageQuery, queryParameters, requiresScope } from "./schemas";
 
 const Text = wellFormedString().min(1).max(300);
 
@@ -38,8 +38,7 @@ const list = createRoute({
       targetId: Text.optional(),
       from: z.iso.datetime({ offset: true }).optional(),
       to: z.iso.datetime({ offset: true }).optional(),
-      limit: z.coerce.number().int().min(1).max(500).default(100),
-      cursor: z.string().max(500).optional(),
+      ...PageQuery,
     }),
   },
   responses: {

@@ -127,7 +127,7 @@ export function booleanQueryFlag(description: string) {
 /** `includeVoided=true` counts and lists voided events too (they are left out by default). */
 export const IncludeVoidedParam = booleanQueryFlag("Include voided events (default false)");
 
-/** `limit` and `cursor` of a list in id order (1–500, default 100); the cursor is checked where it is decoded. */
+/** `limit` and `cursor` of a list (1–500, default 100); the cursor is checked where it is decoded. */
 export const PageQuery = {
   limit: z.coerce.number().int().min(1).max(500).default(100),
   cursor: z.string().max(500).optional(),

@@ -12,7 +12,7 @@ import { listWebhookEndpoints } from "../services/list-webhook-endpoints";
 import { rotateWebhookSecret } from "../services/rotate-webhook-secret";
 import { saveWebhookEndpoint } from "../services/save-webhook-endpoint";
 import { webhookEndpointCursor } from "./cursor";
-import { createRoute, errorResponses, json, jsonBody, queryParameters, requiresScope } from "./schemas";
+import { createRoute, errorResponses, json, jsonBody, PageQuery, queryParameters, requiresScope } from "./schemas";
 
 export const EndpointId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "letters, digits, '_', '.', '-'");
 const params = z.object({ id: EndpointId });
@@ -86,7 +86,7 @@ const list = createRoute({
   summary: "List subscriptions (never their secrets), in id order",
   security: requiresScope("admin"),
   request: {
-    query: queryParameters({ limit: z.coerce.number().int().min(1).max(500).default(100), cursor: z.string().max(500).optional() }),
+    query: queryParameters(PageQuery),
   },
   responses: { 200: json(z.object({ data: z.array(EndpointSchema), nextCursor: z.string().nullable() }), "One page"), ...errorResponses() },
 });
